@@ -1,0 +1,92 @@
+//! libsock's own messages to the user: one line on stderr, written with a
+//! single `write(2)` from a stack buffer, so it neither allocates (it may run
+//! while the host's allocator or the dynamic linker is mid-call) nor
+//! interleaves with other threads' or processes' lines.
+
+use std::fmt::{self, Write};
+
+/// Longest line written; longer messages are cut, never split.
+const LINE_MAX: usize = 512;
+
+/// A fixed buffer that formats into itself and drops what does not fit.
+pub struct LineBuf {
+    buf: [u8; LINE_MAX],
+    len: usize,
+}
+
+impl LineBuf {
+    /// An empty line.
+    pub const fn new() -> Self {
+        LineBuf {
+            buf: [0; LINE_MAX],
+            len: 0,
+        }
+    }
+
+    /// The bytes formatted so far.
+    pub fn as_bytes(&self) -> &[u8] {
+        &self.buf[..self.len]
+    }
+
+    /// Ends the line with `\n`, replacing the last byte if the buffer is full.
+    pub fn finish_line(&mut self) -> &[u8] {
+        if self.len == LINE_MAX {
+            self.len -= 1;
+        }
+        self.buf[self.len] = b'\n';
+        self.len += 1;
+        self.as_bytes()
+    }
+}
+
+impl Default for LineBuf {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl Write for LineBuf {
+    fn write_str(&mut self, s: &str) -> fmt::Result {
+        let room = LINE_MAX - self.len;
+        let take = s.len().min(room);
+        self.buf[self.len..self.len + take].copy_from_slice(&s.as_bytes()[..take]);
+        self.len += take;
+        Ok(())
+    }
+}
+
+/// Writes `libsock: <message>` as one line on stderr. errno is preserved.
+pub fn warn(message: fmt::Arguments<'_>) {
+    let _errno = crate::errno::ErrnoGuard::save();
+    let mut line = LineBuf::new();
+    // LineBuf::write_str never fails; a Display impl that does just ends the text early.
+    let _ = line.write_str("libsock: ");
+    let _ = line.write_fmt(message);
+    let bytes = line.finish_line();
+    // SAFETY: `bytes` is a valid, initialised slice for the duration of the call.
+    // A failed or short write to stderr is not the host program's problem.
+    let _ = unsafe { libc::write(libc::STDERR_FILENO, bytes.as_ptr().cast(), bytes.len()) };
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn long_lines_are_cut_and_still_end_in_newline() {
+        let mut line = LineBuf::new();
+        for _ in 0..100 {
+            write!(line, "0123456789").unwrap();
+        }
+        let bytes = line.finish_line();
+        assert_eq!(bytes.len(), LINE_MAX);
+        assert_eq!(bytes[LINE_MAX - 1], b'\n');
+    }
+
+    #[test]
+    fn short_line() {
+        let mut line = LineBuf::new();
+        write!(line, "bind {}", 3).unwrap();
+        assert_eq!(line.finish_line(), b"bind 3\n");
+    }
+}

@@ -1,0 +1,10 @@
+//! The `extern "C"` layer: thin, one decision and one action per export.
+//!
+//! [`bsd`] exports the standard socket calls under glibc's names. Under
+//! `cfg(test)` those exports are renamed `libsock_test_<name>`: the unit-test
+//! binary links the crate, and with the real names every socket its std
+//! opens (or the test harness's own `close`) would go through libsock
+//! instead of glibc. [`api`] is libsock's own API, declared in `<sock.h>`.
+
+pub mod api;
+pub mod bsd;

@@ -1,0 +1,21 @@
+//! libsock: the BSD sockets API as a drop-in shared library.
+//!
+//! The crate builds `libsock.so`, which exports the standard socket calls
+//! under glibc's names and signatures plus libsock's own API (`<sock.h>`).
+//! With nothing configured every exported call is forwarded unchanged to the
+//! next definition in the link chain (normally glibc), so a program behaves
+//! exactly as without libsock — linked, preloaded or loaded through ctypes.
+//!
+//! Layout, one concern per module:
+//! - [`real`]: the table of next definitions, the only road to the kernel;
+//! - [`diag`]: libsock's own one-line messages on stderr;
+//! - [`errno`]: reading, setting and preserving the caller's errno;
+//! - [`boundary`]: the re-entrancy guard and panic boundary around libsock's
+//!   own logic;
+//! - [`ffi`]: the thin `extern "C"` layer (standard names and `<sock.h>`).
+
+pub mod boundary;
+pub mod diag;
+pub mod errno;
+pub mod ffi;
+pub mod real;

@@ -1,0 +1,432 @@
+//! The next definitions: the only road from libsock to the kernel.
+//!
+//! libsock exports `socket`, `close`, … under their standard names, so any
+//! call to those names from inside the library — `libc::socket`, `std::net`,
+//! an `OwnedFd` dropped — would land back in libsock. Every forwarded call
+//! goes through this table instead: the definitions that come *after*
+//! libsock in the lookup order (`dlsym(RTLD_NEXT, …)`, normally glibc's).
+//!
+//! Resolution happens once, from an ELF constructor when the library is
+//! loaded (so it is done before any `fork`), with a lazy retry on first use
+//! for callers that arrive earlier. Nothing here may deadlock: `dlsym` can
+//! call `malloc`, which an interposed allocator may route back into a hooked
+//! call, and `Once`/`LazyLock` are not re-entrant. So the pointers live in
+//! atomics, resolution takes no lock (racing threads store the same values),
+//! and a call made on a thread while that thread is resolving takes the raw
+//! system call. A name that cannot be resolved — absent, or resolving to
+//! libsock itself — is reported once on stderr and served by the raw system
+//! call from then on.
+
+use std::cell::Cell;
+use std::ffi::c_void;
+use std::ptr;
+use std::sync::atomic::{AtomicPtr, Ordering};
+
+use libc::{
+    c_int, c_long, c_uint, mmsghdr, msghdr, size_t, sockaddr, socklen_t, ssize_t, timespec,
+};
+
+use crate::errno::ErrnoGuard;
+
+/// Table value for a name that has no usable next definition.
+const MISSING: usize = 1;
+
+thread_local! {
+    // const-initialised, no destructor (see boundary.rs).
+    static RESOLVING: Cell<bool> = const { Cell::new(false) };
+}
+
+/// Declares the table: for each entry a slot, its C signature in [`sig`],
+/// a forwarding function of the same name, and the raw system call used when
+/// the next definition is unavailable. Also checks at compile time that the
+/// export in `crate::ffi::bsd` has exactly the same signature.
+macro_rules! next_definitions {
+    ($(
+        $(#[$meta:meta])*
+        fn $name:ident($($arg:ident: $ty:ty),* $(,)?) -> $ret:ty => $fallback:expr;
+    )*) => {
+        #[allow(non_camel_case_types)]
+        #[derive(Clone, Copy)]
+        enum Sym { $($name),* }
+
+        /// The names in the table, NUL-terminated, in table order.
+        pub const NAMES: &[&str] = &[$(concat!(stringify!($name), "\0")),*];
+
+        static TABLE: [AtomicPtr<c_void>; NAMES.len()] =
+            [const { AtomicPtr::new(ptr::null_mut()) }; NAMES.len()];
+
+        /// The C signatures of the forwarded calls, as glibc declares them.
+        #[allow(non_camel_case_types)]
+        pub mod sig {
+            use super::*;
+            $(
+                #[doc = concat!("`", stringify!($name), "`")]
+                pub type $name = unsafe extern "C" fn($($ty),*) -> $ret;
+            )*
+        }
+
+        // Each export has exactly the signature of the definition it forwards to.
+        $(const _: sig::$name = crate::ffi::bsd::$name;)*
+
+        $(
+            $(#[$meta])*
+            ///
+            /// # Safety
+            /// The same as for the C function: pointers are the caller's and
+            /// are handed to the next definition (or the kernel) unchanged.
+            #[inline(always)]
+            pub unsafe fn $name($($arg: $ty),*) -> $ret {
+                match next(Sym::$name) {
+                    // SAFETY: the pointer was returned by dlsym for this very
+                    // name, whose C declaration is `sig::$name`.
+                    Some(f) => unsafe {
+                        std::mem::transmute::<*mut c_void, sig::$name>(f)($($arg),*)
+                    },
+                    // SAFETY: the caller's arguments go to the kernel
+                    // unchanged, as the next definition would pass them.
+                    None => unsafe { $fallback },
+                }
+            }
+        )*
+    };
+}
+
+next_definitions! {
+    /// `socket(2)`
+    fn socket(domain: c_int, ty: c_int, protocol: c_int) -> c_int
+        => raw(libc::SYS_socket, &[domain.arg(), ty.arg(), protocol.arg()]) as c_int;
+    /// `socketpair(2)`
+    fn socketpair(domain: c_int, ty: c_int, protocol: c_int, sv: *mut c_int) -> c_int
+        => raw(libc::SYS_socketpair, &[domain.arg(), ty.arg(), protocol.arg(), sv.arg()]) as c_int;
+    /// `bind(2)`
+    fn bind(fd: c_int, addr: *const sockaddr, len: socklen_t) -> c_int
+        => raw(libc::SYS_bind, &[fd.arg(), addr.arg(), len.arg()]) as c_int;
+    /// `listen(2)`
+    fn listen(fd: c_int, backlog: c_int) -> c_int
+        => raw(libc::SYS_listen, &[fd.arg(), backlog.arg()]) as c_int;
+    /// `accept(2)`
+    fn accept(fd: c_int, addr: *mut sockaddr, len: *mut socklen_t) -> c_int
+        => raw(libc::SYS_accept, &[fd.arg(), addr.arg(), len.arg()]) as c_int;
+    /// `accept4(2)`
+    fn accept4(fd: c_int, addr: *mut sockaddr, len: *mut socklen_t, flags: c_int) -> c_int
+        => raw(libc::SYS_accept4, &[fd.arg(), addr.arg(), len.arg(), flags.arg()]) as c_int;
+    /// `connect(2)`
+    fn connect(fd: c_int, addr: *const sockaddr, len: socklen_t) -> c_int
+        => raw(libc::SYS_connect, &[fd.arg(), addr.arg(), len.arg()]) as c_int;
+    /// `send(2)`
+    fn send(fd: c_int, buf: *const c_void, len: size_t, flags: c_int) -> ssize_t
+        => raw(libc::SYS_sendto, &[fd.arg(), buf.arg(), len.arg(), flags.arg(), 0, 0]) as ssize_t;
+    /// `sendto(2)`
+    fn sendto(
+        fd: c_int, buf: *const c_void, len: size_t, flags: c_int,
+        addr: *const sockaddr, addrlen: socklen_t,
+    ) -> ssize_t
+        => raw(libc::SYS_sendto, &[
+            fd.arg(), buf.arg(), len.arg(), flags.arg(), addr.arg(), addrlen.arg(),
+        ]) as ssize_t;
+    /// `sendmsg(2)`
+    fn sendmsg(fd: c_int, msg: *const msghdr, flags: c_int) -> ssize_t
+        => raw(libc::SYS_sendmsg, &[fd.arg(), msg.arg(), flags.arg()]) as ssize_t;
+    /// `sendmmsg(2)`
+    fn sendmmsg(fd: c_int, msgs: *mut mmsghdr, vlen: c_uint, flags: c_int) -> c_int
+        => raw(libc::SYS_sendmmsg, &[fd.arg(), msgs.arg(), vlen.arg(), flags.arg()]) as c_int;
+    /// `recv(2)`
+    fn recv(fd: c_int, buf: *mut c_void, len: size_t, flags: c_int) -> ssize_t
+        => raw(libc::SYS_recvfrom, &[fd.arg(), buf.arg(), len.arg(), flags.arg(), 0, 0]) as ssize_t;
+    /// `recvfrom(2)`
+    fn recvfrom(
+        fd: c_int, buf: *mut c_void, len: size_t, flags: c_int,
+        addr: *mut sockaddr, addrlen: *mut socklen_t,
+    ) -> ssize_t
+        => raw(libc::SYS_recvfrom, &[
+            fd.arg(), buf.arg(), len.arg(), flags.arg(), addr.arg(), addrlen.arg(),
+        ]) as ssize_t;
+    /// `recvmsg(2)`
+    fn recvmsg(fd: c_int, msg: *mut msghdr, flags: c_int) -> ssize_t
+        => raw(libc::SYS_recvmsg, &[fd.arg(), msg.arg(), flags.arg()]) as ssize_t;
+    /// `recvmmsg(2)`
+    fn recvmmsg(
+        fd: c_int, msgs: *mut mmsghdr, vlen: c_uint, flags: c_int, timeout: *mut timespec,
+    ) -> c_int
+        => raw(libc::SYS_recvmmsg, &[
+            fd.arg(), msgs.arg(), vlen.arg(), flags.arg(), timeout.arg(),
+        ]) as c_int;
+    /// `__recv_chk`: what `recv` becomes under `_FORTIFY_SOURCE`.
+    fn __recv_chk(fd: c_int, buf: *mut c_void, len: size_t, buflen: size_t, flags: c_int) -> ssize_t
+        => fortified(len, buflen, || raw(libc::SYS_recvfrom, &[
+            fd.arg(), buf.arg(), len.arg(), flags.arg(), 0, 0,
+        ]) as ssize_t);
+    /// `__recvfrom_chk`: what `recvfrom` becomes under `_FORTIFY_SOURCE`.
+    fn __recvfrom_chk(
+        fd: c_int, buf: *mut c_void, len: size_t, buflen: size_t, flags: c_int,
+        addr: *mut sockaddr, addrlen: *mut socklen_t,
+    ) -> ssize_t
+        => fortified(len, buflen, || raw(libc::SYS_recvfrom, &[
+            fd.arg(), buf.arg(), len.arg(), flags.arg(), addr.arg(), addrlen.arg(),
+        ]) as ssize_t);
+    /// `setsockopt(2)`
+    fn setsockopt(
+        fd: c_int, level: c_int, name: c_int, value: *const c_void, len: socklen_t,
+    ) -> c_int
+        => raw(libc::SYS_setsockopt, &[
+            fd.arg(), level.arg(), name.arg(), value.arg(), len.arg(),
+        ]) as c_int;
+    /// `getsockopt(2)`
+    fn getsockopt(
+        fd: c_int, level: c_int, name: c_int, value: *mut c_void, len: *mut socklen_t,
+    ) -> c_int
+        => raw(libc::SYS_getsockopt, &[
+            fd.arg(), level.arg(), name.arg(), value.arg(), len.arg(),
+        ]) as c_int;
+    /// `getsockname(2)`
+    fn getsockname(fd: c_int, addr: *mut sockaddr, len: *mut socklen_t) -> c_int
+        => raw(libc::SYS_getsockname, &[fd.arg(), addr.arg(), len.arg()]) as c_int;
+    /// `getpeername(2)`
+    fn getpeername(fd: c_int, addr: *mut sockaddr, len: *mut socklen_t) -> c_int
+        => raw(libc::SYS_getpeername, &[fd.arg(), addr.arg(), len.arg()]) as c_int;
+    /// `shutdown(2)`
+    fn shutdown(fd: c_int, how: c_int) -> c_int
+        => raw(libc::SYS_shutdown, &[fd.arg(), how.arg()]) as c_int;
+    /// `close(2)`
+    fn close(fd: c_int) -> c_int
+        => raw(libc::SYS_close, &[fd.arg()]) as c_int;
+}
+
+// The table's signatures are glibc's as the libc crate declares them. (The
+// fortified entry points are not in the libc crate; their signatures are
+// checked against glibc's headers by the C header test.)
+#[allow(clippy::disallowed_methods)]
+const _: () = {
+    let _: sig::socket = libc::socket;
+    let _: sig::socketpair = libc::socketpair;
+    let _: sig::bind = libc::bind;
+    let _: sig::listen = libc::listen;
+    let _: sig::accept = libc::accept;
+    let _: sig::accept4 = libc::accept4;
+    let _: sig::connect = libc::connect;
+    let _: sig::send = libc::send;
+    let _: sig::sendto = libc::sendto;
+    let _: sig::sendmsg = libc::sendmsg;
+    let _: sig::sendmmsg = libc::sendmmsg;
+    let _: sig::recv = libc::recv;
+    let _: sig::recvfrom = libc::recvfrom;
+    let _: sig::recvmsg = libc::recvmsg;
+    let _: sig::recvmmsg = libc::recvmmsg;
+    let _: sig::setsockopt = libc::setsockopt;
+    let _: sig::getsockopt = libc::getsockopt;
+    let _: sig::getsockname = libc::getsockname;
+    let _: sig::getpeername = libc::getpeername;
+    let _: sig::shutdown = libc::shutdown;
+    let _: sig::close = libc::close;
+};
+
+/// The next definition for `sym`, or `None` when the raw system call must
+/// serve (unresolvable, or asked for while this thread is resolving).
+#[inline(always)]
+fn next(sym: Sym) -> Option<*mut c_void> {
+    let f = TABLE[sym as usize].load(Ordering::Acquire);
+    if f.addr() > MISSING {
+        Some(f)
+    } else {
+        next_slow(sym)
+    }
+}
+
+#[cold]
+#[inline(never)]
+fn next_slow(sym: Sym) -> Option<*mut c_void> {
+    resolve_all();
+    let f = TABLE[sym as usize].load(Ordering::Acquire);
+    (f.addr() > MISSING).then_some(f)
+}
+
+/// Resolves every name still unresolved. Safe to call from any thread at any
+/// time, including re-entrantly (it then returns at once). errno is kept.
+pub fn resolve_all() {
+    if RESOLVING.with(|r| r.replace(true)) {
+        return;
+    }
+    let _errno = ErrnoGuard::save();
+    for (slot, name) in TABLE.iter().zip(NAMES) {
+        if slot.load(Ordering::Acquire).is_null() {
+            slot.store(lookup(name), Ordering::Release);
+        }
+    }
+    RESOLVING.with(|r| r.set(false));
+}
+
+/// True once every name has a next definition (none missing).
+pub fn all_resolved() -> bool {
+    TABLE
+        .iter()
+        .all(|slot| slot.load(Ordering::Acquire).addr() > MISSING)
+}
+
+/// Looks `name` up past libsock; `MISSING` (and one line on stderr) when
+/// there is no usable definition.
+fn lookup(name: &'static str) -> *mut c_void {
+    // SAFETY: `name` is NUL-terminated (NAMES entries are built that way).
+    let f = unsafe { libc::dlsym(libc::RTLD_NEXT, name.as_ptr().cast()) };
+    let shown = name.trim_end_matches('\0');
+    let problem = if f.is_null() {
+        "has no next definition (dlsym RTLD_NEXT found none)"
+    } else if object_of(f) == object_of(resolve_all as *const c_void) {
+        "resolves to libsock itself"
+    } else {
+        return f;
+    };
+    crate::boundary::own(|| {
+        crate::diag::warn(format_args!(
+            "`{shown}` {problem}; calling the system call directly instead"
+        ))
+    });
+    ptr::without_provenance_mut(MISSING)
+}
+
+/// The base address of the loaded object that holds `addr`, or null.
+fn object_of(addr: *const c_void) -> *mut c_void {
+    // SAFETY: Dl_info is plain data; all-zero is a valid value.
+    let mut info: libc::Dl_info = unsafe { std::mem::zeroed() };
+    // SAFETY: dladdr only inspects the address and fills `info`.
+    if unsafe { libc::dladdr(addr, &mut info) } == 0 {
+        return ptr::null_mut();
+    }
+    info.dli_fbase
+}
+
+/// Runs when libsock is loaded, so every name is resolved before the program
+/// can `fork`. Uses nothing from std but atomics and const thread-locals.
+extern "C" fn resolve_at_load() {
+    resolve_all();
+}
+
+#[used]
+#[unsafe(link_section = ".init_array")]
+static RESOLVE_AT_LOAD: extern "C" fn() = resolve_at_load;
+
+/// A system call argument as the kernel takes it.
+trait Arg {
+    fn arg(self) -> c_long;
+}
+
+impl Arg for c_int {
+    fn arg(self) -> c_long {
+        c_long::from(self)
+    }
+}
+
+impl Arg for c_uint {
+    fn arg(self) -> c_long {
+        c_long::from(self)
+    }
+}
+
+impl Arg for size_t {
+    fn arg(self) -> c_long {
+        self as c_long
+    }
+}
+
+impl<T> Arg for *const T {
+    fn arg(self) -> c_long {
+        self.expose_provenance() as c_long
+    }
+}
+
+impl<T> Arg for *mut T {
+    fn arg(self) -> c_long {
+        self.expose_provenance() as c_long
+    }
+}
+
+/// The raw system call `nr` with up to six arguments; -1 and errno on error.
+///
+/// # Safety
+/// Pointer arguments must be what the caller passed to the C function: the
+/// kernel reads and writes through them as the C function would.
+unsafe fn raw(nr: c_long, args: &[c_long]) -> c_long {
+    let mut a = [0 as c_long; 6];
+    a[..args.len()].copy_from_slice(args);
+    // SAFETY: forwarded per this function's contract; libc::syscall sets
+    // errno and returns -1 on failure, as the glibc wrappers do.
+    unsafe { libc::syscall(nr, a[0], a[1], a[2], a[3], a[4], a[5]) }
+}
+
+unsafe extern "C" {
+    /// glibc's "buffer overflow detected" abort, shared by all `_chk` calls.
+    fn __chk_fail() -> !;
+}
+
+/// The check a fortified receive makes before receiving.
+fn fortified(len: size_t, buflen: size_t, receive: impl FnOnce() -> ssize_t) -> ssize_t {
+    if len > buflen {
+        // SAFETY: __chk_fail takes no arguments and does not return.
+        unsafe { __chk_fail() }
+    }
+    receive()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_name_resolves_past_libsock() {
+        resolve_all();
+        assert!(all_resolved());
+        for slot in &TABLE {
+            let f = slot.load(Ordering::Acquire);
+            assert_ne!(object_of(f), object_of(resolve_all as *const c_void));
+        }
+    }
+
+    #[test]
+    fn forwarded_calls_reach_the_kernel() {
+        let mut sv = [-1; 2];
+        // SAFETY: `sv` has room for two descriptors.
+        let r = unsafe { socketpair(libc::AF_UNIX, libc::SOCK_STREAM, 0, sv.as_mut_ptr()) };
+        assert_eq!(r, 0);
+        // SAFETY: valid buffers of the given lengths.
+        unsafe {
+            assert_eq!(send(sv[0], b"hi".as_ptr().cast(), 2, 0), 2);
+            let mut buf = [0u8; 4];
+            assert_eq!(recv(sv[1], buf.as_mut_ptr().cast(), 4, 0), 2);
+            assert_eq!(&buf[..2], b"hi");
+            assert_eq!(close(sv[0]), 0);
+            assert_eq!(close(sv[1]), 0);
+        }
+    }
+
+    #[test]
+    fn raw_fallback_matches_errno() {
+        // SAFETY: no pointers involved.
+        let r = unsafe { raw(libc::SYS_close, &[(-1 as c_int).arg()]) };
+        assert_eq!(r, -1);
+        assert_eq!(crate::errno::get(), libc::EBADF);
+        let mut sv = [-1; 2];
+        // SAFETY: `sv` has room for two descriptors.
+        let r = unsafe {
+            raw(
+                libc::SYS_socketpair,
+                &[
+                    libc::AF_UNIX.arg(),
+                    libc::SOCK_DGRAM.arg(),
+                    0,
+                    sv.as_mut_ptr().arg(),
+                ],
+            )
+        };
+        assert_eq!(r, 0);
+        // SAFETY: closing the descriptors just created.
+        unsafe {
+            assert_eq!(close(sv[0]), 0);
+            assert_eq!(close(sv[1]), 0);
+        }
+    }
+
+    #[test]
+    fn fortified_receive_within_bounds_receives() {
+        assert_eq!(fortified(4, 8, || 3), 3);
+        assert_eq!(fortified(8, 8, || 8), 8);
+    }
+}
