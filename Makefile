@@ -1,19 +1,89 @@
-# libsock — see README.md. `make demo` and `make test` are all a fresh
-# machine needs (after .ci/run has installed the system packages).
+# libsock — see README.md. On a fresh machine `make demo` and `make test` are
+# the only commands needed (.ci/run installs the system packages first).
 
 CARGO   ?= cargo
 CC      ?= cc
+PYTHON  ?= python3
 PREFIX  ?= /usr/local
-LIBDIR   = target/release
-LIB      = $(LIBDIR)/libsock.so
-SONAME   = libsock.so.0
+DESTDIR ?=
+LIBDIR  := target/release
+LIB     := $(LIBDIR)/libsock.so
+SONAME  := libsock.so.0
 VERSION := $(shell sed -n 's/^version = "\(.*\)"/\1/p' Cargo.toml | head -1)
 
-.PHONY: all build header
+export LIBDIR PYTHON
+
+.PHONY: all build header check-header install uninstall demo test lint unit \
+        check-exports header-test diff-test python-test programs-test \
+        install-test cpython-test clean
+
 all: build
 
+# Release build of libsock.so (SONAME libsock.so.0); build.rs regenerates
+# include/sock.h on the way.
 build:
 	$(CARGO) build --release
 	ln -sf libsock.so $(LIBDIR)/$(SONAME)
 
 header: build
+
+# The checked-in header must be what cbindgen generates from the sources.
+check-header: build
+	@git diff --exit-code -- include/sock.h || \
+	  { echo "include/sock.h is stale: run 'make header' and commit it"; exit 1; }
+	@test -z "$$(git status --porcelain -- include/)" || \
+	  { echo "include/ has files git does not track"; git status --short -- include/; exit 1; }
+	@echo "check-header: include/sock.h matches a fresh generation"
+
+install: build
+	install -d $(DESTDIR)$(PREFIX)/lib $(DESTDIR)$(PREFIX)/include $(DESTDIR)$(PREFIX)/lib/pkgconfig
+	install -m 755 $(LIB) $(DESTDIR)$(PREFIX)/lib/libsock.so.$(VERSION)
+	ln -sf libsock.so.$(VERSION) $(DESTDIR)$(PREFIX)/lib/$(SONAME)
+	ln -sf $(SONAME) $(DESTDIR)$(PREFIX)/lib/libsock.so
+	install -m 644 include/sock.h $(DESTDIR)$(PREFIX)/include/sock.h
+	sed -e 's|@PREFIX@|$(PREFIX)|' -e 's|@VERSION@|$(VERSION)|' libsock.pc.in \
+	  > $(DESTDIR)$(PREFIX)/lib/pkgconfig/libsock.pc
+
+uninstall:
+	rm -f $(DESTDIR)$(PREFIX)/lib/libsock.so.$(VERSION) $(DESTDIR)$(PREFIX)/lib/$(SONAME) \
+	  $(DESTDIR)$(PREFIX)/lib/libsock.so $(DESTDIR)$(PREFIX)/include/sock.h \
+	  $(DESTDIR)$(PREFIX)/lib/pkgconfig/libsock.pc
+
+demo: build
+	bash demo/demo.sh
+
+# Every check, cheapest first.
+test: lint unit check-header check-exports header-test diff-test python-test \
+      install-test programs-test cpython-test
+	@echo "make test: all checks passed"
+
+lint:
+	$(CARGO) fmt --check
+	$(CARGO) clippy --all-targets -- -D warnings
+
+unit:
+	$(CARGO) test
+
+check-exports: build
+	bash tests/check-exports.sh $(LIB)
+
+header-test: build
+	bash c-tests/header/run.sh
+
+diff-test: build
+	bash c-tests/run-diff.sh
+
+python-test: build
+	PYTHONPATH=python $(PYTHON) -m pytest -q python/tests
+
+install-test: build
+	bash tests/install.sh
+
+programs-test: build
+	bash tests/programs.sh
+
+cpython-test: build
+	bash tests/cpython-suites.sh
+
+clean:
+	$(CARGO) clean

@@ -193,8 +193,9 @@ next_definitions! {
 }
 
 // The table's signatures are glibc's as the libc crate declares them. (The
-// fortified entry points are not in the libc crate; their signatures are
-// checked against glibc's headers by the C header test.)
+// fortified entry points are not in the libc crate; theirs are copied from
+// glibc's <bits/socket2.h>, and the differential suite calls them from a
+// program built with _FORTIFY_SOURCE.)
 #[allow(clippy::disallowed_methods)]
 const _: () = {
     let _: sig::socket = libc::socket;
