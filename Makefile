@@ -14,8 +14,8 @@ VERSION := $(shell sed -n 's/^version = "\(.*\)"/\1/p' Cargo.toml | head -1)
 export LIBDIR PYTHON
 
 .PHONY: all build header check-header install uninstall demo test lint unit \
-        check-exports header-test diff-test python-test programs-test \
-        install-test cpython-test clean
+        check-exports header-test diff-test sockset-test python-test \
+        programs-test install-test cpython-test clean
 
 all: build
 
@@ -53,8 +53,8 @@ demo: build
 	bash demo/demo.sh
 
 # Every check, cheapest first.
-test: lint unit check-header check-exports header-test diff-test python-test \
-      install-test programs-test cpython-test
+test: lint unit check-header check-exports header-test diff-test sockset-test \
+      python-test install-test programs-test cpython-test
 	@echo "make test: all checks passed"
 
 lint:
@@ -73,6 +73,9 @@ header-test: build
 diff-test: build
 	bash c-tests/run-diff.sh
 
+sockset-test: build
+	bash c-tests/sockset/run.sh
+
 python-test: build
 	PYTHONPATH=python $(PYTHON) -m pytest -q python/tests
 
@@ -82,7 +85,10 @@ install-test: build
 programs-test: build
 	bash tests/programs.sh
 
-cpython-test: build
+csockset-test: build
+	bash c-tests/sockset/run.sh
+
+python-test: build
 	bash tests/cpython-suites.sh
 
 clean:

@@ -11,6 +11,12 @@
 #define LIBSOCK_SOCK_H
 
 #include <stddef.h>
+#include <sys/time.h>
+
+/*
+ A set of descriptor numbers.
+ */
+typedef struct SocketSet SocketSet;
 
 #ifdef __cplusplus
 extern "C" {
@@ -23,6 +29,133 @@ extern "C" {
  time, including before any other libsock call.
  */
 const char *libsock_version(void);
+
+/*
+ Creates an empty set. It allocates nothing until its first member.
+
+ Returns NULL with errno ENOMEM if memory cannot be had. Free it with
+ `sockset_free`.
+ */
+SocketSet *sockset_new(void);
+
+/*
+ Frees a set made by `sockset_new`, with everything it holds (including
+ its epoll instance, if it was used as a first set of `sockset_select`).
+ NULL is a no-op. The set must not be used afterwards.
+
+ # Safety
+ `set` is NULL or a pointer returned by `sockset_new` not yet freed.
+ */
+void sockset_free(SocketSet *set);
+
+/*
+ Adds `fd` to the set.
+
+ Returns 0, or -1 with errno EINVAL (NULL set, `fd` negative or above
+ the kernel's `fs.nr_open`) or ENOMEM (the set cannot grow). A number
+ above the current RLIMIT_NOFILE is accepted: the program may raise it.
+
+ # Safety
+ `set` is NULL or a live set.
+ */
+int sockset_add(SocketSet *set, int fd);
+
+/*
+ Adds the `n` descriptors at `fds` — all of them, or none if one is
+ invalid. One call instead of `n`, for bindings where a call is costly.
+
+ Returns 0, or -1 with errno EINVAL (NULL set, `fds` NULL while `n` > 0,
+ a descriptor negative or above `fs.nr_open`) or ENOMEM; the set is then
+ unchanged.
+
+ # Safety
+ `set` is NULL or a live set; `fds` is NULL or points to `n` readable ints.
+ */
+int sockset_add_many(SocketSet *set, const int *fds, size_t n);
+
+/*
+ Removes `fd` from the set. Returns 0 (also when `fd` was not a member),
+ or -1 with errno EINVAL for a NULL set.
+
+ # Safety
+ `set` is NULL or a live set.
+ */
+int sockset_remove(SocketSet *set, int fd);
+
+/*
+ 1 if `fd` is in the set, else 0 (also for a NULL set or a negative or
+ out-of-range `fd`). After `sockset_select`, whether `fd` is ready.
+
+ # Safety
+ `set` is NULL or a live set.
+ */
+int sockset_is_set(const SocketSet *set, int fd);
+
+/*
+ Empties the set and keeps its memory, for the next round of a loop.
+ NULL is a no-op.
+
+ # Safety
+ `set` is NULL or a live set.
+ */
+void sockset_reset(SocketSet *set);
+
+/*
+ The number of members (0 for NULL).
+
+ # Safety
+ `set` is NULL or a live set.
+ */
+size_t sockset_count(const SocketSet *set);
+
+/*
+ The highest member, or -1 if the set is empty or NULL.
+
+ # Safety
+ `set` is NULL or a live set.
+ */
+int sockset_max(const SocketSet *set);
+
+/*
+ The smallest member greater than `after`, or -1 when there is none (or
+ the set is NULL). Walk a set with `for (fd = sockset_next(s, -1); fd >= 0;
+ fd = sockset_next(s, fd))`.
+
+ # Safety
+ `set` is NULL or a live set.
+ */
+int sockset_next(const SocketSet *set, int after);
+
+/*
+ select(2) over SocketSets: waits until a member of `readfds` is readable
+ (data, EOF, hangup, error or a pending connection), a member of
+ `writefds` writable (space or error) or a member of `exceptfds` has
+ urgent data, or until `timeout` passes.
+
+ Any set may be NULL. `timeout` NULL waits forever; `{0, 0}` polls; a
+ negative field is EINVAL. `timeout` is never
+ modified. On return each set holds only its ready members, and the result
+ is the number of (set, descriptor) pairs ready, or 0 on timeout (all sets
+ then empty). On failure -1 with errno — EBADF (a member is not an open
+ descriptor), EINTR (a signal arrived), EINVAL, ENOMEM — and the sets are
+ unchanged.
+
+ For descriptors below 1024 the answer is select(2)'s. Where libsock sees
+ the program's closes (linked or preloaded), a round whose members did not
+ change costs one `epoll_wait`: keep using the same first set. Loaded
+ through ctypes, where closes are unseen, the wait is a `ppoll` over the
+ members instead. A descriptor closed where libsock cannot see it (by
+ `fclose` on an `fdopen`ed socket, or a raw system call) should be removed
+ from the sets before its number is reused.
+
+ # Safety
+ Each set is NULL or a live set; `timeout` is NULL or points to a readable
+ `struct timeval`. The same set may be passed more than once.
+ */
+int sockset_select(SocketSet *readfds,
+                   SocketSet *writefds,
+                   SocketSet *exceptfds,
+                   const struct timeval *timeout);
 
 #ifdef __cplusplus
 }  // extern "C"

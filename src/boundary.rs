@@ -46,6 +46,23 @@ pub fn own<R>(work: impl FnOnce() -> R) -> Option<R> {
     catch_unwind(AssertUnwindSafe(work)).ok()
 }
 
+/// Runs an entry point of libsock's own C API: a panic stops here, is
+/// reported once on stderr, and the call returns `on_panic` with errno
+/// ENOTRECOVERABLE. Not a re-entrancy guard: a signal handler may call the
+/// API while the thread is inside it.
+pub fn api<R>(on_panic: R, work: impl FnOnce() -> R) -> R {
+    match catch_unwind(AssertUnwindSafe(work)) {
+        Ok(r) => r,
+        Err(_) => {
+            crate::diag::warn(format_args!(
+                "internal error (a panic) in libsock's API; the call fails"
+            ));
+            crate::errno::set(libc::ENOTRECOVERABLE);
+            on_panic
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -70,6 +87,17 @@ mod tests {
             own(|| 1)
         });
         assert_eq!(outer, Some(None));
+    }
+
+    #[test]
+    fn api_turns_a_panic_into_the_failure_value() {
+        let hook = std::panic::take_hook();
+        std::panic::set_hook(Box::new(|_| {}));
+        let r = api(-1, || -> i32 { panic!("boom") });
+        std::panic::set_hook(hook);
+        assert_eq!(r, -1);
+        assert_eq!(errno::get(), libc::ENOTRECOVERABLE);
+        assert_eq!(api(-1, || 5), 5);
     }
 
     #[test]

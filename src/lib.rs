@@ -12,10 +12,16 @@
 //! - [`errno`]: reading, setting and preserving the caller's errno;
 //! - [`boundary`]: the re-entrancy guard and panic boundary around libsock's
 //!   own logic;
+//! - [`sockset`]: the SocketSet's bits; [`selector`]: the wait behind
+//!   `sockset_select`; [`closes`]: which descriptors were closed, so an
+//!   epoll registration is never trusted past its file;
 //! - [`ffi`]: the thin `extern "C"` layer (standard names and `<sock.h>`).
 
 pub mod boundary;
+pub mod closes;
 pub mod diag;
 pub mod errno;
 pub mod ffi;
 pub mod real;
+pub mod selector;
+pub mod sockset;

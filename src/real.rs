@@ -190,6 +190,15 @@ next_definitions! {
     /// `close(2)`
     fn close(fd: c_int) -> c_int
         => raw(libc::SYS_close, &[fd.arg()]) as c_int;
+    /// `dup2(2)`: closes `newfd` first if it is open.
+    fn dup2(oldfd: c_int, newfd: c_int) -> c_int
+        => raw(libc::SYS_dup2, &[oldfd.arg(), newfd.arg()]) as c_int;
+    /// `dup3(2)`: closes `newfd` first if it is open.
+    fn dup3(oldfd: c_int, newfd: c_int, flags: c_int) -> c_int
+        => raw(libc::SYS_dup3, &[oldfd.arg(), newfd.arg(), flags.arg()]) as c_int;
+    /// `close_range(2)`
+    fn close_range(first: c_uint, last: c_uint, flags: c_int) -> c_int
+        => raw(libc::SYS_close_range, &[first.arg(), last.arg(), flags.arg()]) as c_int;
 }
 
 // The table's signatures are glibc's as the libc crate declares them. (The
@@ -219,6 +228,9 @@ const _: () = {
     let _: sig::getpeername = libc::getpeername;
     let _: sig::shutdown = libc::shutdown;
     let _: sig::close = libc::close;
+    let _: sig::dup2 = libc::dup2;
+    let _: sig::dup3 = libc::dup3;
+    let _: sig::close_range = libc::close_range;
 };
 
 /// The next definition for `sym`, or `None` when the raw system call must
@@ -271,7 +283,7 @@ fn lookup(name: &'static str) -> *mut c_void {
     let shown = name.trim_end_matches('\0');
     let problem = if f.is_null() {
         "has no next definition (dlsym RTLD_NEXT found none)"
-    } else if object_of(f) == object_of(resolve_all as *const c_void) {
+    } else if is_libsock(f) {
         "resolves to libsock itself"
     } else {
         return f;
@@ -282,6 +294,12 @@ fn lookup(name: &'static str) -> *mut c_void {
         ))
     });
     ptr::without_provenance_mut(MISSING)
+}
+
+/// Whether `addr` lies in libsock's own loaded object.
+pub fn is_libsock(addr: *const c_void) -> bool {
+    let own = object_of(resolve_all as *const c_void);
+    !own.is_null() && object_of(addr) == own
 }
 
 /// The base address of the loaded object that holds `addr`, or null.

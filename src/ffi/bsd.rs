@@ -15,7 +15,7 @@ use std::ffi::c_void;
 
 use libc::{c_int, c_uint, mmsghdr, msghdr, size_t, sockaddr, socklen_t, ssize_t, timespec};
 
-use crate::real;
+use crate::{closes, real};
 
 /// `socket`, forwarded to the next definition.
 ///
@@ -320,7 +320,8 @@ pub unsafe extern "C" fn shutdown(fd: c_int, how: c_int) -> c_int {
     unsafe { real::shutdown(fd, how) }
 }
 
-/// `close`, forwarded to the next definition.
+/// `close`, forwarded; the close is recorded for SocketSet's epoll
+/// registrations (see `crate::closes`).
 ///
 /// # Safety
 /// As for the C function.
@@ -328,5 +329,53 @@ pub unsafe extern "C" fn shutdown(fd: c_int, how: c_int) -> c_int {
 #[cfg_attr(test, unsafe(export_name = "libsock_test_close"))]
 pub unsafe extern "C" fn close(fd: c_int) -> c_int {
     // SAFETY: forwarded unchanged; the caller's contract is the C function's.
-    unsafe { real::close(fd) }
+    let r = unsafe { real::close(fd) };
+    closes::closed(fd);
+    r
+}
+
+/// `dup2`, forwarded; `newfd`, closed by it if open, is recorded as closed.
+///
+/// # Safety
+/// As for the C function.
+#[cfg_attr(not(test), unsafe(export_name = "dup2"))]
+#[cfg_attr(test, unsafe(export_name = "libsock_test_dup2"))]
+pub unsafe extern "C" fn dup2(oldfd: c_int, newfd: c_int) -> c_int {
+    // SAFETY: forwarded unchanged; the caller's contract is the C function's.
+    let r = unsafe { real::dup2(oldfd, newfd) };
+    if r >= 0 && oldfd != newfd {
+        closes::closed(newfd);
+    }
+    r
+}
+
+/// `dup3`, forwarded; `newfd`, closed by it if open, is recorded as closed.
+///
+/// # Safety
+/// As for the C function.
+#[cfg_attr(not(test), unsafe(export_name = "dup3"))]
+#[cfg_attr(test, unsafe(export_name = "libsock_test_dup3"))]
+pub unsafe extern "C" fn dup3(oldfd: c_int, newfd: c_int, flags: c_int) -> c_int {
+    // SAFETY: forwarded unchanged; the caller's contract is the C function's.
+    let r = unsafe { real::dup3(oldfd, newfd, flags) };
+    if r >= 0 {
+        closes::closed(newfd);
+    }
+    r
+}
+
+/// `close_range`, forwarded; the range is recorded as closed unless the
+/// call only set close-on-exec.
+///
+/// # Safety
+/// As for the C function.
+#[cfg_attr(not(test), unsafe(export_name = "close_range"))]
+#[cfg_attr(test, unsafe(export_name = "libsock_test_close_range"))]
+pub unsafe extern "C" fn close_range(first: c_uint, last: c_uint, flags: c_int) -> c_int {
+    // SAFETY: forwarded unchanged; the caller's contract is the C function's.
+    let r = unsafe { real::close_range(first, last, flags) };
+    if r == 0 && flags as c_uint & libc::CLOSE_RANGE_CLOEXEC == 0 {
+        closes::closed_range(first, last);
+    }
+    r
 }

@@ -8,3 +8,4 @@
 
 pub mod api;
 pub mod bsd;
+pub mod sockset;

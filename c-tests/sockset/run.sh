@@ -1,0 +1,51 @@
+#!/usr/bin/env bash
+# The SocketSet C tests in each way a program can get libsock:
+#   linked      cc … -lsock: libsock sees close, the wait is epoll-backed;
+#   preloaded   LD_PRELOAD=libsock.so, the API looked up with dlopen: same;
+#   dlopen      RTLD_LOCAL, as ctypes loads it: closes unseen, the ppoll path.
+set -euo pipefail
+libdir=$(cd "${LIBDIR:-target/release}" && pwd)
+lib=$libdir/libsock.so
+out=target/c-tests/sockset
+mkdir -p "$out"
+cflags=(-O2 -g -Wall -Wextra -Werror -Iinclude)
+linked=(-L"$libdir" -lsock -Wl,-rpath,"$libdir")
+cc=${CC:-cc}
+
+"$cc" "${cflags[@]}" c-tests/sockset/sockset_test.c "${linked[@]}" -o "$out/sockset_test"
+"$cc" "${cflags[@]}" c-tests/sockset/differential.c "${linked[@]}" -o "$out/differential"
+"$cc" "${cflags[@]}" -DVIA_DLOPEN c-tests/sockset/differential.c -ldl -o "$out/differential-dlopen"
+
+passed=0
+run() {
+    local name=$1; shift
+    if timeout 120 "$@" >"$out/$name.log" 2>&1; then
+        passed=$((passed + 1))
+        echo "  $name: $(tail -1 "$out/$name.log")"
+    else
+        echo "sockset: $name failed:"; cat "$out/$name.log"
+        echo "sockset: $passed passed, 1 failed"
+        exit 1
+    fi
+}
+run linked-api "$out/sockset_test"
+run linked-differential "$out/differential"
+run preloaded-differential env LD_PRELOAD="$lib" LIBSOCK_LIB="$lib" "$out/differential-dlopen"
+run dlopen-differential env LIBSOCK_LIB="$lib" "$out/differential-dlopen"
+# Which wait each mode really uses, from the system calls it makes.
+backend() {
+    local want=$1; shift
+    local calls
+    calls=$(timeout 120 strace -f -c -e trace=epoll_pwait2,epoll_wait,ppoll -o /dev/stdout "$@" 2>/dev/null |
+            awk '$NF ~ /^(epoll_pwait2|epoll_wait|ppoll)$/ {print $NF}' | sort -u | paste -sd' ')
+    [ "$calls" = "$want" ] || { echo "sockset: $* waits with '$calls', expected '$want'"; exit 1; }
+    passed=$((passed + 1))
+    echo "  backend: $want"
+}
+backend epoll_pwait2 "$out/differential"
+backend epoll_pwait2 env LD_PRELOAD="$lib" LIBSOCK_LIB="$lib" "$out/differential-dlopen"
+backend ppoll env LIBSOCK_LIB="$lib" "$out/differential-dlopen"
+for seed in 1 2 3; do
+    run "linked-differential-seed$seed" env SEED=$seed "$out/differential"
+done
+echo "sockset: $passed passed, 0 failed"

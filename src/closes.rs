@@ -1,0 +1,170 @@
+//! Which descriptors have been closed: the knowledge that makes an
+//! epoll-backed `sockset_select` safe.
+//!
+//! A SocketSet round is "reset, add every socket, select". When descriptor 7
+//! is closed and a new socket gets number 7, the round looks the same as
+//! before, but the epoll registration belonged to the old socket. libsock
+//! sees the program's `close`, `dup2`, `dup3` and `close_range` (it exports
+//! them), and counts here, per descriptor, how often each was closed. A
+//! selector remembers the count at registration and re-registers what moved.
+//!
+//! The close path must stay cheap and signal-safe: no lock, no allocation.
+//! Counters live in chunks of [`CHUNK`] descriptors that only the select
+//! path allocates (a descriptor whose chunk does not exist was never
+//! registered anywhere, so its close needs no record); a close only bumps
+//! atomics. Nothing is recorded until the first selector exists.
+
+use std::sync::atomic::{AtomicBool, AtomicPtr, AtomicU32, AtomicU64, Ordering};
+
+/// Descriptors per chunk of counters.
+pub(crate) const CHUNK: usize = 4096;
+/// The kernel's ceiling for descriptor numbers (fs.nr_open cannot exceed it).
+const FD_CEILING: usize = 1 << 30;
+const CHUNKS: usize = FD_CEILING / CHUNK;
+
+/// Close counters for [`CHUNK`] consecutive descriptors.
+pub struct Chunk {
+    closes: [AtomicU32; CHUNK],
+}
+
+// Zero-initialised: untouched pages of this table cost no memory.
+static TABLE: [AtomicPtr<Chunk>; CHUNKS] = [const { AtomicPtr::new(std::ptr::null_mut()) }; CHUNKS];
+static TRACKING: AtomicBool = AtomicBool::new(false);
+/// Closes recorded in total: a selector that saw the same value last round
+/// knows nothing it registered was closed since.
+static TOTAL: AtomicU64 = AtomicU64::new(0);
+
+/// Starts recording closes (called when the first selector is made).
+pub fn start_tracking() {
+    TRACKING.store(true, Ordering::Release);
+}
+
+/// Records that `fd` was (or may have been) closed. Lock-free, no allocation.
+#[inline]
+pub fn closed(fd: libc::c_int) {
+    if !TRACKING.load(Ordering::Relaxed) {
+        return;
+    }
+    closed_slow(fd);
+}
+
+#[cold]
+fn closed_slow(fd: libc::c_int) {
+    let Ok(fd) = usize::try_from(fd) else { return };
+    if let Some(chunk) = chunk(fd) {
+        chunk.closes[fd % CHUNK].fetch_add(1, Ordering::AcqRel);
+        TOTAL.fetch_add(1, Ordering::AcqRel);
+    }
+}
+
+/// Records the closes of `close_range(first, last, 0)`: every descriptor in
+/// the range whose chunk exists.
+pub fn closed_range(first: u32, last: u32) {
+    if !TRACKING.load(Ordering::Relaxed) || first > last {
+        return;
+    }
+    let (first, last) = (first as usize, (last as usize).min(FD_CEILING - 1));
+    let mut fd = first;
+    while fd <= last {
+        let end = ((fd / CHUNK + 1) * CHUNK - 1).min(last);
+        if let Some(chunk) = chunk(fd) {
+            for slot in &chunk.closes[fd % CHUNK..=end % CHUNK] {
+                slot.fetch_add(1, Ordering::AcqRel);
+            }
+            TOTAL.fetch_add(1, Ordering::AcqRel);
+        }
+        fd = end + 1;
+    }
+}
+
+/// How many closes were recorded in total.
+pub fn total() -> u64 {
+    TOTAL.load(Ordering::Acquire)
+}
+
+/// How often `fd` was closed since its counter was created; 0 for a
+/// descriptor with no counter yet (see [`ensure`]).
+pub fn count(fd: usize) -> u32 {
+    chunk(fd).map_or(0, |c| c.closes[fd % CHUNK].load(Ordering::Acquire))
+}
+
+/// Makes sure `fd` has a counter, so its closes are recorded from now on.
+/// Returns false if memory for it cannot be had.
+pub fn ensure(fd: usize) -> bool {
+    if fd >= FD_CEILING {
+        return false;
+    }
+    let slot = &TABLE[fd / CHUNK];
+    if !slot.load(Ordering::Acquire).is_null() {
+        return true;
+    }
+    let layout = std::alloc::Layout::new::<Chunk>();
+    // SAFETY: the layout is non-zero-sized; all-zero bytes are valid AtomicU32s.
+    let fresh = unsafe { std::alloc::alloc_zeroed(layout) }.cast::<Chunk>();
+    if fresh.is_null() {
+        return false;
+    }
+    if slot
+        .compare_exchange(
+            std::ptr::null_mut(),
+            fresh,
+            Ordering::AcqRel,
+            Ordering::Acquire,
+        )
+        .is_err()
+    {
+        // Another thread installed one first.
+        // SAFETY: `fresh` came from alloc_zeroed with this layout and was never shared.
+        unsafe { std::alloc::dealloc(fresh.cast(), layout) };
+    }
+    true
+}
+
+fn chunk(fd: usize) -> Option<&'static Chunk> {
+    let p = TABLE.get(fd / CHUNK)?.load(Ordering::Acquire);
+    // SAFETY: chunks are installed once, never freed, and only read through
+    // atomics, so a non-null pointer is valid for the program's lifetime.
+    unsafe { p.as_ref() }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn counts_only_tracked_descriptors_with_counters() {
+        start_tracking();
+        let fd = 3 * CHUNK + 5;
+        assert_eq!(count(fd), 0);
+        closed(fd as i32); // no counter yet: nothing to record
+        assert_eq!(count(fd), 0);
+        assert!(ensure(fd));
+        let before = total();
+        closed(fd as i32);
+        closed(fd as i32);
+        assert_eq!(count(fd), 2);
+        assert!(total() >= before + 2);
+        closed(-1); // ignored
+    }
+
+    #[test]
+    fn range_crosses_chunks() {
+        start_tracking();
+        let a = 10 * CHUNK - 2;
+        let b = 10 * CHUNK + 1;
+        assert!(ensure(a) && ensure(b));
+        let (ca, cb, cmid) = (count(a), count(b), count(10 * CHUNK));
+        closed_range(a as u32, b as u32);
+        assert_eq!(count(a), ca + 1);
+        assert_eq!(count(b), cb + 1);
+        assert_eq!(count(10 * CHUNK), cmid + 1);
+        closed_range(5, 4); // empty
+        closed_range(0, u32::MAX); // huge: visits only existing chunks
+    }
+
+    #[test]
+    fn beyond_the_ceiling() {
+        assert!(!ensure(FD_CEILING));
+        assert_eq!(count(FD_CEILING + 1), 0);
+    }
+}

@@ -1,0 +1,596 @@
+//! The wait behind `sockset_select`: select(2)'s answers at epoll's cost.
+//!
+//! A select loop hands over the same descriptors round after round. The
+//! selector keeps one epoll instance per first set and, each round, compares
+//! the request with what that instance already holds, word by word: an
+//! unchanged round makes no `epoll_ctl` call at all (each costs ~650 ns per
+//! descriptor, more than `poll` spends), so the round costs one
+//! `epoll_wait`.
+//!
+//! What select(2) means and epoll does not, and how it is bridged:
+//! - A number closed and reused looks unchanged. libsock sees closes
+//!   ([`crate::closes`]) and re-registers what was closed since. A dup that
+//!   keeps the old file alive leaves a "ghost" registration: every event
+//!   carries the close count it was registered under, and an event from an
+//!   older count rebuilds the instance.
+//! - EPOLLHUP/EPOLLERR cannot be masked. A member only of the write or except
+//!   set is registered edge-triggered, so a hangup it cannot report fires once
+//!   instead of waking every wait; when it is reported ready it is re-armed
+//!   (EPOLL_CTL_MOD re-evaluates readiness), which keeps select's level
+//!   semantics. Read-set members are level-triggered: every event is a
+//!   readable one for them.
+//! - epoll refuses regular files (EPERM) that select reports ready for
+//!   reading and writing: those members are answered without epoll.
+//! - A forked child shares the parent's instance: the child makes its own.
+//! - The event buffer holds every registered member, so all ready ones are
+//!   reported at once.
+//!
+//! Where libsock cannot see closes — loaded through ctypes, where the
+//! program's `close` is glibc's — the epoll shortcut is unsafe, and the wait
+//! is a `ppoll` over the members instead: correct, with no FD_SETSIZE limit,
+//! at poll's cost.
+
+use std::sync::atomic::{AtomicBool, AtomicU8, AtomicU64, Ordering};
+use std::time::{Duration, Instant};
+
+use libc::{c_int, epoll_event};
+
+use crate::closes;
+use crate::sockset::{Bits, Errno};
+
+const READ: u32 = (libc::EPOLLIN | libc::EPOLLRDNORM | libc::EPOLLRDBAND) as u32;
+const WRITE: u32 = (libc::EPOLLOUT | libc::EPOLLWRNORM | libc::EPOLLWRBAND) as u32;
+const EXCEPT: u32 = libc::EPOLLPRI as u32;
+/// What select(2) counts as readable, writable, exceptional (Linux's
+/// POLLIN_SET, POLLOUT_SET, POLLEX_SET).
+const READABLE: u32 = READ | (libc::EPOLLHUP | libc::EPOLLERR) as u32;
+const WRITABLE: u32 = WRITE | libc::EPOLLERR as u32;
+const EXCEPTIONAL: u32 = EXCEPT;
+
+/// Which of the three sets: read, write, except.
+const SETS: usize = 3;
+
+/// How the selector waits.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Backend {
+    /// A persistent epoll instance; needs closes to be seen.
+    Epoll,
+    /// `ppoll` over the members every round.
+    Poll,
+}
+
+impl Backend {
+    /// Epoll when libsock sees this process's closes (the program's `close`
+    /// is libsock's: linked or preloaded), poll otherwise.
+    pub fn for_process() -> Backend {
+        // 0: not yet known, 1: poll, 2: epoll
+        static CHOSEN: AtomicU8 = AtomicU8::new(0);
+        match CHOSEN.load(Ordering::Relaxed) {
+            1 => Backend::Poll,
+            2 => Backend::Epoll,
+            _ => {
+                // SAFETY: a NUL-terminated name; RTLD_DEFAULT searches the
+                // program's global scope, as the program's own calls do.
+                let close = unsafe { libc::dlsym(libc::RTLD_DEFAULT, c"close".as_ptr()) };
+                let seen = !close.is_null() && crate::real::is_libsock(close);
+                CHOSEN.store(if seen { 2 } else { 1 }, Ordering::Relaxed);
+                if seen { Backend::Epoll } else { Backend::Poll }
+            }
+        }
+    }
+}
+
+/// Why a wait failed.
+enum Failure {
+    /// Report this errno, sets unchanged.
+    Errno(Errno),
+    /// epoll cannot serve this request (e.g. the watch limit); poll can.
+    UsePoll,
+}
+
+/// The wait state of one first set.
+pub struct Selector {
+    backend: Backend,
+    epfd: c_int,
+    fork_generation: u64,
+    seen_closes: u64,
+    /// What the epoll instance holds, per set.
+    registered: [Vec<u64>; SETS],
+    /// Members epoll refused (EPERM: regular files): always ready.
+    refused: Vec<u64>,
+    /// Close count of each registered descriptor when it was registered.
+    close_count: Vec<u32>,
+    members: usize,
+    /// Edge-triggered members reported ready last round: re-arm them.
+    rearm: Vec<c_int>,
+    events: Vec<epoll_event>,
+    pollfds: Vec<libc::pollfd>,
+    /// This round's request and answer, per set.
+    pub(crate) request: [Vec<u64>; SETS],
+    pub(crate) answer: [Vec<u64>; SETS],
+}
+
+static FORKS: AtomicU64 = AtomicU64::new(0);
+
+extern "C" fn after_fork_in_child() {
+    FORKS.fetch_add(1, Ordering::Relaxed);
+}
+
+impl Selector {
+    /// A selector for this process's backend.
+    pub fn new() -> Selector {
+        Selector::with_backend(Backend::for_process())
+    }
+
+    /// A selector with the given backend.
+    pub fn with_backend(backend: Backend) -> Selector {
+        if backend == Backend::Epoll {
+            static HOOKED: AtomicBool = AtomicBool::new(false);
+            if !HOOKED.swap(true, Ordering::AcqRel) {
+                // SAFETY: registers a plain function that only bumps an atomic.
+                unsafe { libc::pthread_atfork(None, None, Some(after_fork_in_child)) };
+            }
+            closes::start_tracking();
+        }
+        Selector {
+            backend,
+            epfd: -1,
+            fork_generation: FORKS.load(Ordering::Relaxed),
+            seen_closes: closes::total(),
+            registered: Default::default(),
+            refused: Vec::new(),
+            close_count: Vec::new(),
+            members: 0,
+            rearm: Vec::new(),
+            events: Vec::new(),
+            pollfds: Vec::new(),
+            request: Default::default(),
+            answer: Default::default(),
+        }
+    }
+
+    /// The backend in use.
+    pub fn backend(&self) -> Backend {
+        self.backend
+    }
+
+    /// Waits for the members of `self.request` and fills `self.answer` with
+    /// the ready ones; returns how many (set, descriptor) pairs are ready.
+    /// `None` waits forever. errno is left as it was.
+    pub fn wait(&mut self, timeout: Option<Duration>) -> Result<usize, Errno> {
+        let _errno = crate::errno::ErrnoGuard::save();
+        let deadline = timeout.map(|t| Instant::now().checked_add(t));
+        let deadline = match deadline {
+            // Too far to represent: the same as forever.
+            Some(None) => None,
+            Some(Some(d)) => Some(d),
+            None => None,
+        };
+        for k in 0..SETS {
+            let len = self.request[k].len();
+            self.answer[k].clear();
+            self.answer[k].resize(len, 0);
+        }
+        if self.backend == Backend::Epoll {
+            match self.wait_epoll(deadline) {
+                Ok(n) => return Ok(n),
+                Err(Failure::Errno(e)) => return Err(e),
+                Err(Failure::UsePoll) => {}
+            }
+        }
+        self.wait_poll(deadline)
+    }
+
+    fn wait_epoll(&mut self, deadline: Option<Instant>) -> Result<usize, Failure> {
+        loop {
+            self.sync()?;
+            let mut ready = self.refused_ready();
+            let timeout = if ready > 0 {
+                Some(Duration::ZERO)
+            } else {
+                remaining(deadline)
+            };
+            self.events
+                .resize(self.members + 1, epoll_event { events: 0, u64: 0 });
+            let n = epoll_wait(self.epfd, &mut self.events, timeout).map_err(Failure::Errno)?;
+            let mut ghost = false;
+            for i in 0..n {
+                let epoll_event { events, u64: data } = self.events[i];
+                let fd = (data & 0xffff_ffff) as usize;
+                if !self.is_registered(fd) || self.close_count[fd] != (data >> 32) as u32 {
+                    ghost = true;
+                    continue;
+                }
+                let hits = self.answer_event(fd, events);
+                if hits > 0 && !bit(&self.registered[0], fd) {
+                    self.rearm.push(fd as c_int);
+                }
+                ready += hits;
+            }
+            if ghost {
+                // Registrations of files closed under another number: only a
+                // new instance is rid of them.
+                self.rebuild()?;
+            }
+            if ready > 0 || (n == 0 && !ghost) || expired(deadline) {
+                return Ok(ready);
+            }
+            // Only events no set asked for (an edge-triggered hangup): wait on.
+        }
+    }
+
+    /// Brings the epoll instance in line with `self.request`.
+    fn sync(&mut self) -> Result<(), Failure> {
+        if self.epfd < 0 || self.fork_generation != FORKS.load(Ordering::Relaxed) {
+            self.rebuild()?;
+        }
+        let closes = closes::total();
+        if closes != self.seen_closes {
+            self.seen_closes = closes;
+            self.forget_closed();
+        }
+        let words = self
+            .request
+            .iter()
+            .chain(&self.registered)
+            .map(Vec::len)
+            .max()
+            .unwrap_or(0);
+        for i in 0..words {
+            let changed = (0..SETS).fold(0, |acc, k| {
+                acc | (word(&self.request[k], i) ^ word(&self.registered[k], i))
+            });
+            for b in Bits(changed) {
+                self.update(i * 64 + b)?;
+            }
+        }
+        for fd in std::mem::take(&mut self.rearm) {
+            let fd = fd as usize;
+            if self.is_registered(fd) && !bit(&self.refused, fd) {
+                let mask = interest(&self.registered, fd);
+                self.ctl(libc::EPOLL_CTL_MOD, fd, mask)
+                    .map_err(Failure::Errno)?;
+            }
+        }
+        Ok(())
+    }
+
+    /// Registers, re-registers or removes `fd` to match the request.
+    fn update(&mut self, fd: usize) -> Result<(), Failure> {
+        let want = interest(&self.request, fd);
+        let have = interest(&self.registered, fd);
+        if want == 0 {
+            if !bit(&self.refused, fd) {
+                // Fails only if the descriptor is gone, which is fine.
+                let _ = self.ctl(libc::EPOLL_CTL_DEL, fd, 0);
+            }
+            self.set_registered(fd, false);
+            return Ok(());
+        }
+        if have != 0 {
+            if !bit(&self.refused, fd) {
+                match self.ctl(libc::EPOLL_CTL_MOD, fd, want) {
+                    Ok(()) => {}
+                    // Closed where libsock could not see it: register afresh.
+                    Err(libc::ENOENT) => return self.register(fd, want),
+                    Err(e) => return Err(Failure::Errno(e)),
+                }
+            }
+            self.set_registered(fd, true);
+            return Ok(());
+        }
+        self.register(fd, want)
+    }
+
+    fn register(&mut self, fd: usize, mask: u32) -> Result<(), Failure> {
+        if !closes::ensure(fd) || grow(&mut self.close_count, fd + 1).is_err() {
+            return Err(Failure::Errno(libc::ENOMEM));
+        }
+        self.close_count[fd] = closes::count(fd);
+        let result = match self.ctl(libc::EPOLL_CTL_ADD, fd, mask) {
+            Err(libc::EEXIST) => self.ctl(libc::EPOLL_CTL_MOD, fd, mask),
+            other => other,
+        };
+        match result {
+            Ok(()) => set_bit(&mut self.refused, fd, false),
+            Err(libc::EPERM) => set_bit(&mut self.refused, fd, true),
+            Err(e @ (libc::EBADF | libc::ENOMEM)) => return Err(Failure::Errno(e)),
+            Err(_) => return Err(Failure::UsePoll),
+        }
+        self.set_registered(fd, true);
+        Ok(())
+    }
+
+    /// Marks `fd` registered as requested (or not at all), counting members.
+    fn set_registered(&mut self, fd: usize, on: bool) {
+        let was = self.is_registered(fd);
+        for k in 0..SETS {
+            let want = on && bit(&self.request[k], fd);
+            set_bit(&mut self.registered[k], fd, want);
+        }
+        if !on {
+            set_bit(&mut self.refused, fd, false);
+        }
+        match (was, on) {
+            (false, true) => self.members += 1,
+            (true, false) => self.members -= 1,
+            _ => {}
+        }
+    }
+
+    fn is_registered(&self, fd: usize) -> bool {
+        self.registered.iter().any(|r| bit(r, fd))
+    }
+
+    /// Drops what was closed since it was registered: the kernel dropped the
+    /// registration with the file (or kept a ghost, caught by its events).
+    fn forget_closed(&mut self) {
+        let words = self.registered.iter().map(Vec::len).max().unwrap_or(0);
+        for i in 0..words {
+            let any = (0..SETS).fold(0, |acc, k| acc | word(&self.registered[k], i));
+            for b in Bits(any) {
+                let fd = i * 64 + b;
+                if closes::count(fd) != self.close_count[fd] {
+                    for k in 0..SETS {
+                        set_bit(&mut self.registered[k], fd, false);
+                    }
+                    set_bit(&mut self.refused, fd, false);
+                    self.members -= 1;
+                }
+            }
+        }
+    }
+
+    /// A fresh epoll instance holding nothing.
+    fn rebuild(&mut self) -> Result<(), Failure> {
+        if self.epfd >= 0 {
+            // SAFETY: our own descriptor, closed once.
+            unsafe { crate::real::close(self.epfd) };
+            self.epfd = -1;
+        }
+        for r in &mut self.registered {
+            r.clear();
+        }
+        self.refused.clear();
+        self.members = 0;
+        self.rearm.clear();
+        self.fork_generation = FORKS.load(Ordering::Relaxed);
+        // SAFETY: no pointers.
+        let fd = unsafe { libc::epoll_create1(libc::EPOLL_CLOEXEC) };
+        if fd < 0 {
+            return Err(match crate::errno::get() {
+                libc::ENOMEM => Failure::Errno(libc::ENOMEM),
+                _ => Failure::UsePoll,
+            });
+        }
+        self.epfd = fd;
+        Ok(())
+    }
+
+    fn ctl(&self, op: c_int, fd: usize, mask: u32) -> Result<(), Errno> {
+        let data = fd as u64 | (u64::from(self.close_count.get(fd).copied().unwrap_or(0)) << 32);
+        let mut ev = epoll_event {
+            events: mask,
+            u64: data,
+        };
+        // SAFETY: `ev` is a valid epoll_event for the duration of the call.
+        match unsafe { libc::epoll_ctl(self.epfd, op, fd as c_int, &mut ev) } {
+            0 => Ok(()),
+            _ => Err(crate::errno::get()),
+        }
+    }
+
+    /// Members epoll refused are ready for reading and writing, as select(2)
+    /// says of regular files.
+    fn refused_ready(&mut self) -> usize {
+        let mut ready = 0;
+        for (i, &refused) in self.refused.iter().enumerate() {
+            if refused == 0 {
+                continue;
+            }
+            for k in 0..2 {
+                let hit = refused & word(&self.request[k], i);
+                if let Some(w) = self.answer[k].get_mut(i) {
+                    *w |= hit;
+                }
+                ready += hit.count_ones() as usize;
+            }
+        }
+        ready
+    }
+
+    /// Records what `events` on `fd` answer; returns how many sets it is ready in.
+    fn answer_event(&mut self, fd: usize, events: u32) -> usize {
+        let mut hits = 0;
+        for (k, ready_bits) in [READABLE, WRITABLE, EXCEPTIONAL].into_iter().enumerate() {
+            if events & ready_bits != 0 && bit(&self.request[k], fd) {
+                set_bit(&mut self.answer[k], fd, true);
+                hits += 1;
+            }
+        }
+        hits
+    }
+
+    fn wait_poll(&mut self, deadline: Option<Instant>) -> Result<usize, Errno> {
+        self.pollfds.clear();
+        let words = self.request.iter().map(Vec::len).max().unwrap_or(0);
+        for i in 0..words {
+            let any = (0..SETS).fold(0, |acc, k| acc | word(&self.request[k], i));
+            for b in Bits(any) {
+                let fd = i * 64 + b;
+                let events = interest(&self.request, fd) & !(libc::EPOLLET as u32);
+                self.pollfds.push(libc::pollfd {
+                    fd: fd as c_int,
+                    events: events as i16,
+                    revents: 0,
+                });
+            }
+        }
+        loop {
+            let ts = remaining(deadline).map(timespec);
+            let tsp = ts
+                .as_ref()
+                .map_or(std::ptr::null(), |t| t as *const libc::timespec);
+            // SAFETY: `pollfds` is a valid array of its length; `tsp` is null
+            // or points to `ts`; no signal mask.
+            let n = unsafe {
+                libc::ppoll(
+                    self.pollfds.as_mut_ptr(),
+                    self.pollfds.len() as libc::nfds_t,
+                    tsp,
+                    std::ptr::null(),
+                )
+            };
+            if n < 0 {
+                return Err(crate::errno::get());
+            }
+            let mut ready = 0;
+            let mut unasked = false;
+            for p in &mut self.pollfds {
+                if p.fd < 0 || p.revents == 0 {
+                    continue;
+                }
+                if p.revents & libc::POLLNVAL != 0 {
+                    return Err(libc::EBADF);
+                }
+                let fd = p.fd as usize;
+                let revents = p.revents as u16 as u32;
+                let mut hits = 0;
+                for (k, ready_bits) in [READABLE, WRITABLE, EXCEPTIONAL].into_iter().enumerate() {
+                    if revents & ready_bits != 0 && bit(&self.request[k], fd) {
+                        set_bit(&mut self.answer[k], fd, true);
+                        hits += 1;
+                    }
+                }
+                if hits == 0 {
+                    // A hangup on a member select would not report: poll
+                    // cannot mask it, so leave the member out of this wait.
+                    p.fd = -1;
+                    unasked = true;
+                }
+                ready += hits;
+            }
+            if ready > 0 || !unasked || expired(deadline) {
+                return Ok(ready);
+            }
+        }
+    }
+}
+
+impl Default for Selector {
+    fn default() -> Self {
+        Selector::new()
+    }
+}
+
+impl Drop for Selector {
+    fn drop(&mut self) {
+        if self.epfd >= 0 {
+            let _errno = crate::errno::ErrnoGuard::save();
+            // SAFETY: our own descriptor, closed once.
+            unsafe { crate::real::close(self.epfd) };
+        }
+    }
+}
+
+/// The epoll interest for `fd` given per-set bits: edge-triggered unless it
+/// is in the read set (see the module comment).
+fn interest(sets: &[Vec<u64>; SETS], fd: usize) -> u32 {
+    let (r, w, e) = (bit(&sets[0], fd), bit(&sets[1], fd), bit(&sets[2], fd));
+    let mut mask = 0;
+    if r {
+        mask |= READ;
+    }
+    if w {
+        mask |= WRITE;
+    }
+    if e {
+        mask |= EXCEPT;
+    }
+    if mask != 0 && !r {
+        mask |= libc::EPOLLET as u32;
+    }
+    mask
+}
+
+fn word(bits: &[u64], i: usize) -> u64 {
+    bits.get(i).copied().unwrap_or(0)
+}
+
+fn bit(bits: &[u64], fd: usize) -> bool {
+    word(bits, fd / 64) & (1 << (fd % 64)) != 0
+}
+
+fn set_bit(bits: &mut Vec<u64>, fd: usize, on: bool) {
+    let i = fd / 64;
+    if on {
+        if bits.len() <= i {
+            bits.resize(i + 1, 0);
+        }
+        bits[i] |= 1 << (fd % 64);
+    } else if let Some(w) = bits.get_mut(i) {
+        *w &= !(1 << (fd % 64));
+    }
+}
+
+fn grow<T: Default + Clone>(v: &mut Vec<T>, len: usize) -> Result<(), ()> {
+    if v.len() < len {
+        v.try_reserve(len - v.len()).map_err(|_| ())?;
+        v.resize(len, T::default());
+    }
+    Ok(())
+}
+
+fn remaining(deadline: Option<Instant>) -> Option<Duration> {
+    deadline.map(|d| d.saturating_duration_since(Instant::now()))
+}
+
+fn expired(deadline: Option<Instant>) -> bool {
+    deadline.is_some_and(|d| Instant::now() >= d)
+}
+
+fn timespec(d: Duration) -> libc::timespec {
+    libc::timespec {
+        tv_sec: d.as_secs().min(libc::time_t::MAX as u64) as libc::time_t,
+        tv_nsec: d.subsec_nanos() as libc::c_long,
+    }
+}
+
+/// `epoll_pwait2` (nanosecond timeout) where the kernel has it, else
+/// `epoll_wait` with the timeout rounded up to a millisecond.
+fn epoll_wait(
+    epfd: c_int,
+    events: &mut [epoll_event],
+    timeout: Option<Duration>,
+) -> Result<usize, Errno> {
+    static NO_PWAIT2: AtomicBool = AtomicBool::new(false);
+    let max = events.len().min(c_int::MAX as usize) as c_int;
+    if !NO_PWAIT2.load(Ordering::Relaxed) {
+        let ts = timeout.map(timespec);
+        let tsp = ts
+            .as_ref()
+            .map_or(std::ptr::null(), |t| t as *const libc::timespec);
+        // SAFETY: `events` is writable for `max` entries; `tsp` is null or valid.
+        let n =
+            unsafe { libc::epoll_pwait2(epfd, events.as_mut_ptr(), max, tsp, std::ptr::null()) };
+        if n >= 0 {
+            return Ok(n as usize);
+        }
+        let e = crate::errno::get();
+        if e != libc::ENOSYS {
+            return Err(e);
+        }
+        NO_PWAIT2.store(true, Ordering::Relaxed);
+    }
+    let ms = match timeout {
+        None => -1,
+        Some(t) => t.as_nanos().div_ceil(1_000_000).min(c_int::MAX as u128) as c_int,
+    };
+    // SAFETY: `events` is writable for `max` entries.
+    let n = unsafe { libc::epoll_wait(epfd, events.as_mut_ptr(), max, ms) };
+    if n < 0 {
+        Err(crate::errno::get())
+    } else {
+        Ok(n as usize)
+    }
+}
