@@ -21,6 +21,17 @@ printf '  %-34s' "native (glibc):";            "$out/hello-native"
 printf '  %-34s' "linked (cc … -lsock):";      "$out/hello-linked"
 printf '  %-34s' "preloaded (LD_PRELOAD=…):";  LD_PRELOAD=$lib "$out/hello-native"
 
+say "SocketSet: one thread, one sockset_select per round, ${CLIENTS:=3000} clients at once (FD_SETSIZE is 1024)"
+cc -O2 -Wall -Wextra -Iinclude demo/echo_server.c -L"$libdir" -lsock -Wl,-rpath,"$libdir" -o "$out/echo_server"
+cc -O2 -Wall -Wextra demo/echo_load.c -o "$out/echo_load"
+"$out/echo_server" "$CLIENTS" >"$work/echo.out" &
+echo_pid=$!
+for _ in $(seq 100); do grep -q '^port ' "$work/echo.out" 2>/dev/null && break; sleep 0.05; done
+echo_port=$(sed -n 's/^port //p' "$work/echo.out")
+printf '  '; timeout 60 "$out/echo_load" "$echo_port" "$CLIENTS" 5
+wait "$echo_pid"
+printf '  '; grep '^server:' "$work/echo.out"
+
 say "Unmodified binaries under LD_PRELOAD: curl fetching from python3 -m http.server"
 mkdir "$work/www"
 head -c 1048576 /dev/urandom >"$work/www/random.bin"

@@ -594,3 +594,118 @@ fn epoll_wait(
         Ok(n as usize)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::real;
+    use crate::sockset::SocketSet;
+
+    fn pair() -> [c_int; 2] {
+        let mut sv = [-1; 2];
+        // SAFETY: `sv` has room for two descriptors.
+        let r = unsafe { real::socketpair(libc::AF_UNIX, libc::SOCK_STREAM, 0, sv.as_mut_ptr()) };
+        assert_eq!(r, 0);
+        sv
+    }
+
+    fn write(fd: c_int) {
+        // SAFETY: a valid one-byte buffer.
+        assert_eq!(unsafe { libc::write(fd, b"x".as_ptr().cast(), 1) }, 1);
+    }
+
+    fn close(fd: c_int) {
+        // SAFETY: closing a descriptor the test owns; the test's own record of
+        // the close stands in for the exported close (renamed under test).
+        unsafe { real::close(fd) };
+        closes::closed(fd);
+    }
+
+    fn ask(sel: &mut Selector, read: &SocketSet) {
+        sel.request[0].clear();
+        sel.request[0].extend_from_slice(read.words());
+        sel.request[1].clear();
+        sel.request[2].clear();
+    }
+
+    fn both_backends(test: impl Fn(Backend)) {
+        test(Backend::Poll);
+        test(Backend::Epoll);
+    }
+
+    #[test]
+    fn readable_member_is_answered() {
+        both_backends(|backend| {
+            let sv = pair();
+            let idle = pair();
+            let mut sel = Selector::with_backend(backend);
+            let mut set = SocketSet::new();
+            set.add_many(&[sv[0], idle[0]]).unwrap();
+            ask(&mut sel, &set);
+            assert_eq!(sel.wait(Some(Duration::ZERO)), Ok(0), "{backend:?}");
+            write(sv[1]);
+            assert_eq!(sel.wait(Some(Duration::from_secs(2))), Ok(1), "{backend:?}");
+            assert!(bit(&sel.answer[0], sv[0] as usize));
+            assert!(!bit(&sel.answer[0], idle[0] as usize));
+            for fd in sv.into_iter().chain(idle) {
+                close(fd);
+            }
+        });
+    }
+
+    #[test]
+    fn unchanged_rounds_make_no_registration() {
+        let sv = pair();
+        let mut sel = Selector::with_backend(Backend::Epoll);
+        let mut set = SocketSet::new();
+        set.add(sv[0]).unwrap();
+        ask(&mut sel, &set);
+        sel.wait(Some(Duration::ZERO)).unwrap();
+        assert_eq!(sel.members, 1);
+        let epfd = sel.epfd;
+        for _ in 0..3 {
+            ask(&mut sel, &set);
+            sel.wait(Some(Duration::ZERO)).unwrap();
+        }
+        assert_eq!((sel.members, sel.epfd), (1, epfd));
+        set.reset();
+        ask(&mut sel, &set);
+        sel.wait(Some(Duration::ZERO)).unwrap();
+        assert_eq!(sel.members, 0, "a member left out is unregistered");
+        close(sv[0]);
+        close(sv[1]);
+    }
+
+    /// A pair moved to numbers at or above `base`, which tests running in
+    /// parallel (they get the lowest free numbers) will not reuse.
+    fn high_pair(base: c_int) -> [c_int; 2] {
+        pair().map(|fd| {
+            // SAFETY: plain descriptor operations on the test's own descriptors.
+            let high = unsafe { libc::fcntl(fd, libc::F_DUPFD_CLOEXEC, base) };
+            assert!(high >= base);
+            // SAFETY: as above.
+            unsafe { real::close(fd) };
+            high
+        })
+    }
+
+    #[test]
+    fn closed_member_is_ebadf_on_both_backends() {
+        both_backends(|backend| {
+            let sv = high_pair(if backend == Backend::Poll { 5000 } else { 6000 });
+            let mut sel = Selector::with_backend(backend);
+            let mut set = SocketSet::new();
+            set.add(sv[0]).unwrap();
+            ask(&mut sel, &set);
+            sel.wait(Some(Duration::ZERO)).unwrap();
+            close(sv[0]);
+            close(sv[1]);
+            ask(&mut sel, &set);
+            assert_eq!(
+                sel.wait(Some(Duration::ZERO)),
+                Err(libc::EBADF),
+                "{backend:?}"
+            );
+        });
+    }
+}
