@@ -13,7 +13,7 @@ VERSION := $(shell sed -n 's/^version = "\(.*\)"/\1/p' Cargo.toml | head -1)
 
 export LIBDIR PYTHON
 
-.PHONY: all build header check-header install uninstall demo test lint unit \
+.PHONY: all build header check-header install uninstall demo bench test lint unit \
         check-exports header-test diff-test sockset-test python-test \
         programs-test install-test cpython-test clean
 
@@ -52,6 +52,10 @@ uninstall:
 demo: build
 	bash demo/demo.sh
 
+# SocketSet against select, poll and epoll_wait: a table, measured in one run.
+bench: build
+	bash bench/run.sh
+
 # Every check, cheapest first.
 test: lint unit check-header check-exports header-test diff-test sockset-test \
       python-test install-test programs-test cpython-test
@@ -76,8 +80,11 @@ diff-test: build
 sockset-test: build
 	bash c-tests/sockset/run.sh
 
+# Twice: through ctypes alone (libsock cannot see Python's closes: the
+# SocketSet waits with ppoll), and preloaded (it sees them: epoll).
 python-test: build
 	PYTHONPATH=python $(PYTHON) -m pytest -q python/tests
+	LD_PRELOAD=$(CURDIR)/$(LIB) PYTHONPATH=python $(PYTHON) -m pytest -q python/tests
 
 install-test: build
 	bash tests/install.sh
@@ -85,10 +92,7 @@ install-test: build
 programs-test: build
 	bash tests/programs.sh
 
-csockset-test: build
-	bash c-tests/sockset/run.sh
-
-python-test: build
+cpython-test: build
 	bash tests/cpython-suites.sh
 
 clean:

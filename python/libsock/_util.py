@@ -1,0 +1,154 @@
+"""Argument checking, errno handling and buffer access shared by the calls.
+
+Everything a Python caller can get wrong is caught here with a
+:class:`TypeError` or :class:`ValueError` before C runs. Values C itself
+judges (a closed or negative descriptor, an unknown family or option) are
+passed through, so the caller gets exactly the errno glibc gives.
+"""
+
+from __future__ import annotations
+
+import ctypes
+import errno as _errno
+import os
+from typing import Any, Callable, NoReturn, Protocol, Tuple, Union
+
+__all__ = [
+    "HasFileno",
+    "FdLike",
+    "INT_MIN",
+    "INT_MAX",
+    "to_fd",
+    "to_cint",
+    "to_size",
+    "raise_errno",
+    "call",
+    "call_retrying",
+    "readable",
+    "readable_address",
+    "writable",
+]
+
+INT_MIN = -(2**31)
+INT_MAX = 2**31 - 1
+#: Largest size_t/ssize_t length accepted (ssize_t's maximum).
+SIZE_MAX = 2 ** (8 * ctypes.sizeof(ctypes.c_ssize_t) - 1) - 1
+
+
+class HasFileno(Protocol):
+    """Anything with a ``fileno()`` method, e.g. a :class:`socket.socket`."""
+
+    def fileno(self) -> int: ...
+
+
+FdLike = Union[int, HasFileno]
+
+
+def to_cint(value: object, what: str) -> int:
+    """``value`` as a C int: TypeError if not an integer, ValueError if out
+    of range."""
+    if not isinstance(value, int):
+        raise TypeError(f"{what} must be an int, not {type(value).__name__}")
+    if not INT_MIN <= value <= INT_MAX:
+        raise ValueError(f"{what} out of range for a C int: {value}")
+    return int(value)
+
+
+def to_fd(fd: object) -> int:
+    """A descriptor from an int or an object with ``fileno()``. Negative and
+    closed descriptors are left for C to refuse (EBADF, like glibc)."""
+    if not isinstance(fd, int):
+        fileno = getattr(fd, "fileno", None)
+        if fileno is None:
+            raise TypeError(
+                f"fd must be an int or have a fileno() method, not {type(fd).__name__}"
+            )
+        fd = fileno()
+    return to_cint(fd, "fd")
+
+
+def to_size(value: object, what: str) -> int:
+    """A non-negative size: TypeError if not an integer, ValueError if
+    negative or beyond ``ssize_t``."""
+    if not isinstance(value, int):
+        raise TypeError(f"{what} must be an int, not {type(value).__name__}")
+    if value < 0:
+        raise ValueError(f"negative {what}: {value}")
+    if value > SIZE_MAX:
+        raise ValueError(f"{what} too large: {value}")
+    return int(value)
+
+
+def raise_errno(err: int) -> NoReturn:
+    """Raise ``OSError(err, strerror(err))``; Python picks the subclass
+    (ConnectionRefusedError for ECONNREFUSED, …)."""
+    raise OSError(err, os.strerror(err))
+
+
+def call(function: Callable[..., int], *args: Any) -> int:
+    """Call a C function; its result, or OSError with the errno it set."""
+    result = function(*args)
+    if result == -1:
+        raise_errno(ctypes.get_errno())
+    return result
+
+
+def call_retrying(function: Callable[..., int], *args: Any) -> int:
+    """Like :func:`call`, retrying on EINTR as Python does (PEP 475). The
+    signal handlers run between attempts, since the interpreter checks for
+    pending signals when the call returns to Python; one that raises ends
+    the loop with its exception."""
+    while True:
+        result = function(*args)
+        if result != -1:
+            return result
+        err = ctypes.get_errno()
+        if err != _errno.EINTR:
+            raise_errno(err)
+
+
+def _byte_view(data: object) -> memoryview:
+    view = memoryview(data)  # type: ignore[arg-type]  # TypeError if not a buffer
+    if not view.c_contiguous:
+        raise ValueError("buffer must be C-contiguous")
+    if view.format != "B" or view.ndim != 1:
+        view = view.cast("B")
+    return view
+
+
+def readable(data: object) -> Tuple[Union[bytes, ctypes.Array[ctypes.c_char]], int]:
+    """A pointer-convertible object for a bytes-like ``data`` and its length
+    in bytes. ``bytes`` are passed without a copy; writable buffers are shared
+    in place; other read-only buffers are copied."""
+    if isinstance(data, bytes):
+        return data, len(data)
+    view = _byte_view(data)
+    if view.readonly:
+        copy = view.tobytes()
+        return copy, len(copy)
+    return (ctypes.c_char * view.nbytes).from_buffer(view), view.nbytes
+
+
+def readable_address(data: object) -> Tuple[int, int, object]:
+    """Address and length of a bytes-like ``data``, and the object that must
+    stay alive while C reads from it (for ``iovec``)."""
+    buffer, length = readable(data)
+    if isinstance(buffer, bytes):
+        pointer = ctypes.c_char_p(buffer)  # points into the bytes, no copy
+        address = ctypes.cast(pointer, ctypes.c_void_p).value or 0
+        return address, length, (buffer, pointer)
+    return ctypes.addressof(buffer), length, buffer
+
+
+def writable(buffer: object, nbytes: int) -> Tuple[ctypes.Array[ctypes.c_char], int]:
+    """A ctypes view of a writable bytes-like ``buffer`` and the number of
+    bytes to receive into it (``nbytes``, or the whole buffer when 0)."""
+    view = _byte_view(buffer)
+    if view.readonly:
+        raise TypeError(f"buffer must be writable, {type(buffer).__name__} is read-only")
+    nbytes = to_size(nbytes, "nbytes")
+    if nbytes == 0:
+        nbytes = view.nbytes
+    elif nbytes > view.nbytes:
+        raise ValueError(f"buffer too small ({view.nbytes} bytes) for {nbytes} bytes")
+    return (ctypes.c_char * view.nbytes).from_buffer(view), nbytes
