@@ -22,9 +22,14 @@ pub(crate) const CHUNK: usize = 4096;
 const FD_CEILING: usize = 1 << 30;
 const CHUNKS: usize = FD_CEILING / CHUNK;
 
-/// Close counters for [`CHUNK`] consecutive descriptors.
+/// Descriptors per group: a group is one 64-bit word of a set's bits.
+pub(crate) const GROUP: usize = 64;
+
+/// Close counters for [`CHUNK`] consecutive descriptors, and per group of
+/// [`GROUP`], so a selector can skip the groups where nothing was closed.
 pub struct Chunk {
     closes: [AtomicU32; CHUNK],
+    groups: [AtomicU32; CHUNK / GROUP],
 }
 
 // Zero-initialised: untouched pages of this table cost no memory.
@@ -52,7 +57,10 @@ pub fn closed(fd: libc::c_int) {
 fn closed_slow(fd: libc::c_int) {
     let Ok(fd) = usize::try_from(fd) else { return };
     if let Some(chunk) = chunk(fd) {
+        // The descriptor's count first: whoever sees the group's or the
+        // total's change then finds the descriptor's too.
         chunk.closes[fd % CHUNK].fetch_add(1, Ordering::AcqRel);
+        chunk.groups[fd % CHUNK / GROUP].fetch_add(1, Ordering::AcqRel);
         TOTAL.fetch_add(1, Ordering::AcqRel);
     }
 }
@@ -71,6 +79,9 @@ pub fn closed_range(first: u32, last: u32) {
             for slot in &chunk.closes[fd % CHUNK..=end % CHUNK] {
                 slot.fetch_add(1, Ordering::AcqRel);
             }
+            for group in &chunk.groups[fd % CHUNK / GROUP..=end % CHUNK / GROUP] {
+                group.fetch_add(1, Ordering::AcqRel);
+            }
             TOTAL.fetch_add(1, Ordering::AcqRel);
         }
         fd = end + 1;
@@ -86,6 +97,14 @@ pub fn total() -> u64 {
 /// descriptor with no counter yet (see [`ensure`]).
 pub fn count(fd: usize) -> u32 {
     chunk(fd).map_or(0, |c| c.closes[fd % CHUNK].load(Ordering::Acquire))
+}
+
+/// How many closes were recorded among descriptors `group * GROUP` to
+/// `group * GROUP + GROUP - 1`; 0 where there are no counters.
+pub fn group_count(group: usize) -> u32 {
+    chunk(group * GROUP).map_or(0, |c| {
+        c.groups[group % (CHUNK / GROUP)].load(Ordering::Acquire)
+    })
 }
 
 /// Makes sure `fd` has a counter, so its closes are recorded from now on.
@@ -143,6 +162,8 @@ mod tests {
         closed(fd as i32);
         closed(fd as i32);
         assert_eq!(count(fd), 2);
+        assert_eq!(group_count(fd / GROUP), 2);
+        assert_eq!(group_count(fd / GROUP + 1), 0);
         assert!(total() >= before + 2);
         closed(-1); // ignored
     }

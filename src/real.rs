@@ -20,7 +20,7 @@
 use std::cell::Cell;
 use std::ffi::c_void;
 use std::ptr;
-use std::sync::atomic::{AtomicPtr, Ordering};
+use std::sync::atomic::{AtomicPtr, AtomicUsize, Ordering};
 
 use libc::{
     c_int, c_long, c_uint, mmsghdr, msghdr, size_t, sockaddr, socklen_t, ssize_t, timespec,
@@ -298,19 +298,55 @@ fn lookup(name: &'static str) -> *mut c_void {
 
 /// Whether `addr` lies in libsock's own loaded object.
 pub fn is_libsock(addr: *const c_void) -> bool {
-    let own = object_of(resolve_all as *const c_void);
-    !own.is_null() && object_of(addr) == own
+    let (start, end) = own_range();
+    (start..end).contains(&addr.addr())
 }
 
-/// The base address of the loaded object that holds `addr`, or null.
-fn object_of(addr: *const c_void) -> *mut c_void {
-    // SAFETY: Dl_info is plain data; all-zero is a valid value.
-    let mut info: libc::Dl_info = unsafe { std::mem::zeroed() };
-    // SAFETY: dladdr only inspects the address and fills `info`.
-    if unsafe { libc::dladdr(addr, &mut info) } == 0 {
-        return ptr::null_mut();
+/// The address range of libsock's loaded segments, found once with
+/// `dl_iterate_phdr` (cheaper than a `dladdr` per address: that searches
+/// every symbol table).
+fn own_range() -> (usize, usize) {
+    static START: AtomicUsize = AtomicUsize::new(0);
+    static END: AtomicUsize = AtomicUsize::new(0);
+    let end = END.load(Ordering::Acquire);
+    if end != 0 {
+        return (START.load(Ordering::Acquire), end);
     }
-    info.dli_fbase
+    let mut range = ((resolve_all as *const c_void).addr(), 0usize);
+    // SAFETY: the callback only reads the headers the loader hands it, and
+    // `range` outlives the call.
+    unsafe { libc::dl_iterate_phdr(Some(find_own), (&raw mut range).cast()) };
+    if range.1 != 0 {
+        START.store(range.0, Ordering::Release);
+        END.store(range.1, Ordering::Release);
+    }
+    range
+}
+
+/// dl_iterate_phdr callback: `data` is (an address in libsock, 0) on entry,
+/// and (start, end) of the object that holds that address when found.
+unsafe extern "C" fn find_own(
+    info: *mut libc::dl_phdr_info,
+    _size: usize,
+    data: *mut c_void,
+) -> c_int {
+    // SAFETY: the loader passes a valid info; `data` is the tuple above.
+    let (info, range) = unsafe { (&*info, &mut *data.cast::<(usize, usize)>()) };
+    let base = info.dlpi_addr as usize;
+    let (mut start, mut end) = (usize::MAX, 0);
+    for i in 0..usize::from(info.dlpi_phnum) {
+        // SAFETY: dlpi_phdr points to dlpi_phnum program headers.
+        let ph = unsafe { info.dlpi_phdr.add(i).read_unaligned() };
+        if ph.p_type == libc::PT_LOAD {
+            start = start.min(base + ph.p_vaddr as usize);
+            end = end.max(base + (ph.p_vaddr + ph.p_memsz) as usize);
+        }
+    }
+    if (start..end).contains(&range.0) {
+        *range = (start, end);
+        return 1;
+    }
+    0
 }
 
 /// Runs when libsock is loaded, so every name is resolved before the program
@@ -390,12 +426,21 @@ mod tests {
     use super::*;
 
     #[test]
+    fn knows_its_own_addresses() {
+        assert!(is_libsock(resolve_all as *const c_void));
+        assert!(is_libsock((&raw const TABLE).cast()));
+        // SAFETY: a NUL-terminated name.
+        let glibc_close = unsafe { libc::dlsym(libc::RTLD_DEFAULT, c"close".as_ptr()) };
+        assert!(!glibc_close.is_null() && !is_libsock(glibc_close));
+    }
+
+    #[test]
     fn every_name_resolves_past_libsock() {
         resolve_all();
         assert!(all_resolved());
         for slot in &TABLE {
             let f = slot.load(Ordering::Acquire);
-            assert_ne!(object_of(f), object_of(resolve_all as *const c_void));
+            assert!(!is_libsock(f));
         }
     }
 

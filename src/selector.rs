@@ -100,6 +100,9 @@ pub struct Selector {
     refused: Vec<u64>,
     /// Close count of each registered descriptor when it was registered.
     close_count: Vec<u32>,
+    /// Per group of 64 descriptors (a word of bits), the group's close count
+    /// when its members were last checked against `close_count`.
+    group_count: Vec<u32>,
     members: usize,
     /// Edge-triggered members reported ready last round: re-arm them.
     rearm: Vec<c_int>,
@@ -140,6 +143,7 @@ impl Selector {
             registered: Default::default(),
             refused: Vec::new(),
             close_count: Vec::new(),
+            group_count: Vec::new(),
             members: 0,
             rearm: Vec::new(),
             events: Vec::new(),
@@ -324,10 +328,29 @@ impl Selector {
 
     /// Drops what was closed since it was registered: the kernel dropped the
     /// registration with the file (or kept a ghost, caught by its events).
+    /// Only the groups of 64 where something was closed are looked at, so a
+    /// close elsewhere in the program costs a word-sized scan, not one per
+    /// member.
     fn forget_closed(&mut self) {
         let words = self.registered.iter().map(Vec::len).max().unwrap_or(0);
+        if grow(&mut self.group_count, words).is_err() {
+            // No memory for the shortcut: check every member instead.
+            self.group_count.clear();
+        }
         for i in 0..words {
             let any = (0..SETS).fold(0, |acc, k| acc | word(&self.registered[k], i));
+            if any == 0 {
+                continue;
+            }
+            if let Some(seen) = self.group_count.get_mut(i) {
+                // The group's count before the members': a close racing with
+                // this check moves the group again and is caught next round.
+                let now = closes::group_count(i);
+                if *seen == now {
+                    continue;
+                }
+                *seen = now;
+            }
             for b in Bits(any) {
                 let fd = i * 64 + b;
                 if closes::count(fd) != self.close_count[fd] {

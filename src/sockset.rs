@@ -33,6 +33,28 @@ impl SocketSet {
         Self::default()
     }
 
+    /// Adds `fd` if its word already exists — the common case in a loop that
+    /// resets and refills a set. Returns false (and does nothing) otherwise;
+    /// [`SocketSet::add`] then does the rest. Cannot panic or allocate.
+    #[inline]
+    pub fn add_existing(&mut self, fd: c_int) -> bool {
+        let Ok(fd) = usize::try_from(fd) else {
+            return false;
+        };
+        if fd > nr_open() {
+            return false;
+        }
+        match self.words.get_mut(fd / BITS) {
+            Some(word) => {
+                let bit = 1u64 << (fd % BITS);
+                self.count += usize::from(*word & bit == 0);
+                *word |= bit;
+                true
+            }
+            None => false,
+        }
+    }
+
     /// Adds `fd`. EINVAL for a negative descriptor or one above the kernel's
     /// ceiling `fs.nr_open`; ENOMEM if the bits cannot grow.
     pub fn add(&mut self, fd: c_int) -> Result<(), Errno> {
@@ -188,16 +210,22 @@ fn checked_fd(fd: c_int) -> Result<usize, Errno> {
 
 /// The kernel's limit on descriptor numbers (`/proc/sys/fs/nr_open`), read
 /// once. If it cannot be read, the kernel's default, 1,048,576.
+#[inline]
 pub fn nr_open() -> usize {
-    static NR_OPEN: AtomicUsize = AtomicUsize::new(0);
     match NR_OPEN.load(Ordering::Relaxed) {
-        0 => {
-            let value = read_nr_open().unwrap_or(1 << 20);
-            NR_OPEN.store(value, Ordering::Relaxed);
-            value
-        }
+        0 => nr_open_first(),
         value => value,
     }
+}
+
+static NR_OPEN: AtomicUsize = AtomicUsize::new(0);
+
+#[cold]
+#[inline(never)]
+fn nr_open_first() -> usize {
+    let value = read_nr_open().unwrap_or(1 << 20);
+    NR_OPEN.store(value, Ordering::Relaxed);
+    value
 }
 
 fn read_nr_open() -> Option<usize> {
@@ -240,6 +268,17 @@ mod tests {
         s.remove(-5);
         s.remove(1 << 20);
         assert_eq!((s.count(), s.max()), (1, 130));
+    }
+
+    #[test]
+    fn add_existing_only_within_the_words() {
+        let mut s = SocketSet::new();
+        assert!(!s.add_existing(3), "no words yet");
+        s.add(100).unwrap();
+        assert!(s.add_existing(3) && s.add_existing(3) && s.add_existing(127));
+        assert!(!s.add_existing(128) && !s.add_existing(-1));
+        assert_eq!(s.iter().collect::<Vec<_>>(), vec![3, 100, 127]);
+        assert_eq!(s.count(), 3);
     }
 
     #[test]

@@ -74,6 +74,15 @@ pub unsafe extern "C" fn sockset_add(set: *mut SocketSet, fd: c_int) -> c_int {
     let Some(set) = (unsafe { set.as_mut() }) else {
         return fail(libc::EINVAL);
     };
+    // The loop's hot path (the word exists) cannot panic; growing can.
+    if set.add_existing(fd) {
+        return 0;
+    }
+    add_growing(set, fd)
+}
+
+#[inline(never)]
+fn add_growing(set: &mut SocketSet, fd: c_int) -> c_int {
     api(-1, || result(set.add(fd)))
 }
 
