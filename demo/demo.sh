@@ -18,8 +18,8 @@ say "libsock $version: one C program, three ways to load it"
 cc -O2 -Wall -Wextra demo/hello.c -o "$out/hello-native"
 cc -O2 -Wall -Wextra demo/hello.c -L"$libdir" -lsock -Wl,-rpath,"$libdir" -o "$out/hello-linked"
 printf '  %-34s' "native (glibc):";            "$out/hello-native"
-printf '  %-34s' "linked (cc … -lsock):";      "$out/hello-linked"
-printf '  %-34s' "preloaded (LD_PRELOAD=…):";  LD_PRELOAD=$lib "$out/hello-native"
+printf '  %-34s' "linked (cc ... -lsock):";      "$out/hello-linked"
+printf '  %-34s' "preloaded (LD_PRELOAD=...):";  LD_PRELOAD=$lib "$out/hello-native"
 
 say "SocketSet: one thread, one sockset_select per round, ${CLIENTS:=3000} clients at once (FD_SETSIZE is 1024)"
 cc -O2 -Wall -Wextra -Iinclude demo/echo_server.c -L"$libdir" -lsock -Wl,-rpath,"$libdir" -o "$out/echo_server"
@@ -49,26 +49,38 @@ else
 fi
 calls=$(grep -ohE "to $lib \[0\]: normal symbol \`[a-z_0-9]+'" "$work"/ld.* |
         sed "s/.*\`\(.*\)'/\1/" | sort -u | paste -sd' ')
-echo "  the dynamic linker bound curl's socket calls to libsock: $calls"
+echo "  in curl's process the dynamic linker bound these calls to libsock: $calls"
 
 say "Python through ctypes: import libsock"
 PYTHONPATH=python "$py" - <<'PY'
+import resource, select, socket
 import libsock
 
-print(f"  loaded {libsock.lib._name} (libsock {libsock.version()})")
-a = libsock.socket(libsock.AF_INET, libsock.SOCK_DGRAM)
-b = libsock.socket(libsock.AF_INET, libsock.SOCK_DGRAM)
+print(f"  loaded {libsock.lib_path} (libsock {libsock.version()})")
+a = libsock.socket(socket.AF_INET, socket.SOCK_DGRAM)
+b = libsock.socket(socket.AF_INET, socket.SOCK_DGRAM)
 libsock.bind(b, ("127.0.0.1", 0))
 libsock.sendto(a, b"ping over libsock", libsock.getsockname(b))
 data, peer = libsock.recvfrom(b, 64)
 print(f"  UDP round trip: {data!r} from {peer[0]}")
+libsock.close(a)
 try:
     libsock.close(a)
-    libsock.close(a)
 except OSError as e:
-    print(f"  closing twice raises OSError({e.errno}, {e.strerror!r}), as glibc says EBADF")
+    print(f"  closing twice raises OSError({e.errno}, {e.strerror!r}), glibc's EBADF")
 libsock.close(b)
-PY
 
+soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+resource.setrlimit(resource.RLIMIT_NOFILE, (min(hard, 4096), hard))
+pairs = [socket.socketpair() for _ in range(1000)]
+readers = [r for r, _ in pairs]
+pairs[-1][1].send(b"!")
+try:
+    select.select(readers, [], [], 0)
+except ValueError as e:
+    print(f"  select.select over {len(readers)} sockets (up to fd {readers[-1].fileno()}): ValueError: {e}")
+ready, _, _ = libsock.select(readers, [], [], 0)
+print(f"  libsock.select over the same sockets: ready {[s.fileno() for s in ready]}")
+PY
 echo
 echo "Next: make test (the differential suite, curl/socat, CPython's socket suites under preload)."
