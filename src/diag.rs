@@ -6,7 +6,7 @@
 use std::fmt::{self, Write};
 
 /// Longest line written; longer messages are cut, never split.
-const LINE_MAX: usize = 512;
+const LINE_MAX: usize = 1024;
 
 /// A fixed buffer that formats into itself and drops what does not fit.
 pub struct LineBuf {
@@ -75,7 +75,7 @@ mod tests {
     #[test]
     fn long_lines_are_cut_and_still_end_in_newline() {
         let mut line = LineBuf::new();
-        for _ in 0..100 {
+        for _ in 0..LINE_MAX {
             write!(line, "0123456789").unwrap();
         }
         let bytes = line.finish_line();

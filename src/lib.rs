@@ -15,13 +15,25 @@
 //! - [`sockset`]: the SocketSet's bits; [`selector`]: the wait behind
 //!   `sockset_select`; [`closes`]: which descriptors were closed, so an
 //!   epoll registration is never trusted past its file;
+//! - [`config`]: the `LIBSOCK_*` grammar (pure); [`settings`]: the
+//!   configuration in force, read once; [`policy`]: socket options and bind
+//!   rewrites; [`trace`] and [`names`]: one decoded line per call;
+//!   [`stats`]: per-call counters; [`addr`]: socket addresses, decoded and
+//!   read from caller memory without trusting it;
 //! - [`ffi`]: the thin `extern "C"` layer (standard names and `<sock.h>`).
 
+pub mod addr;
 pub mod boundary;
 pub mod closes;
+pub mod config;
 pub mod diag;
 pub mod errno;
 pub mod ffi;
+pub mod names;
+pub mod policy;
 pub mod real;
 pub mod selector;
+pub mod settings;
 pub mod sockset;
+pub mod stats;
+pub mod trace;

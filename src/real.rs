@@ -56,7 +56,7 @@ macro_rules! next_definitions {
             [const { AtomicPtr::new(ptr::null_mut()) }; NAMES.len()];
 
         /// The C signatures of the forwarded calls, as glibc declares them.
-        #[allow(non_camel_case_types)]
+        #[allow(non_camel_case_types, non_snake_case)]
         pub mod sig {
             use super::*;
             $(
@@ -70,6 +70,7 @@ macro_rules! next_definitions {
 
         $(
             $(#[$meta])*
+            #[allow(non_snake_case)]
             ///
             /// # Safety
             /// The same as for the C function: pointers are the caller's and
@@ -199,6 +200,12 @@ next_definitions! {
     /// `close_range(2)`
     fn close_range(first: c_uint, last: c_uint, flags: c_int) -> c_int
         => raw(libc::SYS_close_range, &[first.arg(), last.arg(), flags.arg()]) as c_int;
+    /// `_exit(2)`: ends the process (declared `-> ()`; it never returns).
+    fn _exit(status: c_int) -> ()
+        => { raw(libc::SYS_exit_group, &[status.arg()]); };
+    /// `_Exit`: the C99 name of `_exit`.
+    fn _Exit(status: c_int) -> ()
+        => { raw(libc::SYS_exit_group, &[status.arg()]); };
 }
 
 // The table's signatures are glibc's as the libc crate declares them. (The

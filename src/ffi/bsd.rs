@@ -1,34 +1,99 @@
 //! The standard socket calls, exported under glibc's names.
 //!
-//! With nothing configured each export is the next definition itself: the
-//! arguments go through untouched, the kernel decides, and the result and
-//! errno come back as glibc's. Signatures are checked at compile time against
-//! the table in `crate::real`, whose signatures are checked against the libc
-//! crate's.
+//! Each export makes one decision — is anything configured? — and with
+//! nothing configured it is the next definition itself: the arguments go
+//! through untouched, the kernel decides, and the result and errno are
+//! glibc's. With configuration the call is still forwarded exactly once;
+//! around it libsock applies policy (`crate::policy`) and counts and traces
+//! it (`Settings::done`), all inside its boundary with errno preserved.
+//! Signatures are checked at compile time against the table in
+//! `crate::real`, whose signatures are checked against the libc crate's.
 //!
 //! # Safety
 //! Every export has the contract of the C function of the same name: pointer
-//! arguments are the caller's, and libsock never dereferences them here — the
-//! next definition (and the kernel, which answers EFAULT for bad ones) does.
+//! arguments are the caller's and are handed on unchanged. libsock reads
+//! them (to trace or to rewrite a bind address) only through
+//! `crate::addr::copy_in`, which cannot fault.
 
 use std::ffi::c_void;
 
 use libc::{c_int, c_uint, mmsghdr, msghdr, size_t, sockaddr, socklen_t, ssize_t, timespec};
 
-use crate::{closes, real};
+use crate::addr;
+use crate::settings::{self, Settings};
+use crate::stats::{self, Dir};
+use crate::trace::{Record, Val};
+use crate::{closes, policy, real};
 
-/// `socket`, forwarded to the next definition.
+/// The bytes a data call moved: its non-negative result.
+fn moved(ret: i64) -> u64 {
+    ret.max(0) as u64
+}
+
+/// An int option value at `value` when `len` says it is an int.
+fn int_option(value: *const c_void, len: socklen_t) -> Option<i64> {
+    if len as usize != size_of::<c_int>() {
+        return None;
+    }
+    let mut buf = [0u8; addr::MAX_LEN];
+    addr::copy_in(value, 4, &mut buf)?;
+    Some(i32::from_ne_bytes([buf[0], buf[1], buf[2], buf[3]]).into())
+}
+
+/// The name (address) of a msghdr, read without trusting the pointers.
+fn msg_name(msg: *const msghdr) -> Option<addr::SockAddr> {
+    let mut buf = [0u8; addr::MAX_LEN];
+    addr::copy_in(msg.cast(), size_of::<msghdr>(), &mut buf)?;
+    // SAFETY: `buf` holds a full msghdr's bytes; read_unaligned copies it.
+    let m: msghdr = unsafe { buf.as_ptr().cast::<msghdr>().read_unaligned() };
+    if m.msg_name.is_null() || m.msg_namelen == 0 {
+        return None;
+    }
+    addr::read(m.msg_name.cast(), m.msg_namelen)
+}
+
+/// The bytes moved by the first `n` messages of an mmsghdr array.
+fn mmsg_bytes(msgs: *const mmsghdr, n: c_int) -> u64 {
+    let mut total = 0u64;
+    let mut buf = [0u8; addr::MAX_LEN];
+    for i in 0..n.max(0) as usize {
+        let offset = i * size_of::<mmsghdr>() + std::mem::offset_of!(mmsghdr, msg_len);
+        let field = msgs.cast::<u8>().wrapping_add(offset).cast::<c_void>();
+        if addr::copy_in(field, 4, &mut buf).is_none() {
+            break;
+        }
+        total += u64::from(u32::from_ne_bytes([buf[0], buf[1], buf[2], buf[3]]));
+    }
+    total
+}
+
+/// `socket`
 ///
 /// # Safety
 /// As for the C function.
 #[cfg_attr(not(test), unsafe(export_name = "socket"))]
 #[cfg_attr(test, unsafe(export_name = "libsock_test_socket"))]
 pub unsafe extern "C" fn socket(domain: c_int, ty: c_int, protocol: c_int) -> c_int {
-    // SAFETY: forwarded unchanged; the caller's contract is the C function's.
-    unsafe { real::socket(domain, ty, protocol) }
+    let Some(s) = settings::active() else {
+        // SAFETY: forwarded unchanged; the caller's contract is the C function's.
+        return unsafe { real::socket(domain, ty, protocol) };
+    };
+    let t0 = s.start();
+    // SAFETY: as above.
+    let fd = unsafe { real::socket(domain, ty, protocol) };
+    if fd >= 0 {
+        s.policy(|c| policy::on_socket(c, fd, domain, ty, protocol));
+    }
+    s.done("socket", t0, fd.into(), Dir::None, 0, || {
+        Record::new("socket")
+            .arg("domain", Val::Family(domain))
+            .arg("type", Val::SockType(ty))
+            .arg("protocol", Val::Int(protocol.into()))
+    });
+    fd
 }
 
-/// `socketpair`, forwarded to the next definition.
+/// `socketpair`
 ///
 /// # Safety
 /// As for the C function.
@@ -40,44 +105,139 @@ pub unsafe extern "C" fn socketpair(
     protocol: c_int,
     sv: *mut c_int,
 ) -> c_int {
-    // SAFETY: forwarded unchanged; the caller's contract is the C function's.
-    unsafe { real::socketpair(domain, ty, protocol, sv) }
+    let Some(s) = settings::active() else {
+        // SAFETY: forwarded unchanged.
+        return unsafe { real::socketpair(domain, ty, protocol, sv) };
+    };
+    let t0 = s.start();
+    // SAFETY: forwarded unchanged.
+    let r = unsafe { real::socketpair(domain, ty, protocol, sv) };
+    s.done("socketpair", t0, r.into(), Dir::None, 0, || {
+        let rec = Record::new("socketpair")
+            .arg("domain", Val::Family(domain))
+            .arg("type", Val::SockType(ty))
+            .arg("protocol", Val::Int(protocol.into()));
+        let mut buf = [0u8; addr::MAX_LEN];
+        match (r, addr::copy_in(sv.cast(), 8, &mut buf)) {
+            (0, Some(_)) => rec.out(
+                "fds",
+                Val::Fds([
+                    i32::from_ne_bytes([buf[0], buf[1], buf[2], buf[3]]),
+                    i32::from_ne_bytes([buf[4], buf[5], buf[6], buf[7]]),
+                ]),
+            ),
+            _ => rec,
+        }
+    });
+    r
 }
 
-/// `bind`, forwarded to the next definition.
+/// `bind`; with LIBSOCK_BIND_ADDR or LIBSOCK_PORT_MAP the address may be
+/// rewritten, and forced options are set first.
 ///
 /// # Safety
 /// As for the C function.
 #[cfg_attr(not(test), unsafe(export_name = "bind"))]
 #[cfg_attr(test, unsafe(export_name = "libsock_test_bind"))]
 pub unsafe extern "C" fn bind(fd: c_int, addr: *const sockaddr, len: socklen_t) -> c_int {
-    // SAFETY: forwarded unchanged; the caller's contract is the C function's.
-    unsafe { real::bind(fd, addr, len) }
+    let Some(s) = settings::active() else {
+        // SAFETY: forwarded unchanged.
+        return unsafe { real::bind(fd, addr, len) };
+    };
+    let rebind = s
+        .policy(|c| policy::before_bind(c, fd, addr, len))
+        .flatten();
+    let (a, l) = rebind
+        .as_ref()
+        .map_or((addr, len), |r| (r.as_ptr(), r.addr_len()));
+    let t0 = s.start();
+    // SAFETY: the caller's address, or libsock's rewrite of it (valid for `l` bytes).
+    let r = unsafe { real::bind(fd, a, l) };
+    s.done("bind", t0, r.into(), Dir::None, 0, || {
+        let rec = Record::new("bind").fd(fd);
+        match &rebind {
+            Some(rb) => rec
+                .arg("addr", Val::Addr(Some(rb.addr.clone())))
+                .out("asked", Val::Addr(addr::read(addr, len))),
+            None => rec.arg("addr", Val::Addr(addr::read(addr, len))),
+        }
+    });
+    r
 }
 
-/// `listen`, forwarded to the next definition.
+/// `listen`
 ///
 /// # Safety
 /// As for the C function.
 #[cfg_attr(not(test), unsafe(export_name = "listen"))]
 #[cfg_attr(test, unsafe(export_name = "libsock_test_listen"))]
 pub unsafe extern "C" fn listen(fd: c_int, backlog: c_int) -> c_int {
-    // SAFETY: forwarded unchanged; the caller's contract is the C function's.
-    unsafe { real::listen(fd, backlog) }
+    let Some(s) = settings::active() else {
+        // SAFETY: forwarded unchanged.
+        return unsafe { real::listen(fd, backlog) };
+    };
+    let t0 = s.start();
+    // SAFETY: forwarded unchanged.
+    let r = unsafe { real::listen(fd, backlog) };
+    s.done("listen", t0, r.into(), Dir::None, 0, || {
+        Record::new("listen")
+            .fd(fd)
+            .arg("backlog", Val::Int(backlog.into()))
+    });
+    r
 }
 
-/// `accept`, forwarded to the next definition.
+/// The shared body of accept and accept4.
+///
+/// # Safety
+/// As for accept4.
+unsafe fn accepted(
+    s: &Settings,
+    call: &'static str,
+    fd: c_int,
+    addr: *mut sockaddr,
+    len: *mut socklen_t,
+    flags: Option<c_int>,
+) -> c_int {
+    let t0 = s.start();
+    let new = match flags {
+        // SAFETY: forwarded unchanged.
+        Some(f) => unsafe { real::accept4(fd, addr, len, f) },
+        // SAFETY: forwarded unchanged.
+        None => unsafe { real::accept(fd, addr, len) },
+    };
+    if new >= 0 {
+        s.policy(|c| policy::on_accept(c, new));
+    }
+    s.done(call, t0, new.into(), Dir::None, 0, || {
+        let mut rec = Record::new(call).fd(fd);
+        if let Some(f) = flags {
+            rec = rec.arg("flags", Val::SockFlags(f));
+        }
+        if new >= 0 && !addr.is_null() {
+            rec = rec.out("peer", Val::Addr(addr::read_out(addr, len)));
+        }
+        rec
+    });
+    new
+}
+
+/// `accept`; accepted sockets get the configured options.
 ///
 /// # Safety
 /// As for the C function.
 #[cfg_attr(not(test), unsafe(export_name = "accept"))]
 #[cfg_attr(test, unsafe(export_name = "libsock_test_accept"))]
 pub unsafe extern "C" fn accept(fd: c_int, addr: *mut sockaddr, len: *mut socklen_t) -> c_int {
-    // SAFETY: forwarded unchanged; the caller's contract is the C function's.
-    unsafe { real::accept(fd, addr, len) }
+    match settings::active() {
+        // SAFETY: forwarded unchanged.
+        None => unsafe { real::accept(fd, addr, len) },
+        // SAFETY: as for accept.
+        Some(s) => unsafe { accepted(s, "accept", fd, addr, len, None) },
+    }
 }
 
-/// `accept4`, forwarded to the next definition.
+/// `accept4`; accepted sockets get the configured options.
 ///
 /// # Safety
 /// As for the C function.
@@ -89,33 +249,60 @@ pub unsafe extern "C" fn accept4(
     len: *mut socklen_t,
     flags: c_int,
 ) -> c_int {
-    // SAFETY: forwarded unchanged; the caller's contract is the C function's.
-    unsafe { real::accept4(fd, addr, len, flags) }
+    match settings::active() {
+        // SAFETY: forwarded unchanged.
+        None => unsafe { real::accept4(fd, addr, len, flags) },
+        // SAFETY: as for accept4.
+        Some(s) => unsafe { accepted(s, "accept4", fd, addr, len, Some(flags)) },
+    }
 }
 
-/// `connect`, forwarded to the next definition.
+/// `connect`
 ///
 /// # Safety
 /// As for the C function.
 #[cfg_attr(not(test), unsafe(export_name = "connect"))]
 #[cfg_attr(test, unsafe(export_name = "libsock_test_connect"))]
 pub unsafe extern "C" fn connect(fd: c_int, addr: *const sockaddr, len: socklen_t) -> c_int {
-    // SAFETY: forwarded unchanged; the caller's contract is the C function's.
-    unsafe { real::connect(fd, addr, len) }
+    let Some(s) = settings::active() else {
+        // SAFETY: forwarded unchanged.
+        return unsafe { real::connect(fd, addr, len) };
+    };
+    let t0 = s.start();
+    // SAFETY: forwarded unchanged.
+    let r = unsafe { real::connect(fd, addr, len) };
+    s.done("connect", t0, r.into(), Dir::None, 0, || {
+        Record::new("connect")
+            .fd(fd)
+            .arg("addr", Val::Addr(addr::read(addr, len)))
+    });
+    r
 }
 
-/// `send`, forwarded to the next definition.
+/// `send`
 ///
 /// # Safety
 /// As for the C function.
 #[cfg_attr(not(test), unsafe(export_name = "send"))]
 #[cfg_attr(test, unsafe(export_name = "libsock_test_send"))]
 pub unsafe extern "C" fn send(fd: c_int, buf: *const c_void, len: size_t, flags: c_int) -> ssize_t {
-    // SAFETY: forwarded unchanged; the caller's contract is the C function's.
-    unsafe { real::send(fd, buf, len, flags) }
+    let Some(s) = settings::active() else {
+        // SAFETY: forwarded unchanged.
+        return unsafe { real::send(fd, buf, len, flags) };
+    };
+    let t0 = s.start();
+    // SAFETY: forwarded unchanged.
+    let r = unsafe { real::send(fd, buf, len, flags) };
+    s.done("send", t0, r as i64, Dir::Out, moved(r as i64), || {
+        Record::new("send")
+            .fd(fd)
+            .arg("size", Val::Int(len as i64))
+            .arg("flags", Val::MsgFlags(flags))
+    });
+    r
 }
 
-/// `sendto`, forwarded to the next definition.
+/// `sendto`
 ///
 /// # Safety
 /// As for the C function.
@@ -129,22 +316,54 @@ pub unsafe extern "C" fn sendto(
     addr: *const sockaddr,
     addrlen: socklen_t,
 ) -> ssize_t {
-    // SAFETY: forwarded unchanged; the caller's contract is the C function's.
-    unsafe { real::sendto(fd, buf, len, flags, addr, addrlen) }
+    let Some(s) = settings::active() else {
+        // SAFETY: forwarded unchanged.
+        return unsafe { real::sendto(fd, buf, len, flags, addr, addrlen) };
+    };
+    let t0 = s.start();
+    // SAFETY: forwarded unchanged.
+    let r = unsafe { real::sendto(fd, buf, len, flags, addr, addrlen) };
+    s.done("sendto", t0, r as i64, Dir::Out, moved(r as i64), || {
+        let rec = Record::new("sendto")
+            .fd(fd)
+            .arg("size", Val::Int(len as i64))
+            .arg("flags", Val::MsgFlags(flags));
+        if addr.is_null() {
+            rec
+        } else {
+            rec.arg("addr", Val::Addr(addr::read(addr, addrlen)))
+        }
+    });
+    r
 }
 
-/// `sendmsg`, forwarded to the next definition.
+/// `sendmsg`
 ///
 /// # Safety
 /// As for the C function.
 #[cfg_attr(not(test), unsafe(export_name = "sendmsg"))]
 #[cfg_attr(test, unsafe(export_name = "libsock_test_sendmsg"))]
 pub unsafe extern "C" fn sendmsg(fd: c_int, msg: *const msghdr, flags: c_int) -> ssize_t {
-    // SAFETY: forwarded unchanged; the caller's contract is the C function's.
-    unsafe { real::sendmsg(fd, msg, flags) }
+    let Some(s) = settings::active() else {
+        // SAFETY: forwarded unchanged.
+        return unsafe { real::sendmsg(fd, msg, flags) };
+    };
+    let t0 = s.start();
+    // SAFETY: forwarded unchanged.
+    let r = unsafe { real::sendmsg(fd, msg, flags) };
+    s.done("sendmsg", t0, r as i64, Dir::Out, moved(r as i64), || {
+        let rec = Record::new("sendmsg")
+            .fd(fd)
+            .arg("flags", Val::MsgFlags(flags));
+        match msg_name(msg) {
+            Some(a) => rec.arg("addr", Val::Addr(Some(a))),
+            None => rec,
+        }
+    });
+    r
 }
 
-/// `sendmmsg`, forwarded to the next definition.
+/// `sendmmsg`
 ///
 /// # Safety
 /// As for the C function.
@@ -156,22 +375,55 @@ pub unsafe extern "C" fn sendmmsg(
     vlen: c_uint,
     flags: c_int,
 ) -> c_int {
-    // SAFETY: forwarded unchanged; the caller's contract is the C function's.
-    unsafe { real::sendmmsg(fd, msgs, vlen, flags) }
+    let Some(s) = settings::active() else {
+        // SAFETY: forwarded unchanged.
+        return unsafe { real::sendmmsg(fd, msgs, vlen, flags) };
+    };
+    let t0 = s.start();
+    // SAFETY: forwarded unchanged.
+    let r = unsafe { real::sendmmsg(fd, msgs, vlen, flags) };
+    let bytes = if s.stats.is_some() {
+        mmsg_bytes(msgs, r)
+    } else {
+        0
+    };
+    s.done("sendmmsg", t0, r.into(), Dir::Out, bytes, || {
+        Record::new("sendmmsg")
+            .fd(fd)
+            .arg("vlen", Val::Int(vlen.into()))
+            .arg("flags", Val::MsgFlags(flags))
+    });
+    r
 }
 
-/// `recv`, forwarded to the next definition.
+/// `recv`
 ///
 /// # Safety
 /// As for the C function.
 #[cfg_attr(not(test), unsafe(export_name = "recv"))]
 #[cfg_attr(test, unsafe(export_name = "libsock_test_recv"))]
 pub unsafe extern "C" fn recv(fd: c_int, buf: *mut c_void, len: size_t, flags: c_int) -> ssize_t {
-    // SAFETY: forwarded unchanged; the caller's contract is the C function's.
-    unsafe { real::recv(fd, buf, len, flags) }
+    let Some(s) = settings::active() else {
+        // SAFETY: forwarded unchanged.
+        return unsafe { real::recv(fd, buf, len, flags) };
+    };
+    let t0 = s.start();
+    // SAFETY: forwarded unchanged.
+    let r = unsafe { real::recv(fd, buf, len, flags) };
+    traced_recv(s, t0, r, fd, len, flags);
+    r
 }
 
-/// `recvfrom`, forwarded to the next definition.
+fn traced_recv(s: &Settings, t0: u64, r: ssize_t, fd: c_int, len: size_t, flags: c_int) {
+    s.done("recv", t0, r as i64, Dir::In, moved(r as i64), || {
+        Record::new("recv")
+            .fd(fd)
+            .arg("size", Val::Int(len as i64))
+            .arg("flags", Val::MsgFlags(flags))
+    });
+}
+
+/// `recvfrom`
 ///
 /// # Safety
 /// As for the C function.
@@ -185,22 +437,68 @@ pub unsafe extern "C" fn recvfrom(
     addr: *mut sockaddr,
     addrlen: *mut socklen_t,
 ) -> ssize_t {
-    // SAFETY: forwarded unchanged; the caller's contract is the C function's.
-    unsafe { real::recvfrom(fd, buf, len, flags, addr, addrlen) }
+    let Some(s) = settings::active() else {
+        // SAFETY: forwarded unchanged.
+        return unsafe { real::recvfrom(fd, buf, len, flags, addr, addrlen) };
+    };
+    let t0 = s.start();
+    // SAFETY: forwarded unchanged.
+    let r = unsafe { real::recvfrom(fd, buf, len, flags, addr, addrlen) };
+    traced_recvfrom(s, t0, r, fd, len, flags, addr, addrlen);
+    r
 }
 
-/// `recvmsg`, forwarded to the next definition.
+#[allow(clippy::too_many_arguments)]
+fn traced_recvfrom(
+    s: &Settings,
+    t0: u64,
+    r: ssize_t,
+    fd: c_int,
+    len: size_t,
+    flags: c_int,
+    addr: *mut sockaddr,
+    addrlen: *mut socklen_t,
+) {
+    s.done("recvfrom", t0, r as i64, Dir::In, moved(r as i64), || {
+        let rec = Record::new("recvfrom")
+            .fd(fd)
+            .arg("size", Val::Int(len as i64))
+            .arg("flags", Val::MsgFlags(flags));
+        if r >= 0 && !addr.is_null() {
+            rec.out("from", Val::Addr(addr::read_out(addr, addrlen)))
+        } else {
+            rec
+        }
+    });
+}
+
+/// `recvmsg`
 ///
 /// # Safety
 /// As for the C function.
 #[cfg_attr(not(test), unsafe(export_name = "recvmsg"))]
 #[cfg_attr(test, unsafe(export_name = "libsock_test_recvmsg"))]
 pub unsafe extern "C" fn recvmsg(fd: c_int, msg: *mut msghdr, flags: c_int) -> ssize_t {
-    // SAFETY: forwarded unchanged; the caller's contract is the C function's.
-    unsafe { real::recvmsg(fd, msg, flags) }
+    let Some(s) = settings::active() else {
+        // SAFETY: forwarded unchanged.
+        return unsafe { real::recvmsg(fd, msg, flags) };
+    };
+    let t0 = s.start();
+    // SAFETY: forwarded unchanged.
+    let r = unsafe { real::recvmsg(fd, msg, flags) };
+    s.done("recvmsg", t0, r as i64, Dir::In, moved(r as i64), || {
+        let rec = Record::new("recvmsg")
+            .fd(fd)
+            .arg("flags", Val::MsgFlags(flags));
+        match (r >= 0).then(|| msg_name(msg)).flatten() {
+            Some(a) => rec.out("from", Val::Addr(Some(a))),
+            None => rec,
+        }
+    });
+    r
 }
 
-/// `recvmmsg`, forwarded to the next definition.
+/// `recvmmsg`
 ///
 /// # Safety
 /// As for the C function.
@@ -213,11 +511,28 @@ pub unsafe extern "C" fn recvmmsg(
     flags: c_int,
     timeout: *mut timespec,
 ) -> c_int {
-    // SAFETY: forwarded unchanged; the caller's contract is the C function's.
-    unsafe { real::recvmmsg(fd, msgs, vlen, flags, timeout) }
+    let Some(s) = settings::active() else {
+        // SAFETY: forwarded unchanged.
+        return unsafe { real::recvmmsg(fd, msgs, vlen, flags, timeout) };
+    };
+    let t0 = s.start();
+    // SAFETY: forwarded unchanged.
+    let r = unsafe { real::recvmmsg(fd, msgs, vlen, flags, timeout) };
+    let bytes = if s.stats.is_some() {
+        mmsg_bytes(msgs, r)
+    } else {
+        0
+    };
+    s.done("recvmmsg", t0, r.into(), Dir::In, bytes, || {
+        Record::new("recvmmsg")
+            .fd(fd)
+            .arg("vlen", Val::Int(vlen.into()))
+            .arg("flags", Val::MsgFlags(flags))
+    });
+    r
 }
 
-/// `__recv_chk`, forwarded to the next definition.
+/// `__recv_chk`, `recv` under `_FORTIFY_SOURCE` (traced as `recv`).
 ///
 /// # Safety
 /// As for the C function.
@@ -230,11 +545,18 @@ pub unsafe extern "C" fn __recv_chk(
     buflen: size_t,
     flags: c_int,
 ) -> ssize_t {
-    // SAFETY: forwarded unchanged; the caller's contract is the C function's.
-    unsafe { real::__recv_chk(fd, buf, len, buflen, flags) }
+    let Some(s) = settings::active() else {
+        // SAFETY: forwarded unchanged.
+        return unsafe { real::__recv_chk(fd, buf, len, buflen, flags) };
+    };
+    let t0 = s.start();
+    // SAFETY: forwarded unchanged.
+    let r = unsafe { real::__recv_chk(fd, buf, len, buflen, flags) };
+    traced_recv(s, t0, r, fd, len, flags);
+    r
 }
 
-/// `__recvfrom_chk`, forwarded to the next definition.
+/// `__recvfrom_chk`, `recvfrom` under `_FORTIFY_SOURCE` (traced as `recvfrom`).
 ///
 /// # Safety
 /// As for the C function.
@@ -249,11 +571,18 @@ pub unsafe extern "C" fn __recvfrom_chk(
     addr: *mut sockaddr,
     addrlen: *mut socklen_t,
 ) -> ssize_t {
-    // SAFETY: forwarded unchanged; the caller's contract is the C function's.
-    unsafe { real::__recvfrom_chk(fd, buf, len, buflen, flags, addr, addrlen) }
+    let Some(s) = settings::active() else {
+        // SAFETY: forwarded unchanged.
+        return unsafe { real::__recvfrom_chk(fd, buf, len, buflen, flags, addr, addrlen) };
+    };
+    let t0 = s.start();
+    // SAFETY: forwarded unchanged.
+    let r = unsafe { real::__recvfrom_chk(fd, buf, len, buflen, flags, addr, addrlen) };
+    traced_recvfrom(s, t0, r, fd, len, flags, addr, addrlen);
+    r
 }
 
-/// `setsockopt`, forwarded to the next definition.
+/// `setsockopt`
 ///
 /// # Safety
 /// As for the C function.
@@ -266,11 +595,30 @@ pub unsafe extern "C" fn setsockopt(
     value: *const c_void,
     len: socklen_t,
 ) -> c_int {
-    // SAFETY: forwarded unchanged; the caller's contract is the C function's.
-    unsafe { real::setsockopt(fd, level, name, value, len) }
+    let Some(s) = settings::active() else {
+        // SAFETY: forwarded unchanged.
+        return unsafe { real::setsockopt(fd, level, name, value, len) };
+    };
+    let t0 = s.start();
+    // SAFETY: forwarded unchanged.
+    let r = unsafe { real::setsockopt(fd, level, name, value, len) };
+    s.done("setsockopt", t0, r.into(), Dir::None, 0, || {
+        Record::new("setsockopt")
+            .fd(fd)
+            .arg(
+                "opt",
+                Val::Opt {
+                    level,
+                    name,
+                    value: int_option(value, len),
+                },
+            )
+            .arg("len", Val::Int(len.into()))
+    });
+    r
 }
 
-/// `getsockopt`, forwarded to the next definition.
+/// `getsockopt`
 ///
 /// # Safety
 /// As for the C function.
@@ -283,41 +631,104 @@ pub unsafe extern "C" fn getsockopt(
     value: *mut c_void,
     len: *mut socklen_t,
 ) -> c_int {
-    // SAFETY: forwarded unchanged; the caller's contract is the C function's.
-    unsafe { real::getsockopt(fd, level, name, value, len) }
+    let Some(s) = settings::active() else {
+        // SAFETY: forwarded unchanged.
+        return unsafe { real::getsockopt(fd, level, name, value, len) };
+    };
+    let t0 = s.start();
+    // SAFETY: forwarded unchanged.
+    let r = unsafe { real::getsockopt(fd, level, name, value, len) };
+    s.done("getsockopt", t0, r.into(), Dir::None, 0, || {
+        let got = (r == 0)
+            .then(|| {
+                let mut buf = [0u8; addr::MAX_LEN];
+                addr::copy_in(len.cast(), 4, &mut buf)?;
+                int_option(
+                    value,
+                    socklen_t::from_ne_bytes([buf[0], buf[1], buf[2], buf[3]]),
+                )
+            })
+            .flatten();
+        Record::new("getsockopt").fd(fd).arg(
+            "opt",
+            Val::Opt {
+                level,
+                name,
+                value: got,
+            },
+        )
+    });
+    r
 }
 
-/// `getsockname`, forwarded to the next definition.
+/// `getsockname`
 ///
 /// # Safety
 /// As for the C function.
 #[cfg_attr(not(test), unsafe(export_name = "getsockname"))]
 #[cfg_attr(test, unsafe(export_name = "libsock_test_getsockname"))]
 pub unsafe extern "C" fn getsockname(fd: c_int, addr: *mut sockaddr, len: *mut socklen_t) -> c_int {
-    // SAFETY: forwarded unchanged; the caller's contract is the C function's.
-    unsafe { real::getsockname(fd, addr, len) }
+    let Some(s) = settings::active() else {
+        // SAFETY: forwarded unchanged.
+        return unsafe { real::getsockname(fd, addr, len) };
+    };
+    let t0 = s.start();
+    // SAFETY: forwarded unchanged.
+    let r = unsafe { real::getsockname(fd, addr, len) };
+    s.done("getsockname", t0, r.into(), Dir::None, 0, || {
+        let rec = Record::new("getsockname").fd(fd);
+        if r == 0 {
+            rec.out("addr", Val::Addr(addr::read_out(addr, len)))
+        } else {
+            rec
+        }
+    });
+    r
 }
 
-/// `getpeername`, forwarded to the next definition.
+/// `getpeername`
 ///
 /// # Safety
 /// As for the C function.
 #[cfg_attr(not(test), unsafe(export_name = "getpeername"))]
 #[cfg_attr(test, unsafe(export_name = "libsock_test_getpeername"))]
 pub unsafe extern "C" fn getpeername(fd: c_int, addr: *mut sockaddr, len: *mut socklen_t) -> c_int {
-    // SAFETY: forwarded unchanged; the caller's contract is the C function's.
-    unsafe { real::getpeername(fd, addr, len) }
+    let Some(s) = settings::active() else {
+        // SAFETY: forwarded unchanged.
+        return unsafe { real::getpeername(fd, addr, len) };
+    };
+    let t0 = s.start();
+    // SAFETY: forwarded unchanged.
+    let r = unsafe { real::getpeername(fd, addr, len) };
+    s.done("getpeername", t0, r.into(), Dir::None, 0, || {
+        let rec = Record::new("getpeername").fd(fd);
+        if r == 0 {
+            rec.out("addr", Val::Addr(addr::read_out(addr, len)))
+        } else {
+            rec
+        }
+    });
+    r
 }
 
-/// `shutdown`, forwarded to the next definition.
+/// `shutdown`
 ///
 /// # Safety
 /// As for the C function.
 #[cfg_attr(not(test), unsafe(export_name = "shutdown"))]
 #[cfg_attr(test, unsafe(export_name = "libsock_test_shutdown"))]
 pub unsafe extern "C" fn shutdown(fd: c_int, how: c_int) -> c_int {
-    // SAFETY: forwarded unchanged; the caller's contract is the C function's.
-    unsafe { real::shutdown(fd, how) }
+    let Some(s) = settings::active() else {
+        // SAFETY: forwarded unchanged.
+        return unsafe { real::shutdown(fd, how) };
+    };
+    let t0 = s.start();
+    // SAFETY: forwarded unchanged.
+    let r = unsafe { real::shutdown(fd, how) };
+    s.done("shutdown", t0, r.into(), Dir::None, 0, || {
+        Record::new("shutdown").fd(fd).arg("how", Val::How(how))
+    });
+    r
 }
 
 /// `close`, forwarded; the close is recorded for SocketSet's epoll
@@ -328,9 +739,19 @@ pub unsafe extern "C" fn shutdown(fd: c_int, how: c_int) -> c_int {
 #[cfg_attr(not(test), unsafe(export_name = "close"))]
 #[cfg_attr(test, unsafe(export_name = "libsock_test_close"))]
 pub unsafe extern "C" fn close(fd: c_int) -> c_int {
-    // SAFETY: forwarded unchanged; the caller's contract is the C function's.
+    let Some(s) = settings::active() else {
+        // SAFETY: forwarded unchanged.
+        let r = unsafe { real::close(fd) };
+        closes::closed(fd);
+        return r;
+    };
+    let t0 = s.start();
+    // SAFETY: forwarded unchanged.
     let r = unsafe { real::close(fd) };
     closes::closed(fd);
+    s.done("close", t0, r.into(), Dir::None, 0, || {
+        Record::new("close").fd(fd)
+    });
     r
 }
 
@@ -341,10 +762,19 @@ pub unsafe extern "C" fn close(fd: c_int) -> c_int {
 #[cfg_attr(not(test), unsafe(export_name = "dup2"))]
 #[cfg_attr(test, unsafe(export_name = "libsock_test_dup2"))]
 pub unsafe extern "C" fn dup2(oldfd: c_int, newfd: c_int) -> c_int {
-    // SAFETY: forwarded unchanged; the caller's contract is the C function's.
+    let s = settings::active();
+    let t0 = s.map_or(0, Settings::start);
+    // SAFETY: forwarded unchanged.
     let r = unsafe { real::dup2(oldfd, newfd) };
     if r >= 0 && oldfd != newfd {
         closes::closed(newfd);
+    }
+    if let Some(s) = s {
+        s.done("dup2", t0, r.into(), Dir::None, 0, || {
+            Record::new("dup2")
+                .fd(oldfd)
+                .arg("newfd", Val::Int(newfd.into()))
+        });
     }
     r
 }
@@ -356,10 +786,20 @@ pub unsafe extern "C" fn dup2(oldfd: c_int, newfd: c_int) -> c_int {
 #[cfg_attr(not(test), unsafe(export_name = "dup3"))]
 #[cfg_attr(test, unsafe(export_name = "libsock_test_dup3"))]
 pub unsafe extern "C" fn dup3(oldfd: c_int, newfd: c_int, flags: c_int) -> c_int {
-    // SAFETY: forwarded unchanged; the caller's contract is the C function's.
+    let s = settings::active();
+    let t0 = s.map_or(0, Settings::start);
+    // SAFETY: forwarded unchanged.
     let r = unsafe { real::dup3(oldfd, newfd, flags) };
     if r >= 0 {
         closes::closed(newfd);
+    }
+    if let Some(s) = s {
+        s.done("dup3", t0, r.into(), Dir::None, 0, || {
+            Record::new("dup3")
+                .fd(oldfd)
+                .arg("newfd", Val::Int(newfd.into()))
+                .arg("flags", Val::SockFlags(flags))
+        });
     }
     r
 }
@@ -372,10 +812,46 @@ pub unsafe extern "C" fn dup3(oldfd: c_int, newfd: c_int, flags: c_int) -> c_int
 #[cfg_attr(not(test), unsafe(export_name = "close_range"))]
 #[cfg_attr(test, unsafe(export_name = "libsock_test_close_range"))]
 pub unsafe extern "C" fn close_range(first: c_uint, last: c_uint, flags: c_int) -> c_int {
-    // SAFETY: forwarded unchanged; the caller's contract is the C function's.
+    let s = settings::active();
+    let t0 = s.map_or(0, Settings::start);
+    // SAFETY: forwarded unchanged.
     let r = unsafe { real::close_range(first, last, flags) };
     if r == 0 && flags as c_uint & libc::CLOSE_RANGE_CLOEXEC == 0 {
         closes::closed_range(first, last);
     }
+    if let Some(s) = s {
+        s.done("close_range", t0, r.into(), Dir::None, 0, || {
+            Record::new("close_range")
+                .arg("first", Val::Int(first.into()))
+                .arg("last", Val::Int(last.into()))
+                .arg("flags", Val::Int(flags.into()))
+        });
+    }
     r
+}
+
+/// `_exit`: the stats summary first (a process that ends this way runs no
+/// atexit handlers), then the next definition.
+///
+/// # Safety
+/// As for the C function.
+#[cfg_attr(not(test), unsafe(export_name = "_exit"))]
+#[cfg_attr(test, unsafe(export_name = "libsock_test__exit"))]
+pub unsafe extern "C" fn _exit(status: c_int) {
+    stats::report_before_exit();
+    // SAFETY: forwarded unchanged; it does not return.
+    unsafe { real::_exit(status) }
+}
+
+/// `_Exit`, the C99 name of `_exit`.
+///
+/// # Safety
+/// As for the C function.
+#[cfg_attr(not(test), unsafe(export_name = "_Exit"))]
+#[cfg_attr(test, unsafe(export_name = "libsock_test__Exit"))]
+#[allow(non_snake_case)]
+pub unsafe extern "C" fn _Exit(status: c_int) {
+    stats::report_before_exit();
+    // SAFETY: forwarded unchanged; it does not return.
+    unsafe { real::_Exit(status) }
 }

@@ -1,0 +1,228 @@
+//! Socket addresses as libsock reads and writes them: decoded from raw
+//! bytes (pure, every family, every length) and copied out of the caller's
+//! memory without trusting the pointer.
+//!
+//! A pointer a program passes to `bind` may be NULL or point nowhere; the
+//! kernel answers EFAULT, and libsock must not crash first. [`copy_in`]
+//! reads caller memory with `process_vm_readv` on this very process, which
+//! fails cleanly where a plain read would fault.
+
+use std::fmt;
+use std::net::{Ipv4Addr, Ipv6Addr, SocketAddrV4, SocketAddrV6};
+
+use libc::{c_void, sockaddr, socklen_t};
+
+/// The largest socket address (`sizeof(struct sockaddr_storage)`).
+pub const MAX_LEN: usize = 128;
+
+/// A socket address, decoded.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum SockAddr {
+    /// AF_INET
+    V4(SocketAddrV4),
+    /// AF_INET6
+    V6(SocketAddrV6),
+    /// AF_UNIX with a path.
+    Path(Vec<u8>),
+    /// AF_UNIX in the abstract namespace (the name after the NUL).
+    Abstract(Vec<u8>),
+    /// AF_UNIX with no name.
+    Unnamed,
+    /// A family libsock does not decode, or too short for its family.
+    Other {
+        /// `sa_family`, if the bytes hold one.
+        family: Option<u16>,
+        /// How many bytes there were.
+        len: usize,
+    },
+}
+
+impl SockAddr {
+    /// Decodes `bytes` as the kernel would read a `len`-byte address.
+    pub fn decode(bytes: &[u8]) -> SockAddr {
+        let other = |family| SockAddr::Other {
+            family,
+            len: bytes.len(),
+        };
+        let Some(family) = bytes.get(..2).map(|b| u16::from_ne_bytes([b[0], b[1]])) else {
+            return other(None);
+        };
+        match i32::from(family) {
+            libc::AF_INET if bytes.len() >= 8 => {
+                let port = u16::from_be_bytes([bytes[2], bytes[3]]);
+                let ip = Ipv4Addr::new(bytes[4], bytes[5], bytes[6], bytes[7]);
+                SockAddr::V4(SocketAddrV4::new(ip, port))
+            }
+            libc::AF_INET6 if bytes.len() >= 24 => {
+                let port = u16::from_be_bytes([bytes[2], bytes[3]]);
+                let flow = u32::from_be_bytes([bytes[4], bytes[5], bytes[6], bytes[7]]);
+                let mut ip = [0u8; 16];
+                ip.copy_from_slice(&bytes[8..24]);
+                let scope = bytes
+                    .get(24..28)
+                    .map_or(0, |s| u32::from_ne_bytes([s[0], s[1], s[2], s[3]]));
+                SockAddr::V6(SocketAddrV6::new(Ipv6Addr::from(ip), port, flow, scope))
+            }
+            libc::AF_UNIX => {
+                let path = &bytes[2..];
+                match path.first() {
+                    None => SockAddr::Unnamed,
+                    Some(0) => SockAddr::Abstract(path[1..].to_vec()),
+                    Some(_) => {
+                        let end = path.iter().position(|&b| b == 0).unwrap_or(path.len());
+                        SockAddr::Path(path[..end].to_vec())
+                    }
+                }
+            }
+            _ => other(Some(family)),
+        }
+    }
+
+    /// The port of an INET or INET6 address.
+    pub fn port(&self) -> Option<u16> {
+        match self {
+            SockAddr::V4(a) => Some(a.port()),
+            SockAddr::V6(a) => Some(a.port()),
+            _ => None,
+        }
+    }
+}
+
+impl fmt::Display for SockAddr {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            SockAddr::V4(a) => write!(f, "{a}"),
+            SockAddr::V6(a) => write!(f, "[{}]:{}", a.ip(), a.port()),
+            SockAddr::Path(p) => write!(f, "{}", String::from_utf8_lossy(p)),
+            SockAddr::Abstract(p) => write!(f, "@{}", String::from_utf8_lossy(p)),
+            SockAddr::Unnamed => f.write_str("unnamed"),
+            SockAddr::Other {
+                family: Some(fam),
+                len,
+            } => write!(f, "family {fam}, {len} bytes"),
+            SockAddr::Other { family: None, len } => write!(f, "{len} bytes"),
+        }
+    }
+}
+
+/// Encodes an INET address as `struct sockaddr_in`.
+pub fn encode_v4(a: SocketAddrV4) -> [u8; 16] {
+    let mut out = [0u8; 16];
+    out[..2].copy_from_slice(&(libc::AF_INET as u16).to_ne_bytes());
+    out[2..4].copy_from_slice(&a.port().to_be_bytes());
+    out[4..8].copy_from_slice(&a.ip().octets());
+    out
+}
+
+/// Encodes an INET6 address as `struct sockaddr_in6`.
+pub fn encode_v6(a: SocketAddrV6) -> [u8; 28] {
+    let mut out = [0u8; 28];
+    out[..2].copy_from_slice(&(libc::AF_INET6 as u16).to_ne_bytes());
+    out[2..4].copy_from_slice(&a.port().to_be_bytes());
+    out[4..8].copy_from_slice(&a.flowinfo().to_be_bytes());
+    out[8..24].copy_from_slice(&a.ip().octets());
+    out[24..28].copy_from_slice(&a.scope_id().to_ne_bytes());
+    out
+}
+
+/// Copies up to `len` (at most [`MAX_LEN`]) bytes from the caller's `ptr`
+/// into `buf`; the bytes copied, or None if the memory is not readable.
+pub fn copy_in(ptr: *const c_void, len: usize, buf: &mut [u8; MAX_LEN]) -> Option<usize> {
+    let len = len.min(MAX_LEN);
+    if len == 0 {
+        return Some(0);
+    }
+    if ptr.is_null() {
+        return None;
+    }
+    let local = libc::iovec {
+        iov_base: buf.as_mut_ptr().cast(),
+        iov_len: len,
+    };
+    let remote = libc::iovec {
+        iov_base: ptr.cast_mut(),
+        iov_len: len,
+    };
+    let _errno = crate::errno::ErrnoGuard::save();
+    // SAFETY: `local` is our buffer of at least `len` bytes; the kernel
+    // checks `remote` and fails with EFAULT instead of faulting.
+    let n = unsafe { libc::process_vm_readv(libc::getpid(), &local, 1, &remote, 1, 0) };
+    (n == len as isize).then_some(len)
+}
+
+/// Reads the caller's address at `ptr` of length `len`.
+pub fn read(ptr: *const sockaddr, len: socklen_t) -> Option<SockAddr> {
+    let mut buf = [0u8; MAX_LEN];
+    let n = copy_in(ptr.cast(), len as usize, &mut buf)?;
+    Some(SockAddr::decode(&buf[..n]))
+}
+
+/// Reads an address the kernel wrote back: `*lenp` bytes (capped at the
+/// buffer's size, which the kernel never exceeds) at `ptr`.
+pub fn read_out(ptr: *const sockaddr, lenp: *const socklen_t) -> Option<SockAddr> {
+    let mut lbuf = [0u8; MAX_LEN];
+    copy_in(lenp.cast(), size_of::<socklen_t>(), &mut lbuf)?;
+    let len = socklen_t::from_ne_bytes([lbuf[0], lbuf[1], lbuf[2], lbuf[3]]);
+    read(ptr, len)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn v4_round_trip() {
+        let a = SocketAddrV4::new(Ipv4Addr::new(127, 0, 0, 1), 8080);
+        let bytes = encode_v4(a);
+        assert_eq!(SockAddr::decode(&bytes), SockAddr::V4(a));
+        assert_eq!(SockAddr::decode(&bytes).to_string(), "127.0.0.1:8080");
+        assert_eq!(SockAddr::decode(&bytes).port(), Some(8080));
+    }
+
+    #[test]
+    fn v6_round_trip() {
+        let a = SocketAddrV6::new(Ipv6Addr::LOCALHOST, 443, 7, 1);
+        let bytes = encode_v6(a);
+        assert_eq!(SockAddr::decode(&bytes), SockAddr::V6(a));
+        assert_eq!(SockAddr::decode(&bytes).to_string(), "[::1]:443");
+        // The old 24-byte sockaddr_in6 has no scope id.
+        assert!(matches!(SockAddr::decode(&bytes[..24]), SockAddr::V6(x) if x.scope_id() == 0));
+    }
+
+    #[test]
+    fn unix_forms() {
+        let fam = (libc::AF_UNIX as u16).to_ne_bytes();
+        let path = [&fam[..], b"/tmp/s\0junk"].concat();
+        assert_eq!(SockAddr::decode(&path).to_string(), "/tmp/s");
+        let abs = [&fam[..], b"\0name"].concat();
+        assert_eq!(SockAddr::decode(&abs).to_string(), "@name");
+        assert_eq!(SockAddr::decode(&fam), SockAddr::Unnamed);
+    }
+
+    #[test]
+    fn short_and_unknown() {
+        assert_eq!(SockAddr::decode(&[]).to_string(), "0 bytes");
+        assert_eq!(SockAddr::decode(&[2]).to_string(), "1 bytes");
+        let fam = (libc::AF_INET as u16).to_ne_bytes();
+        assert!(matches!(
+            SockAddr::decode(&[fam[0], fam[1], 0, 80]),
+            SockAddr::Other { .. }
+        ));
+        let odd = 4242u16.to_ne_bytes();
+        assert_eq!(
+            SockAddr::decode(&[odd[0], odd[1], 1, 2]).to_string(),
+            "family 4242, 4 bytes"
+        );
+    }
+
+    #[test]
+    fn copy_in_refuses_bad_memory() {
+        let mut buf = [0u8; MAX_LEN];
+        assert_eq!(copy_in(std::ptr::null(), 16, &mut buf), None);
+        assert_eq!(copy_in(8 as *const c_void, 16, &mut buf), None);
+        let src = [7u8; 200];
+        assert_eq!(copy_in(src.as_ptr().cast(), 200, &mut buf), Some(MAX_LEN));
+        assert_eq!(buf[127], 7);
+        assert_eq!(copy_in(std::ptr::null(), 0, &mut buf), Some(0));
+    }
+}

@@ -1,0 +1,480 @@
+//! The `LIBSOCK_*` configuration: parsed once from the environment, as data.
+//!
+//! Pure: no system calls, so it is unit-tested and fuzzed on its own, and
+//! `sockrun` (which includes this file) validates its options with the very
+//! code the library will use. Every bad value becomes a [`Problem`] naming
+//! the variable, the value and what was expected; the setting is then left
+//! off and everything else still applies.
+
+use std::fmt;
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
+
+/// Where trace lines or the stats summary go.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Output {
+    /// Standard error.
+    Stderr,
+    /// A file to append to; `%p` in the path stands for the process id.
+    File(String),
+}
+
+impl Output {
+    /// The path with `%p` replaced by `pid` (None for stderr).
+    pub fn path_for(&self, pid: u32) -> Option<String> {
+        match self {
+            Output::Stderr => None,
+            Output::File(template) => Some(template.replace("%p", &pid.to_string())),
+        }
+    }
+}
+
+/// Trace line format.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum Format {
+    /// strace-like text.
+    #[default]
+    Text,
+    /// One JSON object per line.
+    Json,
+}
+
+/// TCP keepalive: SO_KEEPALIVE, and the timings given (seconds).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Keepalive {
+    /// TCP_KEEPIDLE
+    pub idle: Option<i32>,
+    /// TCP_KEEPINTVL
+    pub interval: Option<i32>,
+    /// TCP_KEEPCNT
+    pub count: Option<i32>,
+}
+
+/// Everything libsock was asked to do. `Config::default()` is pure
+/// pass-through.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Config {
+    /// LIBSOCK_TRACE
+    pub trace: Option<Output>,
+    /// LIBSOCK_TRACE_FORMAT
+    pub format: Format,
+    /// LIBSOCK_STATS
+    pub stats: Option<Output>,
+    /// LIBSOCK_REUSEADDR
+    pub reuseaddr: bool,
+    /// LIBSOCK_REUSEPORT
+    pub reuseport: bool,
+    /// LIBSOCK_FREEBIND
+    pub freebind: bool,
+    /// LIBSOCK_NODELAY
+    pub nodelay: bool,
+    /// LIBSOCK_KEEPALIVE
+    pub keepalive: Option<Keepalive>,
+    /// LIBSOCK_TOS (IP_TOS, or IPV6_TCLASS for IPv6)
+    pub tos: Option<u8>,
+    /// LIBSOCK_RCVBUF
+    pub rcvbuf: Option<i32>,
+    /// LIBSOCK_SNDBUF
+    pub sndbuf: Option<i32>,
+    /// LIBSOCK_BIND_ADDR for IPv4 sockets
+    pub bind_v4: Option<Ipv4Addr>,
+    /// LIBSOCK_BIND_ADDR for IPv6 sockets
+    pub bind_v6: Option<Ipv6Addr>,
+    /// LIBSOCK_PORT_MAP: (from, to) pairs
+    pub port_map: Vec<(u16, u16)>,
+}
+
+impl Config {
+    /// Whether anything at all is asked for (else libsock only forwards).
+    pub fn is_active(&self) -> bool {
+        *self != Config::default()
+    }
+
+    /// Whether any socket option or address rewrite is asked for.
+    pub fn has_policy(&self) -> bool {
+        self.reuseaddr
+            || self.reuseport
+            || self.freebind
+            || self.nodelay
+            || self.keepalive.is_some()
+            || self.tos.is_some()
+            || self.rcvbuf.is_some()
+            || self.sndbuf.is_some()
+            || self.bind_v4.is_some()
+            || self.bind_v6.is_some()
+            || !self.port_map.is_empty()
+    }
+
+    /// The port `port` is rewritten to by LIBSOCK_PORT_MAP, if any.
+    pub fn mapped_port(&self, port: u16) -> Option<u16> {
+        self.port_map
+            .iter()
+            .find(|(from, _)| *from == port)
+            .map(|&(_, to)| to)
+    }
+}
+
+/// A variable with a value libsock cannot use.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Problem {
+    /// The variable's name.
+    pub var: &'static str,
+    /// Its value.
+    pub value: String,
+    /// What it should look like.
+    pub expected: &'static str,
+}
+
+impl fmt::Display for Problem {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "{}={:?} ignored: expected {}",
+            self.var, self.value, self.expected
+        )
+    }
+}
+
+/// Every variable libsock reads, with the grammar of its value (for
+/// messages, `sockrun --help` and the README).
+pub const VARIABLES: &[(&str, &str)] = &[
+    ("LIBSOCK_TRACE", "1 or stderr, or a file path (%p: the pid)"),
+    ("LIBSOCK_TRACE_FORMAT", "text or json"),
+    ("LIBSOCK_STATS", "1 or stderr, or a file path (%p: the pid)"),
+    ("LIBSOCK_REUSEADDR", BOOL),
+    ("LIBSOCK_REUSEPORT", BOOL),
+    ("LIBSOCK_FREEBIND", BOOL),
+    ("LIBSOCK_NODELAY", BOOL),
+    ("LIBSOCK_KEEPALIVE", KEEPALIVE),
+    ("LIBSOCK_TOS", TOS),
+    ("LIBSOCK_RCVBUF", BYTES),
+    ("LIBSOCK_SNDBUF", BYTES),
+    ("LIBSOCK_BIND_ADDR", BIND_ADDR),
+    ("LIBSOCK_PORT_MAP", PORT_MAP),
+];
+
+const BOOL: &str = "1 (on) or 0 (off)";
+const KEEPALIVE: &str = "1, or IDLE[,INTVL[,CNT]] in seconds (IDLE and INTVL 1-32767, CNT 1-127)";
+const TOS: &str = "low-delay, throughput, reliability, low-cost, or a number 0-255";
+const BYTES: &str = "a number of bytes, 1-2147483647";
+const BIND_ADDR: &str =
+    "an IPv4 and/or an IPv6 address, comma-separated (e.g. 127.0.0.1 or 127.0.0.1,::1)";
+const PORT_MAP: &str = "FROM:TO[,FROM:TO...] with ports 0-65535 (e.g. 80:8080,443:8443)";
+
+/// Parses the configuration from `get` (the environment, or sockrun's
+/// options). Unset and empty variables are off.
+pub fn parse(get: impl Fn(&str) -> Option<String>) -> (Config, Vec<Problem>) {
+    let mut config = Config::default();
+    let mut problems = Vec::new();
+    let mut each =
+        |var: &'static str, expected: &'static str, apply: &mut dyn FnMut(&str) -> bool| {
+            if let Some(value) = get(var).filter(|v| !v.is_empty()) {
+                if !apply(&value) {
+                    problems.push(Problem {
+                        var,
+                        value,
+                        expected,
+                    });
+                }
+            }
+        };
+    each("LIBSOCK_TRACE", "1 or stderr, or a file path", &mut |v| {
+        config.trace = output(v);
+        true
+    });
+    each("LIBSOCK_TRACE_FORMAT", "text or json", &mut |v| match v {
+        "text" => true,
+        "json" => {
+            config.format = Format::Json;
+            true
+        }
+        _ => false,
+    });
+    each("LIBSOCK_STATS", "1 or stderr, or a file path", &mut |v| {
+        config.stats = output(v);
+        true
+    });
+    each("LIBSOCK_REUSEADDR", BOOL, &mut |v| {
+        set_bool(v, &mut config.reuseaddr)
+    });
+    each("LIBSOCK_REUSEPORT", BOOL, &mut |v| {
+        set_bool(v, &mut config.reuseport)
+    });
+    each("LIBSOCK_FREEBIND", BOOL, &mut |v| {
+        set_bool(v, &mut config.freebind)
+    });
+    each("LIBSOCK_NODELAY", BOOL, &mut |v| {
+        set_bool(v, &mut config.nodelay)
+    });
+    each(
+        "LIBSOCK_KEEPALIVE",
+        KEEPALIVE,
+        &mut |v| match keepalive(v) {
+            Some(k) => {
+                config.keepalive = k;
+                true
+            }
+            None => false,
+        },
+    );
+    each("LIBSOCK_TOS", TOS, &mut |v| set(tos(v), &mut config.tos));
+    each("LIBSOCK_RCVBUF", BYTES, &mut |v| {
+        set(bytes(v), &mut config.rcvbuf)
+    });
+    each("LIBSOCK_SNDBUF", BYTES, &mut |v| {
+        set(bytes(v), &mut config.sndbuf)
+    });
+    each(
+        "LIBSOCK_BIND_ADDR",
+        BIND_ADDR,
+        &mut |v| match bind_addr(v) {
+            Some((v4, v6)) => {
+                (config.bind_v4, config.bind_v6) = (v4, v6);
+                true
+            }
+            None => false,
+        },
+    );
+    each("LIBSOCK_PORT_MAP", PORT_MAP, &mut |v| match port_map(v) {
+        Some(map) => {
+            config.port_map = map;
+            true
+        }
+        None => false,
+    });
+    (config, problems)
+}
+
+fn set<T>(parsed: Option<T>, slot: &mut Option<T>) -> bool {
+    let ok = parsed.is_some();
+    *slot = parsed;
+    ok
+}
+
+fn set_bool(v: &str, slot: &mut bool) -> bool {
+    match v {
+        "1" => *slot = true,
+        "0" => *slot = false,
+        _ => return false,
+    }
+    true
+}
+
+/// `1`/`stderr` is stderr, `0` is off, anything else a file path.
+fn output(v: &str) -> Option<Output> {
+    match v {
+        "1" | "stderr" => Some(Output::Stderr),
+        "0" => None,
+        path => Some(Output::File(path.to_string())),
+    }
+}
+
+/// A decimal number, without sign or spaces.
+fn number(v: &str) -> Option<u64> {
+    if v.is_empty() || v.len() > 12 || !v.bytes().all(|b| b.is_ascii_digit()) {
+        return None;
+    }
+    v.parse().ok()
+}
+
+fn in_range(v: &str, lo: u64, hi: u64) -> Option<i32> {
+    number(v)
+        .filter(|n| (lo..=hi).contains(n))
+        .map(|n| n as i32)
+}
+
+/// `1` (on, system timings), `0` (off) or `IDLE[,INTVL[,CNT]]`.
+fn keepalive(v: &str) -> Option<Option<Keepalive>> {
+    match v {
+        "1" => return Some(Some(Keepalive::default())),
+        "0" => return Some(None),
+        _ => {}
+    }
+    let mut parts = v.split(',');
+    let idle = Some(in_range(parts.next()?, 1, 32767)?);
+    let interval = match parts.next() {
+        Some(p) => Some(in_range(p, 1, 32767)?),
+        None => None,
+    };
+    let count = match parts.next() {
+        Some(p) => Some(in_range(p, 1, 127)?),
+        None => None,
+    };
+    if parts.next().is_some() {
+        return None;
+    }
+    Some(Some(Keepalive {
+        idle,
+        interval,
+        count,
+    }))
+}
+
+/// The RFC 1349 names, or a number 0-255 (decimal or 0x hex).
+fn tos(v: &str) -> Option<u8> {
+    match v {
+        "low-delay" | "lowdelay" => Some(0x10),
+        "throughput" => Some(0x08),
+        "reliability" => Some(0x04),
+        "low-cost" | "mincost" => Some(0x02),
+        _ => match v.strip_prefix("0x").or_else(|| v.strip_prefix("0X")) {
+            Some(hex) if !hex.is_empty() && hex.len() <= 2 => u8::from_str_radix(hex, 16).ok(),
+            Some(_) => None,
+            None => number(v).and_then(|n| u8::try_from(n).ok()),
+        },
+    }
+}
+
+fn bytes(v: &str) -> Option<i32> {
+    in_range(v, 1, i32::MAX as u64)
+}
+
+/// At most one IPv4 and one IPv6 address, comma-separated.
+fn bind_addr(v: &str) -> Option<(Option<Ipv4Addr>, Option<Ipv6Addr>)> {
+    let (mut v4, mut v6) = (None, None);
+    for part in v.split(',') {
+        match part.trim().parse::<IpAddr>().ok()? {
+            IpAddr::V4(a) if v4.is_none() => v4 = Some(a),
+            IpAddr::V6(a) if v6.is_none() => v6 = Some(a),
+            _ => return None,
+        }
+    }
+    Some((v4, v6))
+}
+
+/// `FROM:TO` pairs, comma-separated; a port mapped twice is an error.
+fn port_map(v: &str) -> Option<Vec<(u16, u16)>> {
+    let mut map: Vec<(u16, u16)> = Vec::new();
+    for pair in v.split(',') {
+        let (from, to) = pair.trim().split_once(':')?;
+        let from = u16::try_from(number(from)?).ok()?;
+        let to = u16::try_from(number(to)?).ok()?;
+        if map.iter().any(|(f, _)| *f == from) {
+            return None;
+        }
+        map.push((from, to));
+    }
+    Some(map)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::collections::HashMap;
+
+    fn parse_env(pairs: &[(&str, &str)]) -> (Config, Vec<Problem>) {
+        let env: HashMap<String, String> = pairs
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect();
+        parse(|k| env.get(k).cloned())
+    }
+
+    #[test]
+    fn nothing_set_is_pass_through() {
+        let (c, p) = parse_env(&[]);
+        assert!(!c.is_active() && !c.has_policy() && p.is_empty());
+        let (c, p) = parse_env(&[("LIBSOCK_TRACE", ""), ("LIBSOCK_NODELAY", "0")]);
+        assert!(!c.is_active() && p.is_empty());
+    }
+
+    #[test]
+    fn every_variable() {
+        let (c, p) = parse_env(&[
+            ("LIBSOCK_TRACE", "/tmp/t.%p"),
+            ("LIBSOCK_TRACE_FORMAT", "json"),
+            ("LIBSOCK_STATS", "1"),
+            ("LIBSOCK_REUSEADDR", "1"),
+            ("LIBSOCK_REUSEPORT", "1"),
+            ("LIBSOCK_FREEBIND", "1"),
+            ("LIBSOCK_NODELAY", "1"),
+            ("LIBSOCK_KEEPALIVE", "30,5,3"),
+            ("LIBSOCK_TOS", "low-delay"),
+            ("LIBSOCK_RCVBUF", "65536"),
+            ("LIBSOCK_SNDBUF", "131072"),
+            ("LIBSOCK_BIND_ADDR", "127.0.0.1,::1"),
+            ("LIBSOCK_PORT_MAP", "80:8080, 443:8443"),
+        ]);
+        assert!(p.is_empty(), "{p:?}");
+        assert_eq!(c.trace.as_ref().unwrap().path_for(42).unwrap(), "/tmp/t.42");
+        assert_eq!(c.format, Format::Json);
+        assert_eq!(c.stats, Some(Output::Stderr));
+        assert!(c.reuseaddr && c.reuseport && c.freebind && c.nodelay);
+        assert_eq!(
+            c.keepalive,
+            Some(Keepalive {
+                idle: Some(30),
+                interval: Some(5),
+                count: Some(3)
+            })
+        );
+        assert_eq!(
+            (c.tos, c.rcvbuf, c.sndbuf),
+            (Some(0x10), Some(65536), Some(131072))
+        );
+        assert_eq!(c.bind_v4, Some(Ipv4Addr::LOCALHOST));
+        assert_eq!(c.bind_v6, Some(Ipv6Addr::LOCALHOST));
+        assert_eq!(c.mapped_port(443), Some(8443));
+        assert_eq!(c.mapped_port(22), None);
+    }
+
+    #[test]
+    fn bad_values_are_problems_and_stay_off() {
+        for (var, value) in [
+            ("LIBSOCK_TRACE_FORMAT", "xml"),
+            ("LIBSOCK_REUSEADDR", "yes"),
+            ("LIBSOCK_NODELAY", "2"),
+            ("LIBSOCK_KEEPALIVE", "0,5"),
+            ("LIBSOCK_KEEPALIVE", "30,5,3,1"),
+            ("LIBSOCK_KEEPALIVE", "30,5,128"),
+            ("LIBSOCK_KEEPALIVE", "-1"),
+            ("LIBSOCK_TOS", "256"),
+            ("LIBSOCK_TOS", "fast"),
+            ("LIBSOCK_TOS", "0x100"),
+            ("LIBSOCK_RCVBUF", "0"),
+            ("LIBSOCK_RCVBUF", "64k"),
+            ("LIBSOCK_SNDBUF", "2147483648"),
+            ("LIBSOCK_BIND_ADDR", "localhost"),
+            ("LIBSOCK_BIND_ADDR", "1.2.3.4,5.6.7.8"),
+            ("LIBSOCK_PORT_MAP", "80"),
+            ("LIBSOCK_PORT_MAP", "80:70000"),
+            ("LIBSOCK_PORT_MAP", "80:1,80:2"),
+            ("LIBSOCK_PORT_MAP", "80:8080,"),
+        ] {
+            let (c, p) = parse_env(&[(var, value)]);
+            assert_eq!(p.len(), 1, "{var}={value}");
+            assert_eq!((p[0].var, p[0].value.as_str()), (var, value));
+            assert!(
+                !c.has_policy() && c.format == Format::Text,
+                "{var}={value} left on"
+            );
+            assert!(p[0].to_string().contains("expected"));
+        }
+    }
+
+    #[test]
+    fn tos_names_and_numbers() {
+        for (v, want) in [
+            ("throughput", 8),
+            ("reliability", 4),
+            ("low-cost", 2),
+            ("0", 0),
+            ("184", 184),
+            ("0xb8", 184),
+        ] {
+            assert_eq!(tos(v), Some(want), "{v}");
+        }
+    }
+
+    #[test]
+    fn keepalive_forms() {
+        assert_eq!(keepalive("1"), Some(Some(Keepalive::default())));
+        assert_eq!(keepalive("0"), Some(None));
+        assert_eq!(
+            keepalive("60"),
+            Some(Some(Keepalive {
+                idle: Some(60),
+                ..Default::default()
+            }))
+        );
+    }
+}

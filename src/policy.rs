@@ -1,0 +1,165 @@
+//! Socket-option policy: what libsock does to a program's sockets when the
+//! LIBSOCK_* variables ask, and when — at creation, before bind, on accepted
+//! sockets. Options are set through the table of next definitions before
+//! the program sees the descriptor, so a later `setsockopt` of its own still
+//! wins and `getsockopt` reports the truth. A refused option (a kernel
+//! without it, a limit) is left as the kernel has it.
+
+use std::net::{SocketAddrV4, SocketAddrV6};
+
+use libc::{c_int, c_void, sockaddr, socklen_t};
+
+use crate::addr::{self, SockAddr};
+use crate::config::Config;
+use crate::real;
+
+fn set_int(fd: c_int, level: c_int, name: c_int, value: c_int) {
+    // SAFETY: `value` is a valid int for the duration of the call.
+    unsafe {
+        real::setsockopt(
+            fd,
+            level,
+            name,
+            (&raw const value).cast::<c_void>(),
+            size_of::<c_int>() as socklen_t,
+        )
+    };
+}
+
+fn get_int(fd: c_int, level: c_int, name: c_int) -> Option<c_int> {
+    let mut value: c_int = 0;
+    let mut len = size_of::<c_int>() as socklen_t;
+    // SAFETY: `value` and `len` are valid and writable.
+    let r = unsafe { real::getsockopt(fd, level, name, (&raw mut value).cast(), &mut len) };
+    (r == 0).then_some(value)
+}
+
+/// Options for a new INET/INET6 socket (created or accepted).
+fn apply(config: &Config, fd: c_int, domain: c_int, tcp: bool) {
+    if domain != libc::AF_INET && domain != libc::AF_INET6 {
+        return;
+    }
+    if tcp && config.nodelay {
+        set_int(fd, libc::IPPROTO_TCP, libc::TCP_NODELAY, 1);
+    }
+    if let (true, Some(k)) = (tcp, config.keepalive) {
+        set_int(fd, libc::SOL_SOCKET, libc::SO_KEEPALIVE, 1);
+        for (name, value) in [
+            (libc::TCP_KEEPIDLE, k.idle),
+            (libc::TCP_KEEPINTVL, k.interval),
+            (libc::TCP_KEEPCNT, k.count),
+        ] {
+            if let Some(v) = value {
+                set_int(fd, libc::IPPROTO_TCP, name, v);
+            }
+        }
+    }
+    if let Some(tos) = config.tos {
+        match domain {
+            libc::AF_INET => set_int(fd, libc::IPPROTO_IP, libc::IP_TOS, tos.into()),
+            _ => set_int(fd, libc::IPPROTO_IPV6, libc::IPV6_TCLASS, tos.into()),
+        }
+    }
+    if let Some(n) = config.rcvbuf {
+        set_int(fd, libc::SOL_SOCKET, libc::SO_RCVBUF, n);
+    }
+    if let Some(n) = config.sndbuf {
+        set_int(fd, libc::SOL_SOCKET, libc::SO_SNDBUF, n);
+    }
+}
+
+/// A TCP socket: a stream socket of the TCP protocol (0 picks TCP for INET).
+fn is_tcp(ty: c_int, protocol: c_int) -> bool {
+    ty & !(libc::SOCK_NONBLOCK | libc::SOCK_CLOEXEC) == libc::SOCK_STREAM
+        && (protocol == 0 || protocol == libc::IPPROTO_TCP)
+}
+
+/// After `socket(domain, ty, protocol)` returned `fd`.
+pub fn on_socket(config: &Config, fd: c_int, domain: c_int, ty: c_int, protocol: c_int) {
+    apply(config, fd, domain, is_tcp(ty, protocol));
+}
+
+/// After `accept`/`accept4` returned `fd`: its family and type are the
+/// listener's, asked of the kernel.
+pub fn on_accept(config: &Config, fd: c_int) {
+    let Some(domain) = get_int(fd, libc::SOL_SOCKET, libc::SO_DOMAIN) else {
+        return;
+    };
+    let ty = get_int(fd, libc::SOL_SOCKET, libc::SO_TYPE).unwrap_or(0);
+    let protocol = get_int(fd, libc::SOL_SOCKET, libc::SO_PROTOCOL).unwrap_or(0);
+    apply(config, fd, domain, is_tcp(ty, protocol));
+}
+
+/// An address to bind instead of the program's.
+pub struct Rebind {
+    bytes: [u8; 28],
+    len: socklen_t,
+    /// What it now is, for the trace.
+    pub addr: SockAddr,
+}
+
+impl Rebind {
+    /// The address to hand to `bind`.
+    pub fn as_ptr(&self) -> *const sockaddr {
+        self.bytes.as_ptr().cast()
+    }
+
+    /// Its length.
+    pub fn addr_len(&self) -> socklen_t {
+        self.len
+    }
+}
+
+/// Before `bind(fd, addr, len)` of an INET/INET6 address: sets the forced
+/// options, and returns the rewritten address if LIBSOCK_BIND_ADDR or
+/// LIBSOCK_PORT_MAP changes it. An address libsock cannot read is left for
+/// the kernel to refuse.
+pub fn before_bind(
+    config: &Config,
+    fd: c_int,
+    addr: *const sockaddr,
+    len: socklen_t,
+) -> Option<Rebind> {
+    let program = addr::read(addr, len)?;
+    if !matches!(program, SockAddr::V4(_) | SockAddr::V6(_)) {
+        return None;
+    }
+    if config.reuseaddr {
+        set_int(fd, libc::SOL_SOCKET, libc::SO_REUSEADDR, 1);
+    }
+    if config.reuseport {
+        set_int(fd, libc::SOL_SOCKET, libc::SO_REUSEPORT, 1);
+    }
+    if config.freebind {
+        match program {
+            SockAddr::V4(_) => set_int(fd, libc::IPPROTO_IP, libc::IP_FREEBIND, 1),
+            _ => set_int(fd, libc::IPPROTO_IPV6, libc::IPV6_FREEBIND, 1),
+        }
+    }
+    let port = program.port().map(|p| config.mapped_port(p).unwrap_or(p))?;
+    match program {
+        SockAddr::V4(a) if len as usize >= 16 => {
+            let ip = config.bind_v4.unwrap_or(*a.ip());
+            let new = SocketAddrV4::new(ip, port);
+            (new != a).then(|| {
+                let mut bytes = [0u8; 28];
+                bytes[..16].copy_from_slice(&addr::encode_v4(new));
+                Rebind {
+                    bytes,
+                    len: 16,
+                    addr: SockAddr::V4(new),
+                }
+            })
+        }
+        SockAddr::V6(a) => {
+            let ip = config.bind_v6.unwrap_or(*a.ip());
+            let new = SocketAddrV6::new(ip, port, a.flowinfo(), a.scope_id());
+            (new != a).then(|| Rebind {
+                bytes: addr::encode_v6(new),
+                len: (len as usize).min(28) as socklen_t,
+                addr: SockAddr::V6(new),
+            })
+        }
+        _ => None,
+    }
+}

@@ -1,0 +1,204 @@
+//! LIBSOCK_STATS: per-call counts, errors and bytes, summed with atomics
+//! (no lock on the call path) and reported once per process at exit — by
+//! `exit` (atexit) or by `_exit`, which libsock also exports for this.
+
+use std::fmt::Write;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+
+use crate::config::Output;
+
+/// The calls counted, in report order.
+pub const CALLS: &[&str] = &[
+    "socket",
+    "socketpair",
+    "bind",
+    "listen",
+    "accept",
+    "accept4",
+    "connect",
+    "send",
+    "sendto",
+    "sendmsg",
+    "sendmmsg",
+    "recv",
+    "recvfrom",
+    "recvmsg",
+    "recvmmsg",
+    "setsockopt",
+    "getsockopt",
+    "getsockname",
+    "getpeername",
+    "shutdown",
+    "close",
+    "dup2",
+    "dup3",
+    "close_range",
+];
+
+#[derive(Default)]
+struct Counter {
+    calls: AtomicU64,
+    errors: AtomicU64,
+    bytes_in: AtomicU64,
+    bytes_out: AtomicU64,
+}
+
+/// The counters of one process.
+pub struct Stats {
+    out: Output,
+    counters: Vec<Counter>,
+    reported: AtomicBool,
+}
+
+/// Which way a call's bytes went.
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub enum Dir {
+    /// Received.
+    In,
+    /// Sent.
+    Out,
+    /// Not a data call.
+    None,
+}
+
+impl Stats {
+    /// Counters reporting to `out`.
+    pub fn new(out: Output) -> Stats {
+        Stats {
+            out,
+            counters: CALLS.iter().map(|_| Counter::default()).collect(),
+            reported: AtomicBool::new(false),
+        }
+    }
+
+    /// Counts one call of `call`: failed or not, and the bytes it moved.
+    pub fn count(&self, call: &str, failed: bool, dir: Dir, bytes: u64) {
+        let Some(i) = CALLS.iter().position(|&c| c == call) else {
+            return;
+        };
+        let c = &self.counters[i];
+        c.calls.fetch_add(1, Ordering::Relaxed);
+        if failed {
+            c.errors.fetch_add(1, Ordering::Relaxed);
+        }
+        match dir {
+            Dir::In => c.bytes_in.fetch_add(bytes, Ordering::Relaxed),
+            Dir::Out => c.bytes_out.fetch_add(bytes, Ordering::Relaxed),
+            Dir::None => 0,
+        };
+    }
+
+    /// Arranges for [`Stats::report`] at exit.
+    pub fn report_at_exit(&self) {
+        extern "C" fn at_exit() {
+            crate::boundary::own(report_now);
+        }
+        // SAFETY: registers a plain function; glibc runs it at exit (or at
+        // dlclose of libsock, through its __dso_handle).
+        unsafe { libc::atexit(at_exit) };
+    }
+
+    /// The summary, once per process.
+    pub fn report(&self) {
+        if self.reported.swap(true, Ordering::AcqRel) {
+            return;
+        }
+        // SAFETY: no pointers.
+        let pid = unsafe { libc::getpid() };
+        let mut text = String::new();
+        let _ = writeln!(text, "libsock stats for pid {pid}:");
+        let _ = writeln!(
+            text,
+            "  {:<12} {:>10} {:>8} {:>14} {:>14}",
+            "call", "calls", "errors", "bytes in", "bytes out"
+        );
+        let (mut calls, mut errors, mut bin, mut bout) = (0, 0, 0, 0);
+        for (name, c) in CALLS.iter().zip(&self.counters) {
+            let n = c.calls.load(Ordering::Relaxed);
+            if n == 0 {
+                continue;
+            }
+            let (e, i, o) = (
+                c.errors.load(Ordering::Relaxed),
+                c.bytes_in.load(Ordering::Relaxed),
+                c.bytes_out.load(Ordering::Relaxed),
+            );
+            let _ = writeln!(text, "  {name:<12} {n:>10} {e:>8} {i:>14} {o:>14}");
+            (calls, errors, bin, bout) = (calls + n, errors + e, bin + i, bout + o);
+        }
+        let _ = writeln!(
+            text,
+            "  {:<12} {calls:>10} {errors:>8} {bin:>14} {bout:>14}",
+            "total"
+        );
+        write_all(&self.out, pid, text.as_bytes());
+    }
+}
+
+fn report_now() {
+    if let Some(s) = crate::settings::active_unguarded().and_then(|s| s.stats.as_ref()) {
+        s.report();
+    }
+}
+
+/// Reports now, if stats are on (the `_exit` hook).
+pub fn report_before_exit() {
+    crate::boundary::own(report_now);
+}
+
+/// Writes the summary in one `write(2)` to stderr or the file.
+fn write_all(out: &Output, pid: i32, bytes: &[u8]) {
+    let fd = match out.path_for(pid as u32) {
+        None => libc::STDERR_FILENO,
+        Some(path) => {
+            let Ok(cpath) = std::ffi::CString::new(path.clone()) else {
+                return;
+            };
+            // SAFETY: a NUL-terminated path.
+            let fd = unsafe {
+                libc::open(
+                    cpath.as_ptr(),
+                    libc::O_WRONLY | libc::O_CREAT | libc::O_APPEND | libc::O_CLOEXEC,
+                    0o644,
+                )
+            };
+            if fd < 0 {
+                crate::diag::warn(format_args!(
+                    "cannot write the stats to {path}: {}",
+                    std::io::Error::last_os_error()
+                ));
+                return;
+            }
+            fd
+        }
+    };
+    // SAFETY: `bytes` is valid for its length.
+    let n = unsafe { libc::write(fd, bytes.as_ptr().cast(), bytes.len()) };
+    if n < 0 {
+        crate::diag::warn(format_args!(
+            "cannot write the stats: {}",
+            std::io::Error::last_os_error()
+        ));
+    }
+    if fd != libc::STDERR_FILENO {
+        // SAFETY: our own descriptor, closed once, through the table.
+        unsafe { crate::real::close(fd) };
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn counts() {
+        let s = Stats::new(Output::Stderr);
+        s.count("send", false, Dir::Out, 10);
+        s.count("send", true, Dir::None, 0);
+        s.count("nope", false, Dir::None, 0);
+        let i = CALLS.iter().position(|&c| c == "send").unwrap();
+        assert_eq!(s.counters[i].calls.load(Ordering::Relaxed), 2);
+        assert_eq!(s.counters[i].errors.load(Ordering::Relaxed), 1);
+        assert_eq!(s.counters[i].bytes_out.load(Ordering::Relaxed), 10);
+    }
+}
