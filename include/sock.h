@@ -14,11 +14,6 @@
 #include <sys/time.h>
 
 /*
- The largest socket address (`sizeof(struct sockaddr_storage)`).
- */
-#define MAX_LEN 128
-
-/*
  A set of descriptor numbers.
  */
 typedef struct SocketSet SocketSet;
