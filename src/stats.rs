@@ -3,7 +3,7 @@
 //! `exit` (atexit) or by `_exit`, which libsock also exports for this.
 
 use std::fmt::Write;
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicI32, AtomicU64, Ordering};
 
 use crate::config::Output;
 
@@ -35,6 +35,9 @@ pub const CALLS: &[&str] = &[
     "close_range",
 ];
 
+/// Calls made on descriptors of every kind.
+const DESCRIPTOR_CALLS: &[&str] = &["close", "dup2", "dup3", "close_range"];
+
 #[derive(Default)]
 struct Counter {
     calls: AtomicU64,
@@ -48,6 +51,29 @@ pub struct Stats {
     out: Output,
     counters: Vec<Counter>,
     reported: AtomicBool,
+}
+
+/// The process whose counters these are: set when they are made and, in a
+/// forked child, by the fork handler (which also zeroes them: the child
+/// reports its own calls). A process that shares memory without having
+/// forked — a vfork child calling `_exit` — is not it, and reports nothing.
+static OWNER: AtomicI32 = AtomicI32::new(0);
+
+fn pid() -> i32 {
+    // SAFETY: no pointers.
+    unsafe { libc::getpid() }
+}
+
+extern "C" fn after_fork_in_child() {
+    OWNER.store(pid(), Ordering::Relaxed);
+    if let Some(stats) = crate::settings::active_unguarded().and_then(|s| s.stats.as_ref()) {
+        for c in &stats.counters {
+            for n in [&c.calls, &c.errors, &c.bytes_in, &c.bytes_out] {
+                n.store(0, Ordering::Relaxed);
+            }
+        }
+        stats.reported.store(false, Ordering::Relaxed);
+    }
 }
 
 /// Which way a call's bytes went.
@@ -88,23 +114,37 @@ impl Stats {
         };
     }
 
-    /// Arranges for [`Stats::report`] at exit.
+    /// Arranges for [`Stats::report`] at exit, and for a forked child to
+    /// count afresh.
     pub fn report_at_exit(&self) {
         extern "C" fn at_exit() {
             crate::boundary::own(report_now);
         }
-        // SAFETY: registers a plain function; glibc runs it at exit (or at
-        // dlclose of libsock, through its __dso_handle).
-        unsafe { libc::atexit(at_exit) };
+        OWNER.store(pid(), Ordering::Relaxed);
+        // SAFETY: registers plain functions; glibc runs at_exit at exit (or
+        // at dlclose of libsock, through its __dso_handle) and the other in
+        // every child of fork.
+        unsafe {
+            libc::atexit(at_exit);
+            libc::pthread_atfork(None, None, Some(after_fork_in_child));
+        }
     }
 
     /// The summary, once per process.
     pub fn report(&self) {
-        if self.reported.swap(true, Ordering::AcqRel) {
+        let pid = pid();
+        if OWNER.load(Ordering::Relaxed) != pid || self.reported.swap(true, Ordering::AcqRel) {
             return;
         }
-        // SAFETY: no pointers.
-        let pid = unsafe { libc::getpid() };
+        // close and dup* are exported for every descriptor, not only
+        // sockets: a process (a shell, say) that made no other call made no
+        // socket call worth a report.
+        let socket_calls = CALLS.iter().zip(&self.counters).any(|(name, c)| {
+            !DESCRIPTOR_CALLS.contains(name) && c.calls.load(Ordering::Relaxed) > 0
+        });
+        if !socket_calls {
+            return;
+        }
         let mut text = String::new();
         let _ = writeln!(text, "libsock stats for pid {pid}:");
         let _ = writeln!(
