@@ -51,6 +51,31 @@ calls=$(grep -ohE "to $lib \[0\]: normal symbol \`[a-z_0-9]+'" "$work"/ld.* |
         sed "s/.*\`\(.*\)'/\1/" | sort -u | paste -sd' ')
 echo "  in curl's process the dynamic linker bound these calls to libsock: $calls"
 
+sockrun=target/release/sockrun
+say "sockrun --trace: the same curl, every socket call decoded (payload never shown)"
+"$sockrun" --trace="$work/curl.trace" -- curl -sS -o /dev/null "http://127.0.0.1:$port/random.bin"
+grep -vE '\] (close|dup2)\(' "$work/curl.trace" | grep -v 'getsockopt' | head -12 | sed 's/^/  /'
+echo "  ... $(wc -l <"$work/curl.trace") lines in all; with --json each is a JSON object"
+
+say "sockrun --reuseaddr: a killed server restarts on its port at once"
+# kill_and_restart [SOCKRUN-OPTIONS]: a server that never sets SO_REUSEADDR
+# serves a client, is killed with the connection open, and is started again.
+kill_and_restart() {
+    local rport plain client
+    rport=$("$py" -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
+    "$sockrun" "$@" -- "$py" -u demo/plain_server.py "$rport" >"$work/plain.out" &
+    plain=$!
+    for _ in $(seq 100); do grep -q listening "$work/plain.out" 2>/dev/null && break; sleep 0.05; done
+    exec {client}<>/dev/tcp/127.0.0.1/"$rport"
+    read -r -u "$client" _
+    kill -9 "$plain"; wait "$plain" 2>/dev/null || true
+    printf '  %-12s killed with a client connected; restart: ' "${1:-(plain)}"
+    "$sockrun" "$@" -- "$py" demo/plain_server.py "$rport" --probe || true
+    exec {client}>&-
+}
+kill_and_restart
+kill_and_restart --reuseaddr
+
 say "Python through ctypes: import libsock"
 PYTHONPATH=python "$py" - <<'PY'
 import resource, select, socket
