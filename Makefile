@@ -14,13 +14,13 @@ VERSION := $(shell sed -n 's/^version = "\(.*\)"/\1/p' Cargo.toml | head -1)
 export LIBDIR PYTHON
 
 .PHONY: all build header check-header install uninstall demo bench test lint unit \
-        check-exports header-test diff-test sockset-test python-test \
+        check-exports sockrun-test header-test diff-test sockset-test python-test \
         programs-test install-test cpython-test clean
 
 all: build
 
-# Release build of libsock.so (SONAME libsock.so.0); build.rs regenerates
-# include/sock.h on the way.
+# Release build of libsock.so (SONAME libsock.so.0) and sockrun; build.rs
+# regenerates include/sock.h on the way.
 build:
 	$(CARGO) build --release
 	ln -sf libsock.so $(LIBDIR)/$(SONAME)
@@ -36,7 +36,9 @@ check-header: build
 	@echo "check-header: include/sock.h matches a fresh generation"
 
 install: build
-	install -d $(DESTDIR)$(PREFIX)/lib $(DESTDIR)$(PREFIX)/include $(DESTDIR)$(PREFIX)/lib/pkgconfig
+	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/lib $(DESTDIR)$(PREFIX)/include \
+	  $(DESTDIR)$(PREFIX)/lib/pkgconfig
+	install -m 755 $(LIBDIR)/sockrun $(DESTDIR)$(PREFIX)/bin/sockrun
 	install -m 755 $(LIB) $(DESTDIR)$(PREFIX)/lib/libsock.so.$(VERSION)
 	ln -sf libsock.so.$(VERSION) $(DESTDIR)$(PREFIX)/lib/$(SONAME)
 	ln -sf $(SONAME) $(DESTDIR)$(PREFIX)/lib/libsock.so
@@ -45,7 +47,7 @@ install: build
 	  > $(DESTDIR)$(PREFIX)/lib/pkgconfig/libsock.pc
 
 uninstall:
-	rm -f $(DESTDIR)$(PREFIX)/lib/libsock.so.$(VERSION) $(DESTDIR)$(PREFIX)/lib/$(SONAME) \
+	rm -f $(DESTDIR)$(PREFIX)/bin/sockrun $(DESTDIR)$(PREFIX)/lib/libsock.so.$(VERSION) $(DESTDIR)$(PREFIX)/lib/$(SONAME) \
 	  $(DESTDIR)$(PREFIX)/lib/libsock.so $(DESTDIR)$(PREFIX)/include/sock.h \
 	  $(DESTDIR)$(PREFIX)/lib/pkgconfig/libsock.pc
 
@@ -57,7 +59,7 @@ bench: build
 	bash bench/run.sh
 
 # Every check, cheapest first.
-test: lint unit check-header check-exports header-test diff-test sockset-test \
+test: lint unit check-header check-exports sockrun-test header-test diff-test sockset-test \
       python-test install-test programs-test cpython-test
 	@echo "make test: all checks passed"
 
@@ -70,6 +72,9 @@ unit:
 
 check-exports: build
 	bash tests/check-exports.sh $(LIB)
+
+sockrun-test: build
+	bash tests/sockrun.sh
 
 header-test: build
 	bash c-tests/header/run.sh

@@ -25,4 +25,8 @@ said=$(LD_LIBRARY_PATH=$lib "$prefix/use_header")
 [ "$said" = "libsock $version" ] || { echo "install: program said '$said'"; exit 1; }
 loaded=$(LD_LIBRARY_PATH=$lib ldd "$prefix/use_header" | awk '/libsock/ {print $3}')
 [ "$loaded" = "$lib/libsock.so.0" ] || { echo "install: loaded '$loaded'"; exit 1; }
-echo "install: 1 passed, 0 failed"
+# sockrun, installed beside the library's prefix, finds it there.
+[ -x "$prefix/bin/sockrun" ] || { echo "install: no bin/sockrun"; exit 1; }
+preload=$("$prefix/bin/sockrun" -- sh -c 'echo "$LD_PRELOAD"')
+[ "$preload" = "$(cd "$lib" && pwd -P)/libsock.so.0" ] || { echo "install: sockrun preloads '$preload'"; exit 1; }
+echo "install: 2 passed, 0 failed"
