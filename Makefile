@@ -14,7 +14,7 @@ VERSION := $(shell sed -n 's/^version = "\(.*\)"/\1/p' Cargo.toml | head -1)
 export LIBDIR PYTHON
 
 .PHONY: all build header check-header install uninstall demo bench test lint unit \
-        check-exports sockrun-test header-test diff-test sockset-test python-test \
+        check-exports sockrun-test header-test diff-test sockset-test policy-test python-test \
         programs-test install-test cpython-test clean
 
 all: build
@@ -54,12 +54,14 @@ uninstall:
 demo: build
 	bash demo/demo.sh
 
-# SocketSet against select, poll and epoll_wait: a table, measured in one run.
+# SocketSet against select, poll and epoll_wait, then the cost of
+# interposition against plain glibc: tables, each measured in one run.
 bench: build
 	bash bench/run.sh
+	bash bench/interpose.sh
 
 # Every check, cheapest first.
-test: lint unit check-header check-exports sockrun-test header-test diff-test sockset-test \
+test: lint unit check-header check-exports sockrun-test header-test diff-test sockset-test policy-test \
       python-test install-test programs-test cpython-test
 	@echo "make test: all checks passed"
 
@@ -81,6 +83,9 @@ header-test: build
 
 diff-test: build
 	bash c-tests/run-diff.sh
+
+policy-test: build
+	bash tests/policy.sh
 
 sockset-test: build
 	bash c-tests/sockset/run.sh

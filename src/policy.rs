@@ -55,9 +55,11 @@ fn apply(config: &Config, fd: c_int, domain: c_int, tcp: bool) {
         }
     }
     if let Some(tos) = config.tos {
-        match domain {
-            libc::AF_INET => set_int(fd, libc::IPPROTO_IP, libc::IP_TOS, tos.into()),
-            _ => set_int(fd, libc::IPPROTO_IPV6, libc::IPV6_TCLASS, tos.into()),
+        // An INET6 socket may carry IPv4 traffic (dual stack, v4-mapped
+        // peers): it gets the IPv4 TOS as well as the IPv6 traffic class.
+        set_int(fd, libc::IPPROTO_IP, libc::IP_TOS, tos.into());
+        if domain == libc::AF_INET6 {
+            set_int(fd, libc::IPPROTO_IPV6, libc::IPV6_TCLASS, tos.into());
         }
     }
     if let Some(n) = config.rcvbuf {
@@ -68,10 +70,11 @@ fn apply(config: &Config, fd: c_int, domain: c_int, tcp: bool) {
     }
 }
 
-/// A TCP socket: a stream socket of the TCP protocol (0 picks TCP for INET).
+/// A TCP socket: a stream socket of TCP (0 picks it for INET) or of
+/// Multipath TCP, which takes the same options.
 fn is_tcp(ty: c_int, protocol: c_int) -> bool {
     ty & !(libc::SOCK_NONBLOCK | libc::SOCK_CLOEXEC) == libc::SOCK_STREAM
-        && (protocol == 0 || protocol == libc::IPPROTO_TCP)
+        && matches!(protocol, 0 | libc::IPPROTO_TCP | libc::IPPROTO_MPTCP)
 }
 
 /// After `socket(domain, ty, protocol)` returned `fd`.
@@ -88,6 +91,11 @@ pub fn on_accept(config: &Config, fd: c_int) {
     let ty = get_int(fd, libc::SOL_SOCKET, libc::SO_TYPE).unwrap_or(0);
     let protocol = get_int(fd, libc::SOL_SOCKET, libc::SO_PROTOCOL).unwrap_or(0);
     apply(config, fd, domain, is_tcp(ty, protocol));
+}
+
+/// Whether an INET6 socket is IPv6-only (no IPv4 through it).
+fn v6_only(fd: c_int) -> bool {
+    get_int(fd, libc::IPPROTO_IPV6, libc::IPV6_V6ONLY).unwrap_or(0) != 0
 }
 
 /// An address to bind instead of the program's.
@@ -152,7 +160,13 @@ pub fn before_bind(
             })
         }
         SockAddr::V6(a) => {
-            let ip = config.bind_v6.unwrap_or(*a.ip());
+            let ip = match (config.bind_v6, config.bind_v4) {
+                (Some(v6), _) => v6,
+                // A dual-stack wildcard also takes IPv4: confined to the
+                // IPv4 address as its v4-mapped form (which drops IPv6).
+                (None, Some(v4)) if a.ip().is_unspecified() && !v6_only(fd) => v4.to_ipv6_mapped(),
+                (None, _) => *a.ip(),
+            };
             let new = SocketAddrV6::new(ip, port, a.flowinfo(), a.scope_id());
             (new != a).then(|| Rebind {
                 bytes: addr::encode_v6(new),

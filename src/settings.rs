@@ -7,7 +7,7 @@
 //! with a compare-and-swap; losers drop theirs. So a `fork` at any moment
 //! leaves the child nothing half-taken.
 
-use std::sync::atomic::{AtomicPtr, AtomicU8, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicPtr, AtomicU8, Ordering};
 
 use crate::config::{self, Config};
 use crate::stats::{Dir, Stats};
@@ -118,8 +118,12 @@ pub fn active_unguarded() -> Option<&'static Settings> {
 /// Reads the environment and publishes the settings (or INACTIVE).
 fn load() {
     let (config, problems) = config::parse(env);
-    for problem in &problems {
-        crate::diag::warn(format_args!("{problem}"));
+    // Threads racing to the first call may all parse; one of them speaks.
+    static WARNED: AtomicBool = AtomicBool::new(false);
+    if !problems.is_empty() && !WARNED.swap(true, Ordering::AcqRel) {
+        for problem in &problems {
+            crate::diag::warn(format_args!("{problem}"));
+        }
     }
     if !config.is_active() {
         STATE.store(INACTIVE, Ordering::Release);
