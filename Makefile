@@ -14,7 +14,8 @@ VERSION := $(shell sed -n 's/^version = "\(.*\)"/\1/p' Cargo.toml | head -1)
 export LIBDIR PYTHON
 
 .PHONY: all build header check-header install uninstall demo bench test lint unit \
-        check-exports sockrun-test header-test diff-test sockset-test policy-test python-test \
+        check-exports sockrun-test header-test diff-test sockset-test policy-test trace-test \
+        cpython-traced-test python-test \
         programs-test install-test cpython-test clean
 
 all: build
@@ -62,7 +63,7 @@ bench: build
 
 # Every check, cheapest first.
 test: lint unit check-header check-exports sockrun-test header-test diff-test sockset-test policy-test \
-      python-test install-test programs-test cpython-test
+      trace-test python-test install-test programs-test cpython-test cpython-traced-test
 	@echo "make test: all checks passed"
 
 lint:
@@ -84,6 +85,9 @@ header-test: build
 diff-test: build
 	bash c-tests/run-diff.sh
 
+trace-test: build
+	bash tests/trace.sh
+
 policy-test: build
 	bash tests/policy.sh
 
@@ -104,6 +108,10 @@ programs-test: build
 
 cpython-test: build
 	bash tests/cpython-suites.sh
+
+# The same suites with tracing and stats on: same outcomes, every line intact.
+cpython-traced-test: build
+	bash tests/cpython-traced.sh
 
 clean:
 	$(CARGO) clean

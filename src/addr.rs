@@ -93,15 +93,38 @@ impl fmt::Display for SockAddr {
         match self {
             SockAddr::V4(a) => write!(f, "{a}"),
             SockAddr::V6(a) => write!(f, "[{}]:{}", a.ip(), a.port()),
-            SockAddr::Path(p) => write!(f, "{}", String::from_utf8_lossy(p)),
-            SockAddr::Abstract(p) => write!(f, "@{}", String::from_utf8_lossy(p)),
+            SockAddr::Path(p) => write!(f, "{}", Escaped(p)),
+            SockAddr::Abstract(p) => write!(f, "@{}", Escaped(p)),
             SockAddr::Unnamed => f.write_str("unnamed"),
             SockAddr::Other {
                 family: Some(fam),
                 len,
             } => write!(f, "family {fam}, {len} bytes"),
+            SockAddr::Other {
+                family: None,
+                len: 0,
+            } => f.write_str("none"),
             SockAddr::Other { family: None, len } => write!(f, "{len} bytes"),
         }
+    }
+}
+
+/// A name's bytes as printable ASCII: a backslash doubled, and `\xNN` for
+/// every byte that is not printable ASCII (a NUL, a newline, a non-UTF-8
+/// byte), so a trace line stays one line and keeps every byte.
+struct Escaped<'a>(&'a [u8]);
+
+impl fmt::Display for Escaped<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        use fmt::Write;
+        for &b in self.0 {
+            match b {
+                b'\\' => f.write_str("\\\\")?,
+                0x20..=0x7e => f.write_char(b as char)?,
+                _ => write!(f, "\\x{b:02x}")?,
+            }
+        }
+        Ok(())
     }
 }
 
@@ -157,12 +180,28 @@ pub fn read(ptr: *const sockaddr, len: socklen_t) -> Option<SockAddr> {
     Some(SockAddr::decode(&buf[..n]))
 }
 
-/// Reads an address the kernel wrote back: `*lenp` bytes (capped at the
-/// buffer's size, which the kernel never exceeds) at `ptr`.
-pub fn read_out(ptr: *const sockaddr, lenp: *const socklen_t) -> Option<SockAddr> {
+/// The caller's `*lenp`, if readable.
+pub fn read_len(lenp: *const socklen_t) -> Option<socklen_t> {
     let mut lbuf = [0u8; MAX_LEN];
     copy_in(lenp.cast(), size_of::<socklen_t>(), &mut lbuf)?;
-    let len = socklen_t::from_ne_bytes([lbuf[0], lbuf[1], lbuf[2], lbuf[3]]);
+    Some(socklen_t::from_ne_bytes([
+        lbuf[0], lbuf[1], lbuf[2], lbuf[3],
+    ]))
+}
+
+/// Reads an address the kernel wrote back to `ptr`. The kernel sets
+/// `*lenp` to the address's full length, which may exceed the caller's
+/// buffer (`room`, the `*lenp` before the call): only what it wrote is read.
+/// None when there is nothing to show.
+pub fn read_out(
+    ptr: *const sockaddr,
+    lenp: *const socklen_t,
+    room: Option<socklen_t>,
+) -> Option<SockAddr> {
+    let len = read_len(lenp)?.min(room?);
+    if len == 0 {
+        return None;
+    }
     read(ptr, len)
 }
 
@@ -197,11 +236,15 @@ mod tests {
         let abs = [&fam[..], b"\0name"].concat();
         assert_eq!(SockAddr::decode(&abs).to_string(), "@name");
         assert_eq!(SockAddr::decode(&fam), SockAddr::Unnamed);
+        let odd = [&fam[..], b"/a\nb\\c\xff\0"].concat();
+        assert_eq!(SockAddr::decode(&odd).to_string(), "/a\\x0ab\\\\c\\xff");
+        let abs = [&fam[..], b"\0x\0y\0\0"].concat();
+        assert_eq!(SockAddr::decode(&abs).to_string(), "@x\\x00y\\x00\\x00");
     }
 
     #[test]
     fn short_and_unknown() {
-        assert_eq!(SockAddr::decode(&[]).to_string(), "0 bytes");
+        assert_eq!(SockAddr::decode(&[]).to_string(), "none");
         assert_eq!(SockAddr::decode(&[2]).to_string(), "1 bytes");
         let fam = (libc::AF_INET as u16).to_ne_bytes();
         assert!(matches!(

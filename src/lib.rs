@@ -20,6 +20,8 @@
 //!   rewrites; [`trace`] and [`names`]: one decoded line per call;
 //!   [`stats`]: per-call counters; [`addr`]: socket addresses, decoded and
 //!   read from caller memory without trusting it;
+//! - [`process`]: whether this process owns libsock's memory (not a vfork
+//!   child) and how many forks it is from the loader;
 //! - [`ffi`]: the thin `extern "C"` layer (standard names and `<sock.h>`).
 
 pub mod addr;
@@ -31,6 +33,7 @@ pub mod errno;
 pub mod ffi;
 pub mod names;
 pub mod policy;
+pub mod process;
 pub mod real;
 pub mod selector;
 pub mod settings;

@@ -30,7 +30,7 @@
 //! is a `ppoll` over the members instead: correct, with no FD_SETSIZE limit,
 //! at poll's cost.
 
-use std::sync::atomic::{AtomicBool, AtomicU8, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU8, Ordering};
 use std::time::{Duration, Instant};
 
 use libc::{c_int, epoll_event};
@@ -113,12 +113,6 @@ pub struct Selector {
     pub(crate) answer: [Vec<u64>; SETS],
 }
 
-static FORKS: AtomicU64 = AtomicU64::new(0);
-
-extern "C" fn after_fork_in_child() {
-    FORKS.fetch_add(1, Ordering::Relaxed);
-}
-
 impl Selector {
     /// A selector for this process's backend.
     pub fn new() -> Selector {
@@ -128,17 +122,12 @@ impl Selector {
     /// A selector with the given backend.
     pub fn with_backend(backend: Backend) -> Selector {
         if backend == Backend::Epoll {
-            static HOOKED: AtomicBool = AtomicBool::new(false);
-            if !HOOKED.swap(true, Ordering::AcqRel) {
-                // SAFETY: registers a plain function that only bumps an atomic.
-                unsafe { libc::pthread_atfork(None, None, Some(after_fork_in_child)) };
-            }
             closes::start_tracking();
         }
         Selector {
             backend,
             epfd: -1,
-            fork_generation: FORKS.load(Ordering::Relaxed),
+            fork_generation: crate::process::forks(),
             seen_closes: closes::total(),
             registered: Default::default(),
             refused: Vec::new(),
@@ -225,7 +214,7 @@ impl Selector {
 
     /// Brings the epoll instance in line with `self.request`.
     fn sync(&mut self) -> Result<(), Failure> {
-        if self.epfd < 0 || self.fork_generation != FORKS.load(Ordering::Relaxed) {
+        if self.epfd < 0 || self.fork_generation != crate::process::forks() {
             self.rebuild()?;
         }
         let closes = closes::total();
@@ -377,7 +366,7 @@ impl Selector {
         self.refused.clear();
         self.members = 0;
         self.rearm.clear();
-        self.fork_generation = FORKS.load(Ordering::Relaxed);
+        self.fork_generation = crate::process::forks();
         // SAFETY: no pointers.
         let fd = unsafe { libc::epoll_create1(libc::EPOLL_CLOEXEC) };
         if fd < 0 {

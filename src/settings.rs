@@ -43,6 +43,14 @@ impl Settings {
         crate::boundary::own(|| work(&self.config))
     }
 
+    /// The program closed descriptors `first..=last` (or `dup2`ed over one):
+    /// libsock's own trace file must not be one of them any more.
+    pub fn descriptor_gone(&self, first: libc::c_int, last: libc::c_int) {
+        if let Some(sink) = &self.trace {
+            sink.forget_range(first.max(0) as u32, last as u32);
+        }
+    }
+
     /// After a forwarded call `call` that returned `ret` (errno, if it
     /// failed, is still the call's): counts it and traces it. `bytes` moved
     /// `dir`; `record` describes the call and is built only when tracing.
@@ -97,7 +105,9 @@ pub fn active() -> Option<&'static Settings> {
 #[cold]
 #[inline(never)]
 fn active_slow() -> Option<&'static Settings> {
-    if crate::boundary::inside() {
+    // Inside libsock's own work its calls go straight through; a vfork child
+    // shares this memory and must not touch it (see process.rs).
+    if crate::boundary::inside() || !crate::process::owns_memory() {
         return None;
     }
     if STATE.load(Ordering::Acquire) == UNKNOWN {
@@ -109,8 +119,12 @@ fn active_slow() -> Option<&'static Settings> {
 }
 
 /// The settings if any were published, even while inside libsock's own
-/// work (for the exit report, which runs inside the boundary).
+/// work (for the exit report, which runs inside the boundary). Not for a
+/// process that does not own libsock's memory.
 pub fn active_unguarded() -> Option<&'static Settings> {
+    if !crate::process::owns_memory() {
+        return None;
+    }
     // SAFETY: published once by `load` from a leaked Box, never freed.
     unsafe { SETTINGS.load(Ordering::Acquire).as_ref() }
 }

@@ -3,7 +3,7 @@
 //! `exit` (atexit) or by `_exit`, which libsock also exports for this.
 
 use std::fmt::Write;
-use std::sync::atomic::{AtomicBool, AtomicI32, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 
 use crate::config::Output;
 
@@ -53,19 +53,15 @@ pub struct Stats {
     reported: AtomicBool,
 }
 
-/// The process whose counters these are: set when they are made and, in a
-/// forked child, by the fork handler (which also zeroes them: the child
-/// reports its own calls). A process that shares memory without having
-/// forked — a vfork child calling `_exit` — is not it, and reports nothing.
-static OWNER: AtomicI32 = AtomicI32::new(0);
-
 fn pid() -> i32 {
     // SAFETY: no pointers.
     unsafe { libc::getpid() }
 }
 
+/// In a fork child the counters start from zero: it reports its own calls.
+/// (A vfork child, which shares the parent's memory, reports nothing: see
+/// process.rs.)
 extern "C" fn after_fork_in_child() {
-    OWNER.store(pid(), Ordering::Relaxed);
     if let Some(stats) = crate::settings::active_unguarded().and_then(|s| s.stats.as_ref()) {
         for c in &stats.counters {
             for n in [&c.calls, &c.errors, &c.bytes_in, &c.bytes_out] {
@@ -120,7 +116,6 @@ impl Stats {
         extern "C" fn at_exit() {
             crate::boundary::own(report_now);
         }
-        OWNER.store(pid(), Ordering::Relaxed);
         // SAFETY: registers plain functions; glibc runs at_exit at exit (or
         // at dlclose of libsock, through its __dso_handle) and the other in
         // every child of fork.
@@ -133,7 +128,7 @@ impl Stats {
     /// The summary, once per process.
     pub fn report(&self) {
         let pid = pid();
-        if OWNER.load(Ordering::Relaxed) != pid || self.reported.swap(true, Ordering::AcqRel) {
+        if !crate::process::owns_memory() || self.reported.swap(true, Ordering::AcqRel) {
             return;
         }
         // close and dup* are exported for every descriptor, not only

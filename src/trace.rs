@@ -295,22 +295,52 @@ impl Sink {
             return None;
         };
         // SAFETY: a NUL-terminated path.
-        let fresh = unsafe {
+        let opened = unsafe {
             libc::open(
                 cpath.as_ptr(),
                 libc::O_WRONLY | libc::O_CREAT | libc::O_APPEND | libc::O_CLOEXEC,
                 0o644,
             )
         };
-        if fresh < 0 {
+        if opened < 0 {
             self.give_up(pid, crate::errno::get());
             return None;
         }
-        // A forked child inherited the parent's descriptor: it is replaced,
-        // not closed (the parent's file may be this child's too).
-        self.fd.store(fresh, Ordering::Release);
-        self.pid.store(pid, Ordering::Release);
-        Some(fresh)
+        let fresh = move_high(opened);
+        // Install it unless another thread of this process was quicker. A
+        // forked child's inherited descriptor is replaced, not closed: it
+        // is the parent's file too.
+        match self
+            .fd
+            .compare_exchange(fd, fresh, Ordering::AcqRel, Ordering::Acquire)
+        {
+            Ok(_) => {
+                self.pid.store(pid, Ordering::Release);
+                Some(fresh)
+            }
+            Err(theirs) => {
+                // SAFETY: our own descriptor, never shared.
+                unsafe { crate::real::close(fresh) };
+                (theirs >= 0).then_some(theirs)
+            }
+        }
+    }
+
+    /// The program closed, or `dup2`ed over, descriptor `fd`: if it was the
+    /// trace file's, the next line reopens the file at a new number rather
+    /// than write into whatever the program put there.
+    pub fn forget(&self, fd: c_int) {
+        let _ = self
+            .fd
+            .compare_exchange(fd, -1, Ordering::AcqRel, Ordering::Acquire);
+    }
+
+    /// As [`Sink::forget`], for every descriptor from `first` to `last`.
+    pub fn forget_range(&self, first: u32, last: u32) {
+        let fd = self.fd.load(Ordering::Acquire);
+        if fd >= 0 && (first..=last).contains(&(fd as u32)) {
+            self.forget(fd);
+        }
     }
 
     fn give_up(&self, pid: i32, e: c_int) {
@@ -322,6 +352,24 @@ impl Sink {
             ));
         }
     }
+}
+
+/// Where libsock keeps its own descriptors: high, so that opening the trace
+/// file does not shift the numbers the program gets, and out of the way of
+/// programs that reuse low numbers.
+const HIGH_FD: c_int = 900;
+
+/// `fd` moved to a number at or above [`HIGH_FD`] (close-on-exec), or left
+/// where it is if the limit on descriptors does not allow that.
+fn move_high(fd: c_int) -> c_int {
+    // SAFETY: plain descriptor operations on our own descriptor.
+    let high = unsafe { libc::fcntl(fd, libc::F_DUPFD_CLOEXEC, HIGH_FD) };
+    if high < 0 {
+        return fd;
+    }
+    // SAFETY: our own descriptor, closed once, through the table.
+    unsafe { crate::real::close(fd) };
+    high
 }
 
 /// Wall-clock time as (seconds, microseconds).
@@ -402,7 +450,7 @@ mod tests {
         assert_eq!(
             s,
             "{\"ts\":100.000042,\"pid\":7,\"tid\":8,\"call\":\"accept4\",\"fd\":3,\"flags\":\"SOCK_CLOEXEC\",\
-             \"peer\":\"/tmp/\\\"q\\\"\\n\",\"level\":\"SOL_SOCKET\",\"opt\":\"SO_REUSEADDR\",\"value\":1,\"ret\":5,\"us\":3}"
+             \"peer\":\"/tmp/\\\"q\\\"\\\\x0a\",\"level\":\"SOL_SOCKET\",\"opt\":\"SO_REUSEADDR\",\"value\":1,\"ret\":5,\"us\":3}"
         );
     }
 }

@@ -52,6 +52,12 @@ fn msg_name(msg: *const msghdr) -> Option<addr::SockAddr> {
     addr::read(m.msg_name.cast(), m.msg_namelen)
 }
 
+/// The room the caller gave for an address (`*len` before the call), read
+/// only when it will be traced.
+fn room(s: &Settings, len: *const socklen_t) -> Option<socklen_t> {
+    s.trace.as_ref().and_then(|_| addr::read_len(len))
+}
+
 /// The bytes moved by the first `n` messages of an mmsghdr array.
 fn mmsg_bytes(msgs: *const mmsghdr, n: c_int) -> u64 {
     let mut total = 0u64;
@@ -199,6 +205,7 @@ unsafe fn accepted(
     len: *mut socklen_t,
     flags: Option<c_int>,
 ) -> c_int {
+    let room = room(s, len);
     let t0 = s.start();
     let new = match flags {
         // SAFETY: forwarded unchanged.
@@ -215,7 +222,9 @@ unsafe fn accepted(
             rec = rec.arg("flags", Val::SockFlags(f));
         }
         if new >= 0 && !addr.is_null() {
-            rec = rec.out("peer", Val::Addr(addr::read_out(addr, len)));
+            if let Some(peer) = addr::read_out(addr, len, room) {
+                rec = rec.out("peer", Val::Addr(Some(peer)));
+            }
         }
         rec
     });
@@ -441,33 +450,34 @@ pub unsafe extern "C" fn recvfrom(
         // SAFETY: forwarded unchanged.
         return unsafe { real::recvfrom(fd, buf, len, flags, addr, addrlen) };
     };
+    let room = room(s, addrlen);
     let t0 = s.start();
     // SAFETY: forwarded unchanged.
     let r = unsafe { real::recvfrom(fd, buf, len, flags, addr, addrlen) };
-    traced_recvfrom(s, t0, r, fd, len, flags, addr, addrlen);
+    traced_recvfrom(s, t0, r, (fd, len, flags), addr, addrlen, room);
     r
 }
 
-#[allow(clippy::too_many_arguments)]
 fn traced_recvfrom(
     s: &Settings,
     t0: u64,
     r: ssize_t,
-    fd: c_int,
-    len: size_t,
-    flags: c_int,
+    (fd, len, flags): (c_int, size_t, c_int),
     addr: *mut sockaddr,
     addrlen: *mut socklen_t,
+    room: Option<socklen_t>,
 ) {
     s.done("recvfrom", t0, r as i64, Dir::In, moved(r as i64), || {
         let rec = Record::new("recvfrom")
             .fd(fd)
             .arg("size", Val::Int(len as i64))
             .arg("flags", Val::MsgFlags(flags));
-        if r >= 0 && !addr.is_null() {
-            rec.out("from", Val::Addr(addr::read_out(addr, addrlen)))
-        } else {
-            rec
+        match (r >= 0 && !addr.is_null())
+            .then(|| addr::read_out(addr, addrlen, room))
+            .flatten()
+        {
+            Some(from) => rec.out("from", Val::Addr(Some(from))),
+            None => rec,
         }
     });
 }
@@ -575,10 +585,11 @@ pub unsafe extern "C" fn __recvfrom_chk(
         // SAFETY: forwarded unchanged.
         return unsafe { real::__recvfrom_chk(fd, buf, len, buflen, flags, addr, addrlen) };
     };
+    let room = room(s, addrlen);
     let t0 = s.start();
     // SAFETY: forwarded unchanged.
     let r = unsafe { real::__recvfrom_chk(fd, buf, len, buflen, flags, addr, addrlen) };
-    traced_recvfrom(s, t0, r, fd, len, flags, addr, addrlen);
+    traced_recvfrom(s, t0, r, (fd, len, flags), addr, addrlen, room);
     r
 }
 
@@ -661,6 +672,33 @@ pub unsafe extern "C" fn getsockopt(
     r
 }
 
+/// The shared body of getsockname and getpeername: `call` is the next
+/// definition.
+///
+/// # Safety
+/// As for getsockname.
+unsafe fn named(
+    s: &Settings,
+    name: &'static str,
+    call: unsafe fn(c_int, *mut sockaddr, *mut socklen_t) -> c_int,
+    fd: c_int,
+    addr: *mut sockaddr,
+    len: *mut socklen_t,
+) -> c_int {
+    let room = room(s, len);
+    let t0 = s.start();
+    // SAFETY: forwarded unchanged.
+    let r = unsafe { call(fd, addr, len) };
+    s.done(name, t0, r.into(), Dir::None, 0, || {
+        let rec = Record::new(name).fd(fd);
+        match (r == 0).then(|| addr::read_out(addr, len, room)).flatten() {
+            Some(a) => rec.out("addr", Val::Addr(Some(a))),
+            None => rec,
+        }
+    });
+    r
+}
+
 /// `getsockname`
 ///
 /// # Safety
@@ -668,22 +706,12 @@ pub unsafe extern "C" fn getsockopt(
 #[cfg_attr(not(test), unsafe(export_name = "getsockname"))]
 #[cfg_attr(test, unsafe(export_name = "libsock_test_getsockname"))]
 pub unsafe extern "C" fn getsockname(fd: c_int, addr: *mut sockaddr, len: *mut socklen_t) -> c_int {
-    let Some(s) = settings::active() else {
+    match settings::active() {
         // SAFETY: forwarded unchanged.
-        return unsafe { real::getsockname(fd, addr, len) };
-    };
-    let t0 = s.start();
-    // SAFETY: forwarded unchanged.
-    let r = unsafe { real::getsockname(fd, addr, len) };
-    s.done("getsockname", t0, r.into(), Dir::None, 0, || {
-        let rec = Record::new("getsockname").fd(fd);
-        if r == 0 {
-            rec.out("addr", Val::Addr(addr::read_out(addr, len)))
-        } else {
-            rec
-        }
-    });
-    r
+        None => unsafe { real::getsockname(fd, addr, len) },
+        // SAFETY: as for getsockname.
+        Some(s) => unsafe { named(s, "getsockname", real::getsockname, fd, addr, len) },
+    }
 }
 
 /// `getpeername`
@@ -693,22 +721,12 @@ pub unsafe extern "C" fn getsockname(fd: c_int, addr: *mut sockaddr, len: *mut s
 #[cfg_attr(not(test), unsafe(export_name = "getpeername"))]
 #[cfg_attr(test, unsafe(export_name = "libsock_test_getpeername"))]
 pub unsafe extern "C" fn getpeername(fd: c_int, addr: *mut sockaddr, len: *mut socklen_t) -> c_int {
-    let Some(s) = settings::active() else {
+    match settings::active() {
         // SAFETY: forwarded unchanged.
-        return unsafe { real::getpeername(fd, addr, len) };
-    };
-    let t0 = s.start();
-    // SAFETY: forwarded unchanged.
-    let r = unsafe { real::getpeername(fd, addr, len) };
-    s.done("getpeername", t0, r.into(), Dir::None, 0, || {
-        let rec = Record::new("getpeername").fd(fd);
-        if r == 0 {
-            rec.out("addr", Val::Addr(addr::read_out(addr, len)))
-        } else {
-            rec
-        }
-    });
-    r
+        None => unsafe { real::getpeername(fd, addr, len) },
+        // SAFETY: as for getpeername.
+        Some(s) => unsafe { named(s, "getpeername", real::getpeername, fd, addr, len) },
+    }
 }
 
 /// `shutdown`
@@ -749,6 +767,7 @@ pub unsafe extern "C" fn close(fd: c_int) -> c_int {
     // SAFETY: forwarded unchanged.
     let r = unsafe { real::close(fd) };
     closes::closed(fd);
+    s.descriptor_gone(fd, fd);
     s.done("close", t0, r.into(), Dir::None, 0, || {
         Record::new("close").fd(fd)
     });
@@ -770,6 +789,9 @@ pub unsafe extern "C" fn dup2(oldfd: c_int, newfd: c_int) -> c_int {
         closes::closed(newfd);
     }
     if let Some(s) = s {
+        if r >= 0 && oldfd != newfd {
+            s.descriptor_gone(newfd, newfd);
+        }
         s.done("dup2", t0, r.into(), Dir::None, 0, || {
             Record::new("dup2")
                 .fd(oldfd)
@@ -794,6 +816,9 @@ pub unsafe extern "C" fn dup3(oldfd: c_int, newfd: c_int, flags: c_int) -> c_int
         closes::closed(newfd);
     }
     if let Some(s) = s {
+        if r >= 0 {
+            s.descriptor_gone(newfd, newfd);
+        }
         s.done("dup3", t0, r.into(), Dir::None, 0, || {
             Record::new("dup3")
                 .fd(oldfd)
@@ -816,10 +841,14 @@ pub unsafe extern "C" fn close_range(first: c_uint, last: c_uint, flags: c_int) 
     let t0 = s.map_or(0, Settings::start);
     // SAFETY: forwarded unchanged.
     let r = unsafe { real::close_range(first, last, flags) };
-    if r == 0 && flags as c_uint & libc::CLOSE_RANGE_CLOEXEC == 0 {
+    let closed = r == 0 && flags as c_uint & libc::CLOSE_RANGE_CLOEXEC == 0;
+    if closed {
         closes::closed_range(first, last);
     }
     if let Some(s) = s {
+        if closed {
+            s.descriptor_gone(first as c_int, last.min(c_int::MAX as c_uint) as c_int);
+        }
         s.done("close_range", t0, r.into(), Dir::None, 0, || {
             Record::new("close_range")
                 .arg("first", Val::Int(first.into()))

@@ -1,0 +1,59 @@
+//! Which process libsock is running in, as far as shared state goes.
+//!
+//! A child of `fork` has its own copy of libsock's memory; a child of
+//! `vfork` (or `posix_spawn`, or `clone` with CLONE_VM) shares its parent's
+//! until it execs or exits, and Python's `subprocess` makes such children
+//! call `close_range`, `dup2` and `_exit` through libsock. Such a child
+//! must not open files, allocate, or touch counters in the memory it
+//! shares: it only forwards. libsock knows the pid of the process it owns
+//! from its ELF constructor and from its fork handler — which run in fork
+//! children but not in vfork ones.
+//!
+//! Nothing here uses std: it runs from the constructor.
+
+use std::sync::atomic::{AtomicI32, AtomicU64, Ordering};
+
+static PID: AtomicI32 = AtomicI32::new(0);
+static FORKS: AtomicU64 = AtomicU64::new(0);
+
+fn getpid() -> i32 {
+    // SAFETY: no pointers.
+    unsafe { libc::getpid() }
+}
+
+extern "C" fn after_fork_in_child() {
+    PID.store(getpid(), Ordering::Release);
+    FORKS.fetch_add(1, Ordering::AcqRel);
+}
+
+extern "C" fn at_load() {
+    PID.store(getpid(), Ordering::Release);
+    // SAFETY: registers a plain function that only stores atomics.
+    unsafe { libc::pthread_atfork(None, None, Some(after_fork_in_child)) };
+}
+
+#[used]
+#[unsafe(link_section = ".init_array")]
+static AT_LOAD: extern "C" fn() = at_load;
+
+/// True in the process that loaded libsock or in a child of `fork`; false
+/// in a child that shares its parent's memory (vfork, posix_spawn).
+pub fn owns_memory() -> bool {
+    PID.load(Ordering::Acquire) == getpid()
+}
+
+/// How many forks this process is removed from the one that loaded
+/// libsock (a generation number: it changes in every fork child).
+pub fn forks() -> u64 {
+    FORKS.load(Ordering::Acquire)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_test_process_owns_its_memory() {
+        assert!(owns_memory());
+    }
+}
