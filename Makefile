@@ -13,7 +13,7 @@ VERSION := $(shell sed -n 's/^version = "\(.*\)"/\1/p' Cargo.toml | head -1)
 
 export LIBDIR PYTHON
 
-.PHONY: all build header check-header install uninstall demo bench test lint unit \
+.PHONY: all build header check-header install uninstall demo bench test lint unit fuzz fuzz-test \
         check-exports sockrun-test header-test diff-test sockset-test policy-test trace-test \
         cpython-traced-test python-test \
         programs-test install-test cpython-test clean
@@ -62,16 +62,29 @@ bench: build
 	bash bench/interpose.sh
 
 # Every check, cheapest first.
-test: lint unit check-header check-exports sockrun-test header-test diff-test sockset-test policy-test \
+test: lint unit fuzz-test check-header check-exports sockrun-test header-test diff-test sockset-test policy-test \
       trace-test python-test install-test programs-test cpython-test cpython-traced-test
 	@echo "make test: all checks passed"
 
 lint:
 	$(CARGO) fmt --check
 	$(CARGO) clippy --all-targets -- -D warnings
+	$(CARGO) fmt --check --manifest-path fuzz/Cargo.toml
+	$(CARGO) clippy --manifest-path fuzz/Cargo.toml --all-targets -- -D warnings
 
 unit:
 	$(CARGO) test
+
+FUZZ_SECONDS ?= 600
+
+# libFuzzer targets for libsock's own parsers and the SocketSet (fuzz/README.md):
+# every regression input, then a few seconds per target.
+fuzz-test:
+	bash fuzz/run.sh 5
+
+# The long run: FUZZ_SECONDS per target (e.g. make fuzz FUZZ_SECONDS=3600).
+fuzz:
+	bash fuzz/run.sh $(FUZZ_SECONDS)
 
 check-exports: build
 	bash tests/check-exports.sh $(LIB)
@@ -115,3 +128,4 @@ cpython-traced-test: build
 
 clean:
 	$(CARGO) clean
+	rm -rf fuzz/target fuzz/artifacts

@@ -317,7 +317,11 @@ fn tos(v: &str) -> Option<u8> {
         "reliability" => Some(0x04),
         "low-cost" | "mincost" => Some(0x02),
         _ => match v.strip_prefix("0x").or_else(|| v.strip_prefix("0X")) {
-            Some(hex) if !hex.is_empty() && hex.len() <= 2 => u8::from_str_radix(hex, 16).ok(),
+            Some(hex)
+                if (1..=2).contains(&hex.len()) && hex.bytes().all(|b| b.is_ascii_hexdigit()) =>
+            {
+                u8::from_str_radix(hex, 16).ok()
+            }
             Some(_) => None,
             None => number(v).and_then(|n| u8::try_from(n).ok()),
         },
@@ -430,6 +434,7 @@ mod tests {
             ("LIBSOCK_TOS", "256"),
             ("LIBSOCK_TOS", "fast"),
             ("LIBSOCK_TOS", "0x100"),
+            ("LIBSOCK_TOS", "0x+f"),
             ("LIBSOCK_RCVBUF", "0"),
             ("LIBSOCK_RCVBUF", "64k"),
             ("LIBSOCK_SNDBUF", "2147483648"),

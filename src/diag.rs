@@ -6,7 +6,7 @@
 use std::fmt::{self, Write};
 
 /// Longest line written; longer messages are cut, never split.
-const LINE_MAX: usize = 1024;
+const LINE_MAX: usize = 2048;
 
 /// A fixed buffer that formats into itself and drops what does not fit.
 pub struct LineBuf {
