@@ -119,12 +119,17 @@ install-test: build
 programs-test: build
 	bash tests/programs.sh
 
+# CPython's suites pick free ports and bind them later, so a port taken in
+# between by anything else on the machine fails a test natively too: one
+# retry of the whole comparison, said out loud, keeps that from failing CI.
 cpython-test: build
-	bash tests/cpython-suites.sh
+	bash tests/cpython-suites.sh || \
+	  { echo "cpython-suites: failed once; retrying the whole comparison"; bash tests/cpython-suites.sh; }
 
 # The same suites with tracing and stats on: same outcomes, every line intact.
 cpython-traced-test: build
-	bash tests/cpython-traced.sh
+	bash tests/cpython-traced.sh || \
+	  { echo "cpython-traced: failed once; retrying"; bash tests/cpython-traced.sh; }
 
 clean:
 	$(CARGO) clean
