@@ -15,7 +15,7 @@ export LIBDIR PYTHON
 
 .PHONY: all build header check-header install uninstall demo bench test lint unit fuzz fuzz-test \
         check-exports sockrun-test header-test diff-test sockset-test policy-test trace-test \
-        cpython-traced-test python-test \
+        cpython-traced-test stress-test faults-test sanitize-test valgrind-test python-test \
         programs-test install-test cpython-test clean
 
 all: build
@@ -63,7 +63,7 @@ bench: build
 
 # Every check, cheapest first.
 test: lint unit fuzz-test check-header check-exports sockrun-test header-test diff-test sockset-test policy-test \
-      trace-test python-test install-test programs-test cpython-test cpython-traced-test
+      trace-test stress-test faults-test sanitize-test valgrind-test python-test install-test programs-test cpython-test cpython-traced-test
 	@echo "make test: all checks passed"
 
 lint:
@@ -97,6 +97,21 @@ header-test: build
 
 diff-test: build
 	bash c-tests/run-diff.sh
+
+# Never crash, leak or deadlock: threads and forks under tracing and policy;
+# exhausted descriptors, failing malloc, missing symbols, unwritable traces;
+# AddressSanitizer+UBSan and valgrind over the C suites.
+stress-test: build
+	bash c-tests/stress/run.sh
+
+faults-test: build
+	bash c-tests/faults/run.sh
+
+sanitize-test: build
+	bash c-tests/sanitize.sh
+
+valgrind-test: build
+	bash c-tests/valgrind.sh
 
 trace-test: build
 	bash tests/trace.sh

@@ -63,9 +63,58 @@ pub fn warn(message: fmt::Arguments<'_>) {
     let _ = line.write_str("libsock: ");
     let _ = line.write_fmt(message);
     let bytes = line.finish_line();
-    // SAFETY: `bytes` is a valid, initialised slice for the duration of the call.
     // A failed or short write to stderr is not the host program's problem.
-    let _ = unsafe { libc::write(libc::STDERR_FILENO, bytes.as_ptr().cast(), bytes.len()) };
+    let _ = write_quietly(libc::STDERR_FILENO, bytes);
+}
+
+/// An errno's message (`strerror_r` into a stack buffer: formatting it
+/// allocates nothing, unlike `std::io::Error`'s Display).
+pub struct Strerror(pub libc::c_int);
+
+impl fmt::Display for Strerror {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let mut buf = [0u8; 128];
+        // SAFETY: `buf` is writable for its length; the XSI strerror_r (the
+        // libc crate's binding on glibc) NUL-terminates what it writes.
+        let r = unsafe { libc::strerror_r(self.0, buf.as_mut_ptr().cast(), buf.len()) };
+        let end = buf.iter().position(|&b| b == 0).unwrap_or(buf.len());
+        match (r, std::str::from_utf8(&buf[..end])) {
+            (0, Ok(text)) if !text.is_empty() => write!(f, "{text} (errno {})", self.0),
+            _ => write!(f, "errno {}", self.0),
+        }
+    }
+}
+
+/// `write(2)` of libsock's own output (a message, a trace line, the stats)
+/// that never raises SIGPIPE: a program whose stderr is a closed pipe must
+/// not be killed by libsock's writing to it. SIGPIPE is blocked for the
+/// write and, if the write raised it, taken back — unless the program had
+/// one pending already. errno is preserved; a failure's errno is returned.
+pub fn write_quietly(fd: libc::c_int, bytes: &[u8]) -> Result<usize, libc::c_int> {
+    let _errno = crate::errno::ErrnoGuard::save();
+    // SAFETY: signal-set operations on local, initialised sets; the write
+    // reads `bytes` for its length only.
+    unsafe {
+        let mut pipe: libc::sigset_t = std::mem::zeroed();
+        let mut old: libc::sigset_t = std::mem::zeroed();
+        let mut pending: libc::sigset_t = std::mem::zeroed();
+        libc::sigemptyset(&mut pipe);
+        libc::sigaddset(&mut pipe, libc::SIGPIPE);
+        libc::pthread_sigmask(libc::SIG_BLOCK, &pipe, &mut old);
+        libc::sigpending(&mut pending);
+        let was_pending = libc::sigismember(&pending, libc::SIGPIPE) == 1;
+        let n = libc::write(fd, bytes.as_ptr().cast(), bytes.len());
+        let error = crate::errno::get();
+        if n < 0 && error == libc::EPIPE && !was_pending {
+            let now = libc::timespec {
+                tv_sec: 0,
+                tv_nsec: 0,
+            };
+            libc::sigtimedwait(&pipe, std::ptr::null_mut(), &now);
+        }
+        libc::pthread_sigmask(libc::SIG_SETMASK, &old, std::ptr::null_mut());
+        usize::try_from(n).map_err(|_| error)
+    }
 }
 
 #[cfg(test)]
@@ -81,6 +130,19 @@ mod tests {
         let bytes = line.finish_line();
         assert_eq!(bytes.len(), LINE_MAX);
         assert_eq!(bytes[LINE_MAX - 1], b'\n');
+    }
+
+    #[test]
+    fn a_closed_pipe_raises_no_sigpipe() {
+        let mut fds = [0; 2];
+        // SAFETY: `fds` has room for two descriptors.
+        assert_eq!(unsafe { libc::pipe(fds.as_mut_ptr()) }, 0);
+        // SAFETY: closing the read end we own, through the table.
+        unsafe { crate::real::close(fds[0]) };
+        // A SIGPIPE would end the test process.
+        assert_eq!(write_quietly(fds[1], b"x"), Err(libc::EPIPE));
+        // SAFETY: as above.
+        unsafe { crate::real::close(fds[1]) };
     }
 
     #[test]

@@ -22,9 +22,12 @@
 //!   read from caller memory without trusting it;
 //! - [`process`]: whether this process owns libsock's memory (not a vfork
 //!   child) and how many forks it is from the loader;
+//! - [`alloc`]: malloc with a reserve, so an allocation failure in
+//!   libsock's own work never aborts the host program;
 //! - [`ffi`]: the thin `extern "C"` layer (standard names and `<sock.h>`).
 
 pub mod addr;
+pub mod alloc;
 pub mod boundary;
 pub mod closes;
 pub mod config;

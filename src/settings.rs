@@ -45,9 +45,9 @@ impl Settings {
 
     /// The program closed descriptors `first..=last` (or `dup2`ed over one):
     /// libsock's own trace file must not be one of them any more.
-    pub fn descriptor_gone(&self, first: libc::c_int, last: libc::c_int) {
+    pub fn descriptor_gone(&self, first: u32, last: u32) {
         if let Some(sink) = &self.trace {
-            sink.forget_range(first.max(0) as u32, last as u32);
+            sink.forget_range(first, last);
         }
     }
 

@@ -200,19 +200,19 @@ fn write_all(out: &Output, pid: i32, bytes: &[u8]) {
             if fd < 0 {
                 crate::diag::warn(format_args!(
                     "cannot write the stats to {path}: {}",
-                    std::io::Error::last_os_error()
+                    crate::diag::Strerror(crate::errno::get())
                 ));
                 return;
             }
             fd
         }
     };
-    // SAFETY: `bytes` is valid for its length.
-    let n = unsafe { libc::write(fd, bytes.as_ptr().cast(), bytes.len()) };
-    if n < 0 {
+    if let Err(e) = crate::diag::write_quietly(fd, bytes) {
+        let path = out.path_for(pid as u32);
         crate::diag::warn(format_args!(
-            "cannot write the stats: {}",
-            std::io::Error::last_os_error()
+            "cannot write the stats to {}: {}",
+            path.as_deref().unwrap_or("stderr"),
+            crate::diag::Strerror(e)
         ));
     }
     if fd != libc::STDERR_FILENO {

@@ -50,10 +50,14 @@ struct Field {
     out: bool,
 }
 
-/// One call, as traced.
+/// The most fields a record has (sendto: fd, size, flags, addr).
+const FIELDS: usize = 8;
+
+/// One call, as traced. Built on the stack: tracing a call allocates
+/// nothing but the bytes of a Unix path.
 pub struct Record {
     call: &'static str,
-    fields: Vec<Field>,
+    fields: [Option<Field>; FIELDS],
 }
 
 impl Record {
@@ -61,28 +65,37 @@ impl Record {
     pub fn new(call: &'static str) -> Record {
         Record {
             call,
-            fields: Vec::with_capacity(6),
+            fields: [const { None }; FIELDS],
         }
     }
 
-    /// An argument.
-    pub fn arg(mut self, key: &'static str, val: Val) -> Record {
-        self.fields.push(Field {
-            key,
-            val,
-            out: false,
-        });
+    fn push(mut self, field: Field) -> Record {
+        if let Some(slot) = self.fields.iter_mut().find(|f| f.is_none()) {
+            *slot = Some(field);
+        }
         self
     }
 
+    /// An argument.
+    pub fn arg(self, key: &'static str, val: Val) -> Record {
+        self.push(Field {
+            key,
+            val,
+            out: false,
+        })
+    }
+
     /// A value the call gave back (shown after the result).
-    pub fn out(mut self, key: &'static str, val: Val) -> Record {
-        self.fields.push(Field {
+    pub fn out(self, key: &'static str, val: Val) -> Record {
+        self.push(Field {
             key,
             val,
             out: true,
-        });
-        self
+        })
+    }
+
+    fn iter(&self) -> impl Iterator<Item = &Field> {
+        self.fields.iter().flatten()
     }
 
     /// The descriptor argument, as `fd`.
@@ -137,7 +150,7 @@ pub fn text(out: &mut LineBuf, ids: (u32, u32), record: &Record, outcome: &Outco
     }
     write!(out, "{}(", record.call)?;
     let mut first = true;
-    for f in record.fields.iter().filter(|f| !f.out) {
+    for f in record.iter().filter(|f| !f.out) {
         if !first {
             out.write_str(", ")?;
         }
@@ -148,7 +161,7 @@ pub fn text(out: &mut LineBuf, ids: (u32, u32), record: &Record, outcome: &Outco
     if let Some(e) = outcome.errno {
         write!(out, " {}", names::errno(e))?;
     }
-    for f in record.fields.iter().filter(|f| f.out) {
+    for f in record.iter().filter(|f| f.out) {
         write!(out, " {}=", f.key)?;
         text_val(out, &f.val)?;
     }
@@ -174,11 +187,15 @@ impl fmt::Display for Json<'_> {
     }
 }
 
-/// A value's text form as a JSON string.
+/// A value's text form as a JSON string (the text form is ASCII: names,
+/// numbers, and addresses whose odd bytes are already escaped).
 fn json_str(out: &mut LineBuf, val: &Val) -> fmt::Result {
     let mut tmp = LineBuf::new();
     text_val(&mut tmp, val)?;
-    write!(out, "{}", Json(&String::from_utf8_lossy(tmp.as_bytes())))
+    match std::str::from_utf8(tmp.as_bytes()) {
+        Ok(text) => write!(out, "{}", Json(text)),
+        Err(_) => out.write_str("null"),
+    }
 }
 
 /// Formats `record` as one JSON object.
@@ -194,7 +211,7 @@ pub fn json(
         "{{\"ts\":{}.{:06},\"pid\":{},\"tid\":{},\"call\":\"{}\"",
         ts.0, ts.1, ids.0, ids.1, record.call
     )?;
-    for f in &record.fields {
+    for f in record.iter() {
         match &f.val {
             Val::Int(v) => write!(out, ",\"{}\":{v}", f.key)?,
             Val::Addr(None) => write!(out, ",\"{}\":null", f.key)?,
@@ -263,14 +280,13 @@ impl Sink {
         }
         let bytes = line.finish_line();
         let Some(fd) = self.fd_for(pid) else { return };
-        // SAFETY: `bytes` is valid for its length.
-        let n = unsafe { libc::write(fd, bytes.as_ptr().cast(), bytes.len()) };
-        if n < 0 && !self.failed.swap(true, Ordering::Relaxed) {
-            let e = crate::errno::get();
+        if let Err(e) = crate::diag::write_quietly(fd, bytes)
+            && !self.failed.swap(true, Ordering::Relaxed)
+        {
             crate::diag::warn(format_args!(
                 "cannot write the trace ({}): {}; tracing stops",
                 self.describe(pid),
-                std::io::Error::from_raw_os_error(e)
+                crate::diag::Strerror(e)
             ));
         }
     }
@@ -283,13 +299,14 @@ impl Sink {
 
     /// The descriptor to write to in process `pid`, opening it if needed.
     fn fd_for(&self, pid: i32) -> Option<c_int> {
-        let Some(path) = self.out.path_for(pid as u32) else {
+        if self.out == Output::Stderr {
             return Some(libc::STDERR_FILENO);
-        };
+        }
         let fd = self.fd.load(Ordering::Acquire);
         if fd >= 0 && self.pid.load(Ordering::Acquire) == pid {
             return Some(fd);
         }
+        let path = self.out.path_for(pid as u32)?;
         let Ok(cpath) = std::ffi::CString::new(path) else {
             self.give_up(pid, libc::EINVAL);
             return None;
@@ -348,7 +365,7 @@ impl Sink {
             crate::diag::warn(format_args!(
                 "cannot open the trace file {}: {}; tracing stops",
                 self.describe(pid),
-                std::io::Error::from_raw_os_error(e)
+                crate::diag::Strerror(e)
             ));
         }
     }

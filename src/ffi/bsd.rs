@@ -767,7 +767,10 @@ pub unsafe extern "C" fn close(fd: c_int) -> c_int {
     // SAFETY: forwarded unchanged.
     let r = unsafe { real::close(fd) };
     closes::closed(fd);
-    s.descriptor_gone(fd, fd);
+    // Linux closes the descriptor even when close fails, unless it was not open.
+    if fd >= 0 && !(r < 0 && crate::errno::get() == libc::EBADF) {
+        s.descriptor_gone(fd as c_uint, fd as c_uint);
+    }
     s.done("close", t0, r.into(), Dir::None, 0, || {
         Record::new("close").fd(fd)
     });
@@ -790,7 +793,7 @@ pub unsafe extern "C" fn dup2(oldfd: c_int, newfd: c_int) -> c_int {
     }
     if let Some(s) = s {
         if r >= 0 && oldfd != newfd {
-            s.descriptor_gone(newfd, newfd);
+            s.descriptor_gone(newfd as c_uint, newfd as c_uint);
         }
         s.done("dup2", t0, r.into(), Dir::None, 0, || {
             Record::new("dup2")
@@ -817,7 +820,7 @@ pub unsafe extern "C" fn dup3(oldfd: c_int, newfd: c_int, flags: c_int) -> c_int
     }
     if let Some(s) = s {
         if r >= 0 {
-            s.descriptor_gone(newfd, newfd);
+            s.descriptor_gone(newfd as c_uint, newfd as c_uint);
         }
         s.done("dup3", t0, r.into(), Dir::None, 0, || {
             Record::new("dup3")
@@ -847,7 +850,7 @@ pub unsafe extern "C" fn close_range(first: c_uint, last: c_uint, flags: c_int) 
     }
     if let Some(s) = s {
         if closed {
-            s.descriptor_gone(first as c_int, last.min(c_int::MAX as c_uint) as c_int);
+            s.descriptor_gone(first, last);
         }
         s.done("close_range", t0, r.into(), Dir::None, 0, || {
             Record::new("close_range")

@@ -28,18 +28,20 @@ use crate::sockset::SocketSet;
 #[unsafe(no_mangle)]
 pub extern "C" fn sockset_new() -> *mut SocketSet {
     api(std::ptr::null_mut(), || {
-        let layout = std::alloc::Layout::new::<SocketSet>();
-        // SAFETY: SocketSet is not zero-sized.
-        let p = unsafe { std::alloc::alloc(layout) }.cast::<SocketSet>();
-        if p.is_null() {
-            errno::set(libc::ENOMEM);
-        } else {
-            // SAFETY: `p` is freshly allocated for a SocketSet; writing
-            // initialises it without reading the old bytes. Box::from_raw in
-            // sockset_free uses the same allocator and layout.
-            unsafe { p.write(SocketSet::new()) };
-        }
-        p
+        crate::alloc::fallible(|| {
+            let layout = std::alloc::Layout::new::<SocketSet>();
+            // SAFETY: SocketSet is not zero-sized.
+            let p = unsafe { std::alloc::alloc(layout) }.cast::<SocketSet>();
+            if p.is_null() {
+                errno::set(libc::ENOMEM);
+            } else {
+                // SAFETY: `p` is freshly allocated for a SocketSet; writing
+                // initialises it without reading the old bytes. Box::from_raw in
+                // sockset_free uses the same allocator and layout.
+                unsafe { p.write(SocketSet::new()) };
+            }
+            p
+        })
     })
 }
 
@@ -83,7 +85,7 @@ pub unsafe extern "C" fn sockset_add(set: *mut SocketSet, fd: c_int) -> c_int {
 
 #[inline(never)]
 fn add_growing(set: &mut SocketSet, fd: c_int) -> c_int {
-    api(-1, || result(set.add(fd)))
+    api(-1, || crate::alloc::fallible(|| result(set.add(fd))))
 }
 
 /// Adds the `n` descriptors at `fds` — all of them, or none if one is
@@ -114,7 +116,7 @@ pub unsafe extern "C" fn sockset_add_many(
     // SAFETY: per the contract, `fds` points to `n` readable ints; ints have
     // no invalid bit patterns, and c_int's alignment is the caller's array's.
     let fds = unsafe { std::slice::from_raw_parts(fds, n) };
-    api(-1, || result(set.add_many(fds)))
+    api(-1, || crate::alloc::fallible(|| result(set.add_many(fds))))
 }
 
 /// Removes `fd` from the set. Returns 0 (also when `fd` was not a member),
