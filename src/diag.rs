@@ -85,6 +85,15 @@ impl fmt::Display for Strerror {
     }
 }
 
+/// `write(2)` to a descriptor that cannot raise SIGPIPE (a regular file);
+/// errno is preserved, a failure's errno returned.
+pub fn write_plain(fd: libc::c_int, bytes: &[u8]) -> Result<usize, libc::c_int> {
+    let _errno = crate::errno::ErrnoGuard::save();
+    // SAFETY: `bytes` is valid for its length.
+    let n = unsafe { libc::write(fd, bytes.as_ptr().cast(), bytes.len()) };
+    usize::try_from(n).map_err(|_| crate::errno::get())
+}
+
 /// `write(2)` of libsock's own output (a message, a trace line, the stats)
 /// that never raises SIGPIPE: a program whose stderr is a closed pipe must
 /// not be killed by libsock's writing to it. SIGPIPE is blocked for the

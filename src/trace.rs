@@ -248,6 +248,9 @@ pub struct Sink {
     fd: AtomicI32,
     pid: AtomicI32,
     failed: AtomicBool,
+    /// The file is a regular file, which cannot raise SIGPIPE: a plain
+    /// `write` will do.
+    regular: AtomicBool,
 }
 
 impl Sink {
@@ -259,6 +262,7 @@ impl Sink {
             fd: AtomicI32::new(-1),
             pid: AtomicI32::new(0),
             failed: AtomicBool::new(false),
+            regular: AtomicBool::new(false),
         }
     }
 
@@ -280,7 +284,12 @@ impl Sink {
         }
         let bytes = line.finish_line();
         let Some(fd) = self.fd_for(pid) else { return };
-        if let Err(e) = crate::diag::write_quietly(fd, bytes)
+        let written = if fd != libc::STDERR_FILENO && self.regular.load(Ordering::Relaxed) {
+            crate::diag::write_plain(fd, bytes)
+        } else {
+            crate::diag::write_quietly(fd, bytes)
+        };
+        if let Err(e) = written
             && !self.failed.swap(true, Ordering::Relaxed)
         {
             crate::diag::warn(format_args!(
@@ -324,6 +333,7 @@ impl Sink {
             return None;
         }
         let fresh = move_high(opened);
+        self.regular.store(is_regular(fresh), Ordering::Relaxed);
         // Install it unless another thread of this process was quicker. A
         // forked child's inherited descriptor is replaced, not closed: it
         // is the parent's file too.
@@ -387,6 +397,14 @@ fn move_high(fd: c_int) -> c_int {
     // SAFETY: our own descriptor, closed once, through the table.
     unsafe { crate::real::close(fd) };
     high
+}
+
+/// Whether `fd` is a regular file.
+fn is_regular(fd: c_int) -> bool {
+    // SAFETY: `st` is writable; all-zero is a valid stat.
+    let mut st: libc::stat = unsafe { std::mem::zeroed() };
+    // SAFETY: as above.
+    unsafe { libc::fstat(fd, &mut st) == 0 && st.st_mode & libc::S_IFMT == libc::S_IFREG }
 }
 
 /// Wall-clock time as (seconds, microseconds).
