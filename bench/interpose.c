@@ -29,6 +29,7 @@
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <pthread.h>
+#include <sched.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -193,6 +194,17 @@ int main(int argc, char **argv)
         tcp_pair(sv);
         if (pthread_create(&t, NULL, echo, &sv[1]) != 0)
             die("pthread_create");
+        /* Both threads on one CPU, the same in every run: left to the
+         * scheduler, a round trip is ~4 us (one CPU) or ~50 us (a wakeup
+         * across CPUs on this VM) depending on where the threads land,
+         * which would swamp the difference being measured. */
+        {
+            cpu_set_t cpus;
+            CPU_ZERO(&cpus);
+            CPU_SET(0, &cpus);
+            pthread_setaffinity_np(pthread_self(), sizeof cpus, &cpus);
+            pthread_setaffinity_np(t, sizeof cpus, &cpus);
+        }
         pingpong_batch(sv[0], iters / 4 + 1);
         for (int i = 0; i < k; i++)
             res[i] = pingpong_batch(sv[0], iters);
