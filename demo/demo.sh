@@ -108,4 +108,4 @@ ready, _, _ = libsock.select(readers, [], [], 0)
 print(f"  libsock.select over the same sockets: ready {[s.fileno() for s in ready]}")
 PY
 echo
-echo "Next: make test (the differential suite, curl/socat, CPython's socket suites under preload)."
+echo "Next: make test (every check; see the README) and make bench (the SocketSet and interposition tables)."
