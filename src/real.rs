@@ -276,7 +276,8 @@ pub fn resolve_all() {
 }
 
 /// True once every name has a next definition (none missing).
-pub fn all_resolved() -> bool {
+#[cfg(test)]
+fn all_resolved() -> bool {
     TABLE
         .iter()
         .all(|slot| slot.load(Ordering::Acquire).addr() > MISSING)

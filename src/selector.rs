@@ -142,11 +142,6 @@ impl Selector {
         }
     }
 
-    /// The backend in use.
-    pub fn backend(&self) -> Backend {
-        self.backend
-    }
-
     /// Waits for the members of `self.request` and fills `self.answer` with
     /// the ready ones; returns how many (set, descriptor) pairs are ready.
     /// `None` waits forever. errno is left as it was.

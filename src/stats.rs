@@ -6,34 +6,7 @@ use std::fmt::Write;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 
 use crate::config::Output;
-
-/// The calls counted, in report order.
-pub const CALLS: &[&str] = &[
-    "socket",
-    "socketpair",
-    "bind",
-    "listen",
-    "accept",
-    "accept4",
-    "connect",
-    "send",
-    "sendto",
-    "sendmsg",
-    "sendmmsg",
-    "recv",
-    "recvfrom",
-    "recvmsg",
-    "recvmmsg",
-    "setsockopt",
-    "getsockopt",
-    "getsockname",
-    "getpeername",
-    "shutdown",
-    "close",
-    "dup2",
-    "dup3",
-    "close_range",
-];
+use crate::names::CALLS;
 
 /// Calls made on descriptors of every kind.
 const DESCRIPTOR_CALLS: &[&str] = &["close", "dup2", "dup3", "close_range"];

@@ -26,33 +26,6 @@ fn line_max() -> usize {
     })
 }
 
-const CALLS: &[&str] = &[
-    "socket",
-    "socketpair",
-    "bind",
-    "listen",
-    "accept",
-    "accept4",
-    "connect",
-    "send",
-    "sendto",
-    "sendmsg",
-    "sendmmsg",
-    "recv",
-    "recvfrom",
-    "recvmsg",
-    "recvmmsg",
-    "setsockopt",
-    "getsockopt",
-    "getsockname",
-    "getpeername",
-    "shutdown",
-    "close",
-    "dup2",
-    "dup3",
-    "close_range",
-];
-
 const KEYS: &[&str] = &[
     "fd", "domain", "type", "protocol", "fds", "addr", "asked", "backlog", "flags", "peer", "size",
     "vlen", "from", "opt", "len", "how", "newfd", "first", "last",
@@ -195,7 +168,7 @@ fn with_addr(
 
 /// A record as one of libsock's calls builds it.
 fn real_shape(u: &mut Unstructured) -> Result<(&'static str, Record, Vec<Kept>)> {
-    let call = *u.choose(CALLS)?;
+    let call = *u.choose(names::CALLS)?;
     let mut k = Vec::new();
     let mut r = Record::new(call);
     let fd = i64::from(u.arbitrary::<i32>()?);
@@ -290,7 +263,7 @@ fn real_shape(u: &mut Unstructured) -> Result<(&'static str, Record, Vec<Kept>)>
 
 /// Any fields, any values, any number of them.
 fn free_form(u: &mut Unstructured) -> Result<(&'static str, Record, Vec<Kept>)> {
-    let call = *u.choose(CALLS)?;
+    let call = *u.choose(names::CALLS)?;
     let mut r = Record::new(call);
     let n = u.int_in_range(0..=12)?;
     for _ in 0..n {
