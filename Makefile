@@ -67,13 +67,13 @@ test: lint unit fuzz-test check-header check-exports sockrun-test header-test di
 	@echo "make test: all checks passed"
 
 lint:
-	$(CARGO) fmt --check
-	$(CARGO) clippy --all-targets -- -D warnings
+	$(CARGO) fmt --all --check
+	$(CARGO) clippy --workspace --all-targets -- -D warnings
 	$(CARGO) fmt --check --manifest-path fuzz/Cargo.toml
 	$(CARGO) clippy --manifest-path fuzz/Cargo.toml --all-targets -- -D warnings
 
 unit:
-	$(CARGO) test
+	$(CARGO) test --workspace
 
 FUZZ_SECONDS ?= 600
 

@@ -15,7 +15,7 @@
 //! - [`sockset`]: the SocketSet's bits; [`selector`]: the wait behind
 //!   `sockset_select`; [`closes`]: which descriptors were closed, so an
 //!   epoll registration is never trusted past its file;
-//! - [`config`]: the `LIBSOCK_*` grammar (pure); [`settings`]: the
+//! - `sock_core::config`: the `LIBSOCK_*` grammar (pure); [`settings`]: the
 //!   configuration in force, read once; [`policy`]: socket options and bind
 //!   rewrites; [`trace`] and [`names`]: one decoded line per call;
 //!   [`stats`]: per-call counters; [`addr`]: socket addresses, decoded and
@@ -30,7 +30,6 @@ pub mod addr;
 pub mod alloc;
 pub mod boundary;
 pub mod closes;
-pub mod config;
 pub mod diag;
 pub mod errno;
 pub mod ffi;

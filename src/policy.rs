@@ -10,8 +10,8 @@ use std::net::{SocketAddrV4, SocketAddrV6};
 use libc::{c_int, c_void, sockaddr, socklen_t};
 
 use crate::addr::{self, SockAddr};
-use crate::config::Config;
 use crate::real;
+use sock_core::config::Config;
 
 fn set_int(fd: c_int, level: c_int, name: c_int, value: c_int) {
     // SAFETY: `value` is a valid int for the duration of the call.

@@ -9,9 +9,9 @@
 
 use std::sync::atomic::{AtomicBool, AtomicPtr, AtomicU8, Ordering};
 
-use crate::config::{self, Config};
 use crate::stats::{Dir, Stats};
 use crate::trace::{Outcome, Record, Sink};
+use sock_core::config::{self, Config};
 
 /// What libsock does in this process besides forwarding.
 pub struct Settings {

@@ -5,8 +5,8 @@
 use std::fmt::Write;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 
-use crate::config::Output;
 use crate::names::CALLS;
+use sock_core::config::Output;
 
 /// Calls made on descriptors of every kind.
 const DESCRIPTOR_CALLS: &[&str] = &["close", "dup2", "dup3", "close_range"];

@@ -11,9 +11,9 @@ use std::sync::atomic::{AtomicBool, AtomicI32, Ordering};
 use libc::c_int;
 
 use crate::addr::SockAddr;
-use crate::config::{Format, Output};
 use crate::diag::LineBuf;
 use crate::names;
+use sock_core::config::{Format, Output};
 
 /// A decoded argument or result.
 pub enum Val {

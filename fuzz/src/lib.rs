@@ -10,8 +10,7 @@
 
 #[path = "../../src/addr.rs"]
 pub mod addr;
-#[path = "../../src/config.rs"]
-pub mod config;
+pub use sock_core::config;
 #[path = "../../src/diag.rs"]
 pub mod diag;
 #[path = "../../src/errno.rs"]

@@ -17,11 +17,11 @@ pub fn env_of(data: &[u8]) -> BTreeMap<&'static str, String> {
         let Some((key, value)) = line.split_once('=') else {
             continue;
         };
-        if let Some(&(var, _)) = VARIABLES
+        if let Some(var) = VARIABLES
             .iter()
-            .find(|(var, _)| *var == key || var.strip_prefix("LIBSOCK_") == Some(key))
+            .find(|v| v.name == key || v.name.strip_prefix("LIBSOCK_") == Some(key))
         {
-            env.insert(var, value.to_string());
+            env.insert(var.name, value.to_string());
         }
     }
     env
@@ -58,7 +58,7 @@ pub fn run(data: &[u8]) {
     // Each variable is parsed on its own: the whole is the sum of the parts,
     // a bad or unset variable leaves its setting off, and so does an empty one.
     let mut merged = Config::default();
-    for &(var, _) in VARIABLES {
+    for var in VARIABLES.iter().map(|v| v.name) {
         let alone: BTreeMap<_, _> = env.get(var).map(|v| (var, v.clone())).into_iter().collect();
         let (one, p) = parse(&alone);
         let bad = problems.iter().any(|p| p.var == var);

@@ -1,7 +1,7 @@
 //! `sockrun`: runs a command with `libsock.so` preloaded and the `LIBSOCK_*`
 //! variables its options ask for.
 //!
-//! Every option is checked with the library's own parser (`config.rs`)
+//! Every option is checked with the library's own parser (`sock_core::config`)
 //! before anything runs. sockrun then finds `libsock.so` (never in the
 //! current directory), puts it first in `LD_PRELOAD`, warns when the command
 //! cannot be interposed (a static or setuid/setgid binary), and execs the
@@ -13,11 +13,7 @@
 // not apply to it.
 #![allow(clippy::disallowed_types, clippy::disallowed_methods)]
 
-// sockrun uses the parser and its messages, not every accessor the library
-// needs.
-#[allow(dead_code)]
-#[path = "../config.rs"]
-mod config;
+use sock_core::config::{self, FlagArg as Arg, Variable as Flag};
 
 use std::collections::BTreeMap;
 use std::env;
@@ -43,143 +39,8 @@ const SYNOPSIS: &str = "Usage: sockrun [OPTIONS] [--] COMMAND [ARGS...]";
 // The options
 // ---------------------------------------------------------------------------
 
-/// How an option takes its value.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-enum Arg {
-    /// `--nodelay`: no value; the variable gets this one.
-    Fixed(&'static str),
-    /// `--trace[=FILE]`: an optional `=VALUE`, else this default.
-    Optional(&'static str),
-    /// `--tos=TOS` or `--tos TOS`.
-    Required,
-}
-
-/// An option that sets one `LIBSOCK_*` variable.
-#[derive(Debug, PartialEq, Eq)]
-struct Flag {
-    name: &'static str,
-    var: &'static str,
-    arg: Arg,
-    /// The value's name in the help (empty for `Arg::Fixed`).
-    metavar: &'static str,
-    /// The value names an output file: a relative path is made absolute, so
-    /// a command that changes directory still writes where it was asked.
-    file: bool,
-    /// What it does.
-    help: &'static str,
-}
-
-/// One option per variable the library reads (`config::VARIABLES`).
-const FLAGS: &[Flag] = &[
-    Flag {
-        name: "trace",
-        var: "LIBSOCK_TRACE",
-        arg: Arg::Optional("stderr"),
-        metavar: "FILE",
-        file: true,
-        help: "One line per socket call, strace-like, to stderr or appended to FILE \
-               (a relative FILE is made absolute).",
-    },
-    Flag {
-        name: "json",
-        var: "LIBSOCK_TRACE_FORMAT",
-        arg: Arg::Fixed("json"),
-        metavar: "",
-        file: false,
-        help: "Trace lines as JSON objects (ts, pid, tid, call, fd, addresses, ret, errno, us).",
-    },
-    Flag {
-        name: "stats",
-        var: "LIBSOCK_STATS",
-        arg: Arg::Optional("1"),
-        metavar: "FILE",
-        file: true,
-        help: "At exit, per-call counts, errors and bytes in/out, to stderr or FILE \
-               (a relative FILE is made absolute).",
-    },
-    Flag {
-        name: "reuseaddr",
-        var: "LIBSOCK_REUSEADDR",
-        arg: Arg::Fixed("1"),
-        metavar: "",
-        file: false,
-        help: "SO_REUSEADDR before every INET/INET6 bind.",
-    },
-    Flag {
-        name: "reuseport",
-        var: "LIBSOCK_REUSEPORT",
-        arg: Arg::Fixed("1"),
-        metavar: "",
-        file: false,
-        help: "SO_REUSEPORT before every INET/INET6 bind.",
-    },
-    Flag {
-        name: "freebind",
-        var: "LIBSOCK_FREEBIND",
-        arg: Arg::Fixed("1"),
-        metavar: "",
-        file: false,
-        help: "IP_FREEBIND before every INET/INET6 bind.",
-    },
-    Flag {
-        name: "nodelay",
-        var: "LIBSOCK_NODELAY",
-        arg: Arg::Fixed("1"),
-        metavar: "",
-        file: false,
-        help: "TCP_NODELAY on every TCP socket, accepted ones too.",
-    },
-    Flag {
-        name: "keepalive",
-        var: "LIBSOCK_KEEPALIVE",
-        arg: Arg::Optional("1"),
-        metavar: "SPEC",
-        file: false,
-        help: "SO_KEEPALIVE on TCP sockets; SPEC also sets TCP_KEEPIDLE, TCP_KEEPINTVL \
-               and TCP_KEEPCNT.",
-    },
-    Flag {
-        name: "tos",
-        var: "LIBSOCK_TOS",
-        arg: Arg::Required,
-        metavar: "TOS",
-        file: false,
-        help: "IP_TOS on INET sockets (IPV6_TCLASS on INET6 ones).",
-    },
-    Flag {
-        name: "rcvbuf",
-        var: "LIBSOCK_RCVBUF",
-        arg: Arg::Required,
-        metavar: "BYTES",
-        file: false,
-        help: "SO_RCVBUF: the receive buffer size.",
-    },
-    Flag {
-        name: "sndbuf",
-        var: "LIBSOCK_SNDBUF",
-        arg: Arg::Required,
-        metavar: "BYTES",
-        file: false,
-        help: "SO_SNDBUF: the send buffer size.",
-    },
-    Flag {
-        name: "bind-addr",
-        var: "LIBSOCK_BIND_ADDR",
-        arg: Arg::Required,
-        metavar: "ADDR",
-        file: false,
-        help: "The address INET/INET6 sockets of that family are bound to, whatever \
-               the program asks (e.g. confine a server to 127.0.0.1).",
-    },
-    Flag {
-        name: "port-map",
-        var: "LIBSOCK_PORT_MAP",
-        arg: Arg::Required,
-        metavar: "MAP",
-        file: false,
-        help: "Bind-port rewrites.",
-    },
-];
+/// One option per variable the library reads, in its table's order.
+const FLAGS: &[Flag] = config::VARIABLES;
 
 /// Options the specification plans for a later issue: refused clearly.
 const PLANNED: &[&str] = &["allow", "deny"];
@@ -234,7 +95,7 @@ fn parse_args(args: impl IntoIterator<Item = OsString>) -> Result<Action, String
         } else {
             let flag = FLAGS
                 .iter()
-                .find(|f| f.name == name)
+                .find(|f| f.flag == name)
                 .ok_or_else(|| format!("unknown option: {text}"))?;
             launch
                 .settings
@@ -289,14 +150,14 @@ fn flag_value(
     rest: &mut impl Iterator<Item = OsString>,
 ) -> Result<String, String> {
     let value = match (flag.arg, inline) {
-        (Arg::Fixed(_), Some(_)) => return Err(format!("--{} takes no value", flag.name)),
+        (Arg::Fixed(_), Some(_)) => return Err(format!("--{} takes no value", flag.flag)),
         (Arg::Fixed(v) | Arg::Optional(v), None) => return Ok(v.to_string()),
-        (Arg::Optional(_) | Arg::Required, _) => required_value(flag.name, inline, rest)?,
+        (Arg::Optional(_) | Arg::Required, _) => required_value(flag.flag, inline, rest)?,
     };
     value.into_string().map_err(|v| {
         format!(
             "--{} {:?}: the value is not valid UTF-8",
-            flag.name,
+            flag.flag,
             v.to_string_lossy()
         )
     })
@@ -319,7 +180,7 @@ fn variables(
         } else {
             value.clone()
         };
-        vars.insert(flag.var, value);
+        vars.insert(flag.name, value);
     }
     let (_, problems) = config::parse(|var| vars.get(var).cloned());
     if problems.is_empty() {
@@ -333,8 +194,8 @@ fn variables(
 fn complaint(problem: &config::Problem) -> String {
     let name = FLAGS
         .iter()
-        .find(|f| f.var == problem.var)
-        .map_or(problem.var, |f| f.name);
+        .find(|f| f.name == problem.var)
+        .map_or(problem.var, |f| f.flag);
     format!(
         "--{name} {:?}: expected {}",
         problem.value, problem.expected
@@ -790,27 +651,24 @@ fn wrap(text: &str, indent: usize) -> String {
 
 /// The value grammar of `var`, as the library documents it.
 fn grammar(var: &str) -> Option<&'static str> {
-    config::VARIABLES
-        .iter()
-        .find(|(name, _)| *name == var)
-        .map(|&(_, grammar)| grammar)
+    config::variable(var).map(|v| v.expected)
 }
 
 /// `--trace[=FILE]`, `--tos=TOS`, `--nodelay`.
 fn flag_synopsis(flag: &Flag) -> String {
     match flag.arg {
-        Arg::Fixed(_) => format!("--{}", flag.name),
-        Arg::Optional(_) => format!("--{}[={}]", flag.name, flag.metavar),
-        Arg::Required => format!("--{}={}", flag.name, flag.metavar),
+        Arg::Fixed(_) => format!("--{}", flag.flag),
+        Arg::Optional(_) => format!("--{}[={}]", flag.flag, flag.metavar),
+        Arg::Required => format!("--{}={}", flag.flag, flag.metavar),
     }
 }
 
 /// `LIBSOCK_TRACE=stderr | FILE`, `LIBSOCK_TOS=TOS`, `LIBSOCK_NODELAY=1`.
 fn flag_setting(flag: &Flag) -> String {
     match flag.arg {
-        Arg::Fixed(value) => format!("{}={value}", flag.var),
-        Arg::Optional(default) => format!("{}={default} | {}", flag.var, flag.metavar),
-        Arg::Required => format!("{}={}", flag.var, flag.metavar),
+        Arg::Fixed(value) => format!("{}={value}", flag.name),
+        Arg::Optional(default) => format!("{}={default} | {}", flag.name, flag.metavar),
+        Arg::Required => format!("{}={}", flag.name, flag.metavar),
     }
 }
 
@@ -823,7 +681,7 @@ fn flag_help(flag: &Flag) -> String {
         w = COLUMN - 2
     );
     text.push_str(&wrap(flag.help, COLUMN));
-    if let (false, Some(grammar)) = (flag.metavar.is_empty(), grammar(flag.var)) {
+    if let (false, Some(grammar)) = (flag.metavar.is_empty(), grammar(flag.name)) {
         text.push_str(&wrap(&format!("{}: {grammar}", flag.metavar), COLUMN));
     }
     text
@@ -950,7 +808,7 @@ mod tests {
         launch
             .settings
             .iter()
-            .map(|(f, v)| (f.var, v.as_str()))
+            .map(|(f, v)| (f.name, v.as_str()))
             .collect()
     }
 
@@ -1087,15 +945,12 @@ mod tests {
 
     #[test]
     fn every_variable_has_an_option() {
-        let vars: Vec<&str> = config::VARIABLES.iter().map(|(v, _)| *v).collect();
-        let flagged: Vec<&str> = FLAGS.iter().map(|f| f.var).collect();
-        assert_eq!(vars, flagged);
         for flag in FLAGS {
             assert_eq!(
                 flag.metavar.is_empty(),
                 matches!(flag.arg, Arg::Fixed(_)),
                 "{}",
-                flag.name
+                flag.flag
             );
         }
     }
@@ -1104,13 +959,13 @@ mod tests {
     fn help_documents_everything() {
         let text = help(Some(Path::new("/opt/x/bin")));
         for flag in FLAGS {
-            assert!(text.contains(&flag_synopsis(flag)), "{}", flag.name);
-            assert!(text.contains(flag.var), "{}", flag.var);
+            assert!(text.contains(&flag_synopsis(flag)), "{}", flag.flag);
+            assert!(text.contains(flag.name), "{}", flag.name);
         }
         // Each value's grammar, whole (the help wraps it).
         let words = text.split_whitespace().collect::<Vec<_>>().join(" ");
         for flag in FLAGS.iter().filter(|f| !f.metavar.is_empty()) {
-            let grammar = grammar(flag.var).unwrap();
+            let grammar = grammar(flag.name).unwrap();
             let line = format!("{}: {grammar}", flag.metavar);
             assert!(words.contains(&line), "{line}");
         }

@@ -1,8 +1,8 @@
 //! The `LIBSOCK_*` configuration: parsed once from the environment, as data.
 //!
 //! Pure: no system calls, so it is unit-tested and fuzzed on its own, and
-//! `sockrun` (which includes this file) validates its options with the very
-//! code the library will use. Every bad value becomes a [`Problem`] naming
+//! `sockrun` validates its options with the very code the library will use.
+//! Every bad value becomes a [`Problem`] naming
 //! the variable, the value and what was expected; the setting is then left
 //! off and everything else still applies.
 
@@ -134,24 +134,61 @@ impl fmt::Display for Problem {
     }
 }
 
-/// Every variable libsock reads, with the grammar of its value (for
-/// messages, `sockrun --help` and the README).
-pub const VARIABLES: &[(&str, &str)] = &[
-    ("LIBSOCK_TRACE", "1 or stderr, or a file path (%p: the pid)"),
-    ("LIBSOCK_TRACE_FORMAT", "text or json"),
-    ("LIBSOCK_STATS", "1 or stderr, or a file path (%p: the pid)"),
-    ("LIBSOCK_REUSEADDR", BOOL),
-    ("LIBSOCK_REUSEPORT", BOOL),
-    ("LIBSOCK_FREEBIND", BOOL),
-    ("LIBSOCK_NODELAY", BOOL),
-    ("LIBSOCK_KEEPALIVE", KEEPALIVE),
-    ("LIBSOCK_TOS", TOS),
-    ("LIBSOCK_RCVBUF", BYTES),
-    ("LIBSOCK_SNDBUF", BYTES),
-    ("LIBSOCK_BIND_ADDR", BIND_ADDR),
-    ("LIBSOCK_PORT_MAP", PORT_MAP),
-];
+/// How a `sockrun` option gives its variable a value.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum FlagArg {
+    /// `--nodelay`: no value; the variable gets this one.
+    Fixed(&'static str),
+    /// `--trace[=FILE]`: an optional `=VALUE`, else this default.
+    Optional(&'static str),
+    /// `--tos=TOS` or `--tos TOS`.
+    Required,
+}
 
+/// One `LIBSOCK_*` variable: its name, the grammar of its value, how it
+/// changes the [`Config`], and the `sockrun` option that sets it. The
+/// library's parser, sockrun's options and help, and the fuzz targets all
+/// walk [`VARIABLES`], so a variable exists everywhere or nowhere.
+pub struct Variable {
+    /// The environment variable, e.g. `LIBSOCK_TOS`.
+    pub name: &'static str,
+    /// What a value must look like (messages, `sockrun --help`, README).
+    pub expected: &'static str,
+    /// Applies a non-empty value; false when it does not parse.
+    apply: fn(&mut Config, &str) -> bool,
+    /// The `sockrun` option, without its dashes.
+    pub flag: &'static str,
+    /// How that option takes its value.
+    pub arg: FlagArg,
+    /// The value's name in sockrun's help (empty for [`FlagArg::Fixed`]).
+    pub metavar: &'static str,
+    /// The value names an output file: sockrun makes a relative path
+    /// absolute, so a command that changes directory writes where asked.
+    pub file: bool,
+    /// What the option does, for sockrun's help.
+    pub help: &'static str,
+}
+
+impl fmt::Debug for Variable {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.name)
+    }
+}
+
+impl PartialEq for Variable {
+    fn eq(&self, other: &Self) -> bool {
+        self.name == other.name
+    }
+}
+
+impl Eq for Variable {}
+
+/// The variable called `name`, if libsock reads it.
+pub fn variable(name: &str) -> Option<&'static Variable> {
+    VARIABLES.iter().find(|v| v.name == name)
+}
+
+const OUTPUT: &str = "1 or stderr, or a file path (%p: the pid)";
 const BOOL: &str = "1 (on) or 0 (off)";
 const KEEPALIVE: &str = "1, or IDLE[,INTVL[,CNT]] in seconds (IDLE and INTVL 1-32767, CNT 1-127)";
 const TOS: &str = "low-delay, throughput, reliability, low-cost, or a number 0-255";
@@ -160,87 +197,195 @@ const BIND_ADDR: &str =
     "an IPv4 and/or an IPv6 address, comma-separated (e.g. 127.0.0.1 or 127.0.0.1,::1)";
 const PORT_MAP: &str = "FROM:TO[,FROM:TO...] with ports 0-65535 (e.g. 80:8080,443:8443)";
 
+/// Every variable libsock reads, in the order of `sockrun --help`.
+pub const VARIABLES: &[Variable] = &[
+    Variable {
+        name: "LIBSOCK_TRACE",
+        expected: OUTPUT,
+        apply: |c, v| {
+            c.trace = output(v);
+            true
+        },
+        flag: "trace",
+        arg: FlagArg::Optional("stderr"),
+        metavar: "FILE",
+        file: true,
+        help: "One line per socket call, strace-like, to stderr or appended to FILE \
+               (a relative FILE is made absolute).",
+    },
+    Variable {
+        name: "LIBSOCK_TRACE_FORMAT",
+        expected: "text or json",
+        apply: |c, v| match v {
+            "text" => {
+                c.format = Format::Text;
+                true
+            }
+            "json" => {
+                c.format = Format::Json;
+                true
+            }
+            _ => false,
+        },
+        flag: "json",
+        arg: FlagArg::Fixed("json"),
+        metavar: "",
+        file: false,
+        help: "Trace lines as JSON objects (ts, pid, tid, call, fd, addresses, ret, errno, us).",
+    },
+    Variable {
+        name: "LIBSOCK_STATS",
+        expected: OUTPUT,
+        apply: |c, v| {
+            c.stats = output(v);
+            true
+        },
+        flag: "stats",
+        arg: FlagArg::Optional("1"),
+        metavar: "FILE",
+        file: true,
+        help: "At exit, per-call counts, errors and bytes in/out, to stderr or FILE \
+               (a relative FILE is made absolute).",
+    },
+    Variable {
+        name: "LIBSOCK_REUSEADDR",
+        expected: BOOL,
+        apply: |c, v| set_bool(v, &mut c.reuseaddr),
+        flag: "reuseaddr",
+        arg: FlagArg::Fixed("1"),
+        metavar: "",
+        file: false,
+        help: "SO_REUSEADDR before every INET/INET6 bind.",
+    },
+    Variable {
+        name: "LIBSOCK_REUSEPORT",
+        expected: BOOL,
+        apply: |c, v| set_bool(v, &mut c.reuseport),
+        flag: "reuseport",
+        arg: FlagArg::Fixed("1"),
+        metavar: "",
+        file: false,
+        help: "SO_REUSEPORT before every INET/INET6 bind.",
+    },
+    Variable {
+        name: "LIBSOCK_FREEBIND",
+        expected: BOOL,
+        apply: |c, v| set_bool(v, &mut c.freebind),
+        flag: "freebind",
+        arg: FlagArg::Fixed("1"),
+        metavar: "",
+        file: false,
+        help: "IP_FREEBIND before every INET/INET6 bind.",
+    },
+    Variable {
+        name: "LIBSOCK_NODELAY",
+        expected: BOOL,
+        apply: |c, v| set_bool(v, &mut c.nodelay),
+        flag: "nodelay",
+        arg: FlagArg::Fixed("1"),
+        metavar: "",
+        file: false,
+        help: "TCP_NODELAY on every TCP socket, accepted ones too.",
+    },
+    Variable {
+        name: "LIBSOCK_KEEPALIVE",
+        expected: KEEPALIVE,
+        apply: |c, v| match keepalive(v) {
+            Some(k) => {
+                c.keepalive = k;
+                true
+            }
+            None => false,
+        },
+        flag: "keepalive",
+        arg: FlagArg::Optional("1"),
+        metavar: "SPEC",
+        file: false,
+        help: "SO_KEEPALIVE on TCP sockets; SPEC also sets TCP_KEEPIDLE, TCP_KEEPINTVL \
+               and TCP_KEEPCNT.",
+    },
+    Variable {
+        name: "LIBSOCK_TOS",
+        expected: TOS,
+        apply: |c, v| set(tos(v), &mut c.tos),
+        flag: "tos",
+        arg: FlagArg::Required,
+        metavar: "TOS",
+        file: false,
+        help: "IP_TOS on INET sockets (IPV6_TCLASS on INET6 ones).",
+    },
+    Variable {
+        name: "LIBSOCK_RCVBUF",
+        expected: BYTES,
+        apply: |c, v| set(bytes(v), &mut c.rcvbuf),
+        flag: "rcvbuf",
+        arg: FlagArg::Required,
+        metavar: "BYTES",
+        file: false,
+        help: "SO_RCVBUF: the receive buffer size.",
+    },
+    Variable {
+        name: "LIBSOCK_SNDBUF",
+        expected: BYTES,
+        apply: |c, v| set(bytes(v), &mut c.sndbuf),
+        flag: "sndbuf",
+        arg: FlagArg::Required,
+        metavar: "BYTES",
+        file: false,
+        help: "SO_SNDBUF: the send buffer size.",
+    },
+    Variable {
+        name: "LIBSOCK_BIND_ADDR",
+        expected: BIND_ADDR,
+        apply: |c, v| match bind_addr(v) {
+            Some((v4, v6)) => {
+                (c.bind_v4, c.bind_v6) = (v4, v6);
+                true
+            }
+            None => false,
+        },
+        flag: "bind-addr",
+        arg: FlagArg::Required,
+        metavar: "ADDR",
+        file: false,
+        help: "The address INET/INET6 sockets of that family are bound to, whatever \
+               the program asks (e.g. confine a server to 127.0.0.1).",
+    },
+    Variable {
+        name: "LIBSOCK_PORT_MAP",
+        expected: PORT_MAP,
+        apply: |c, v| match port_map(v) {
+            Some(map) => {
+                c.port_map = map;
+                true
+            }
+            None => false,
+        },
+        flag: "port-map",
+        arg: FlagArg::Required,
+        metavar: "MAP",
+        file: false,
+        help: "Bind-port rewrites.",
+    },
+];
+
 /// Parses the configuration from `get` (the environment, or sockrun's
-/// options). Unset and empty variables are off.
+/// options). Unset and empty variables are off; a value that does not parse
+/// leaves its setting off and becomes a [`Problem`].
 pub fn parse(get: impl Fn(&str) -> Option<String>) -> (Config, Vec<Problem>) {
     let mut config = Config::default();
     let mut problems = Vec::new();
-    let mut each =
-        |var: &'static str, expected: &'static str, apply: &mut dyn FnMut(&str) -> bool| {
-            if let Some(value) = get(var).filter(|v| !v.is_empty()) {
-                if !apply(&value) {
-                    problems.push(Problem {
-                        var,
-                        value,
-                        expected,
-                    });
-                }
+    for var in VARIABLES {
+        if let Some(value) = get(var.name).filter(|v| !v.is_empty()) {
+            if !(var.apply)(&mut config, &value) {
+                problems.push(Problem {
+                    var: var.name,
+                    value,
+                    expected: var.expected,
+                });
             }
-        };
-    each("LIBSOCK_TRACE", "1 or stderr, or a file path", &mut |v| {
-        config.trace = output(v);
-        true
-    });
-    each("LIBSOCK_TRACE_FORMAT", "text or json", &mut |v| match v {
-        "text" => true,
-        "json" => {
-            config.format = Format::Json;
-            true
         }
-        _ => false,
-    });
-    each("LIBSOCK_STATS", "1 or stderr, or a file path", &mut |v| {
-        config.stats = output(v);
-        true
-    });
-    each("LIBSOCK_REUSEADDR", BOOL, &mut |v| {
-        set_bool(v, &mut config.reuseaddr)
-    });
-    each("LIBSOCK_REUSEPORT", BOOL, &mut |v| {
-        set_bool(v, &mut config.reuseport)
-    });
-    each("LIBSOCK_FREEBIND", BOOL, &mut |v| {
-        set_bool(v, &mut config.freebind)
-    });
-    each("LIBSOCK_NODELAY", BOOL, &mut |v| {
-        set_bool(v, &mut config.nodelay)
-    });
-    each(
-        "LIBSOCK_KEEPALIVE",
-        KEEPALIVE,
-        &mut |v| match keepalive(v) {
-            Some(k) => {
-                config.keepalive = k;
-                true
-            }
-            None => false,
-        },
-    );
-    each("LIBSOCK_TOS", TOS, &mut |v| set(tos(v), &mut config.tos));
-    each("LIBSOCK_RCVBUF", BYTES, &mut |v| {
-        set(bytes(v), &mut config.rcvbuf)
-    });
-    each("LIBSOCK_SNDBUF", BYTES, &mut |v| {
-        set(bytes(v), &mut config.sndbuf)
-    });
-    each(
-        "LIBSOCK_BIND_ADDR",
-        BIND_ADDR,
-        &mut |v| match bind_addr(v) {
-            Some((v4, v6)) => {
-                (config.bind_v4, config.bind_v6) = (v4, v6);
-                true
-            }
-            None => false,
-        },
-    );
-    each("LIBSOCK_PORT_MAP", PORT_MAP, &mut |v| match port_map(v) {
-        Some(map) => {
-            config.port_map = map;
-            true
-        }
-        None => false,
-    });
+    }
     (config, problems)
 }
 
