@@ -84,8 +84,8 @@ bash tests/check-exports.sh "$wlib"
 
 # -------------------------------------------------------------- auditwheel
 auditwheel show "$wheel" >"$work/auditwheel.out" 2>&1 || fail "auditwheel show: $(cat "$work/auditwheel.out")"
-tr -s '\n ' ' ' <"$work/auditwheel.out" |
-    grep -q 'is consistent with the following platform tag: "manylinux_2_17_x86_64"' ||
+grep -q 'is consistent with the following platform tag: "manylinux_2_17_x86_64"' \
+    <<<"$(tr -s '\n ' ' ' <"$work/auditwheel.out")" ||
     fail "auditwheel does not agree on manylinux_2_17_x86_64: $(cat "$work/auditwheel.out")"
 step "auditwheel: consistent with manylinux_2_17_x86_64"
 
@@ -141,7 +141,7 @@ export PKG_CONFIG_PATH=$tlib/pkgconfig
 "$cc" -Wall -Wextra -Werror "$work/hello.c" -o "$work/hello" $(pkg-config --cflags --libs libsock) \
     -Wl,-rpath,"$(pkg-config --variable=libdir libsock)"
 unset PKG_CONFIG_PATH
-readelf -d "$work/hello" | grep -q 'NEEDED.*\[libsock.so.0\]' || fail "hello does not need libsock.so.0"
+grep -q 'NEEDED.*\[libsock.so.0\]' <<<"$(readelf -d "$work/hello")" || fail "hello does not need libsock.so.0"
 out=$("$work/hello") || fail "hello: $out"
 [ "$out" = "libsock $version: 1 ready, 2000 readable" ] || fail "hello printed: $out"
 loaded=$(ldd "$work/hello" | awk '$1 == "libsock.so.0" {print $3}')
@@ -185,7 +185,8 @@ mkdir -p target/sdist
 CARGO_TARGET_DIR=$PWD/target/sdist "$python" -m pip wheel -q --no-index --no-deps --disable-pip-version-check \
     -w "$work/from-sdist" "$sdist" >"$work/sdist.out" 2>&1 || { tail -20 "$work/sdist.out"; fail "building the sdist"; }
 built=$(ls "$work"/from-sdist/libsock-"$version"-py3-none-*.whl)
-"$python" -m zipfile -l "$built" | grep -q 'libsock/libsock.so' && "$python" -m zipfile -l "$built" | grep -q 'scripts/sockrun' ||
+listing=$("$python" -m zipfile -l "$built")
+grep -q 'libsock/libsock.so' <<<"$listing" && grep -q 'scripts/sockrun' <<<"$listing" ||
     fail "the wheel built from the sdist lacks the library or sockrun"
 step "sdist: cargo builds it into ${built##*/}"
 echo "dist-test: all checks passed"
