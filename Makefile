@@ -16,7 +16,7 @@ export LIBDIR PYTHON
 .PHONY: all build header check-header install uninstall demo bench test lint unit fuzz fuzz-test \
         check-exports sockrun-test header-test diff-test sockset-test policy-test trace-test \
         cpython-traced-test stress-test exit-test faults-test sanitize-test valgrind-test python-test \
-        programs-test install-test cpython-test clean
+        programs-test install-test cpython-test dist dist-test clean
 
 all: build
 
@@ -52,6 +52,18 @@ uninstall:
 	  $(DESTDIR)$(PREFIX)/lib/libsock.so $(DESTDIR)$(PREFIX)/include/sock.h \
 	  $(DESTDIR)$(PREFIX)/lib/pkgconfig/libsock.pc
 
+# The release artifacts in dist/, built against glibc 2.17's stubs
+# (cargo-zigbuild, into target/dist): the manylinux_2_17 wheel, the sdist and
+# the C tarball (packaging/dist.sh).
+dist:
+	bash packaging/dist.sh
+
+# The artifacts as users get them: the glibc floor, auditwheel, a fresh venv,
+# a pkg-config build against the unpacked tarball, the suites against the
+# dist library, epoll_pwait2 hidden, the sdist built (packaging/dist-test.sh).
+dist-test: build dist
+	bash packaging/dist-test.sh
+
 demo: build
 	bash demo/demo.sh
 
@@ -63,7 +75,8 @@ bench: build
 
 # Every check, cheapest first.
 test: lint unit fuzz-test check-header check-exports sockrun-test header-test diff-test sockset-test policy-test \
-      trace-test stress-test exit-test faults-test sanitize-test valgrind-test python-test install-test programs-test cpython-test cpython-traced-test
+      trace-test stress-test exit-test faults-test sanitize-test valgrind-test python-test install-test programs-test dist-test \
+      cpython-test cpython-traced-test
 	@echo "make test: all checks passed"
 
 lint:
@@ -153,4 +166,4 @@ cpython-traced-test: build
 
 clean:
 	$(CARGO) clean
-	rm -rf fuzz/target fuzz/artifacts
+	rm -rf fuzz/target fuzz/artifacts dist

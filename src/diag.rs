@@ -67,20 +67,16 @@ pub fn warn(message: fmt::Arguments<'_>) {
     let _ = write_quietly(libc::STDERR_FILENO, bytes);
 }
 
-/// An errno's message (`strerror_r` into a stack buffer: formatting it
-/// allocates nothing, unlike `std::io::Error`'s Display).
+/// An errno's message (nix's table, glibc's English texts): formatting it
+/// allocates nothing and reads no locale, unlike `std::io::Error`'s Display
+/// or `strerror_r`.
 pub struct Strerror(pub libc::c_int);
 
 impl fmt::Display for Strerror {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let mut buf = [0u8; 128];
-        // SAFETY: `buf` is writable for its length; the XSI strerror_r (the
-        // libc crate's binding on glibc) NUL-terminates what it writes.
-        let r = unsafe { libc::strerror_r(self.0, buf.as_mut_ptr().cast(), buf.len()) };
-        let end = buf.iter().position(|&b| b == 0).unwrap_or(buf.len());
-        match (r, std::str::from_utf8(&buf[..end])) {
-            (0, Ok(text)) if !text.is_empty() => write!(f, "{text} (errno {})", self.0),
-            _ => write!(f, "errno {}", self.0),
+        match nix::errno::Errno::from_raw(self.0) {
+            nix::errno::Errno::UnknownErrno => write!(f, "errno {}", self.0),
+            e => write!(f, "{} (errno {})", e.desc(), self.0),
         }
     }
 }
@@ -152,6 +148,16 @@ mod tests {
         assert_eq!(write_quietly(fds[1], b"x"), Err(libc::EPIPE));
         // SAFETY: as above.
         unsafe { crate::real::close(fds[1]) };
+    }
+
+    #[test]
+    fn messages() {
+        assert_eq!(
+            Strerror(libc::EMFILE).to_string(),
+            "Too many open files (errno 24)"
+        );
+        assert_eq!(Strerror(0).to_string(), "errno 0");
+        assert_eq!(Strerror(100000).to_string(), "errno 100000");
     }
 
     #[test]

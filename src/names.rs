@@ -264,21 +264,24 @@ pub fn how(v: c_int) -> Named {
     Named(name, v.into())
 }
 
-/// `EADDRINUSE`, … (glibc's own table, so every errno it knows).
-pub fn errno(v: c_int) -> Named {
-    unsafe extern "C" {
-        /// glibc 2.32+: the errno's macro name, or NULL.
-        fn strerrorname_np(errnum: c_int) -> *const std::ffi::c_char;
+/// `EADDRINUSE`, …: an errno's macro name (nix's table of every Linux
+/// errno), or the number when it has none. glibc's own `strerrorname_np` is
+/// 2.32+, above libsock's glibc floor (2.17).
+pub fn errno(v: c_int) -> ErrnoName {
+    ErrnoName(v)
+}
+
+/// See [`errno`]. Formats without allocating.
+pub struct ErrnoName(pub c_int);
+
+impl fmt::Display for ErrnoName {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match nix::errno::Errno::from_raw(self.0) {
+            nix::errno::Errno::UnknownErrno => write!(f, "{}", self.0),
+            // The enum's variant names are the C macro names.
+            e => write!(f, "{e:?}"),
+        }
     }
-    // SAFETY: strerrorname_np returns a static string or NULL.
-    let p = unsafe { strerrorname_np(v) };
-    let name = if p.is_null() {
-        None
-    } else {
-        // SAFETY: a static NUL-terminated string from glibc.
-        unsafe { std::ffi::CStr::from_ptr(p) }.to_str().ok()
-    };
-    Named(name, v.into())
 }
 
 #[cfg(test)]
@@ -301,6 +304,39 @@ mod tests {
         assert_eq!(level(libc::IPPROTO_IPV6).to_string(), "IPPROTO_IPV6");
         assert_eq!(errno(libc::EADDRINUSE).to_string(), "EADDRINUSE");
         assert_eq!(errno(100000).to_string(), "100000");
+        assert_eq!(errno(0).to_string(), "0");
+        assert_eq!(errno(-1).to_string(), "-1");
+    }
+
+    /// Every name is the one glibc gives (where this glibc has
+    /// strerrorname_np, 2.32+: looked up at run time, as libsock must not
+    /// reference it).
+    #[test]
+    fn errno_names_are_glibcs() {
+        type Name = unsafe extern "C" fn(c_int) -> *const std::ffi::c_char;
+        // SAFETY: a NUL-terminated name.
+        let f = unsafe { libc::dlsym(libc::RTLD_DEFAULT, c"strerrorname_np".as_ptr()) };
+        if f.is_null() {
+            eprintln!("no strerrorname_np in this glibc: names not compared");
+            return;
+        }
+        // SAFETY: strerrorname_np has this C type.
+        let glibc = unsafe { std::mem::transmute::<*mut std::ffi::c_void, Name>(f) };
+        let mut compared = 0;
+        for v in 1..512 {
+            // SAFETY: returns a static string or NULL.
+            let p = unsafe { glibc(v) };
+            let want = if p.is_null() {
+                v.to_string()
+            } else {
+                // SAFETY: a static NUL-terminated string from glibc.
+                let s = unsafe { std::ffi::CStr::from_ptr(p) };
+                compared += 1;
+                s.to_str().unwrap().to_owned()
+            };
+            assert_eq!(errno(v).to_string(), want, "errno {v}");
+        }
+        assert!(compared > 100, "glibc named only {compared} errnos");
         assert_eq!(how(7).to_string(), "7");
     }
 

@@ -30,7 +30,7 @@
 //! is a `ppoll` over the members instead: correct, with no FD_SETSIZE limit,
 //! at poll's cost.
 
-use std::sync::atomic::{AtomicBool, AtomicU8, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU8, AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
 use libc::{c_int, epoll_event};
@@ -563,8 +563,42 @@ fn timespec(d: Duration) -> libc::timespec {
     }
 }
 
-/// `epoll_pwait2` (nanosecond timeout) where the kernel has it, else
-/// `epoll_wait` with the timeout rounded up to a millisecond.
+/// `epoll_pwait2(2)` as glibc (2.35+) declares it.
+type EpollPwait2 = unsafe extern "C" fn(
+    c_int,
+    *mut epoll_event,
+    c_int,
+    *const libc::timespec,
+    *const libc::sigset_t,
+) -> c_int;
+
+/// glibc's `epoll_pwait2`, looked up at run time: libsock loads on glibc
+/// 2.17+ (no versioned reference above GLIBC_2.17), and a link-time
+/// reference to a 2.35 function would keep it from loading on older ones.
+/// Resolved on the first epoll wait (never from the constructor), once:
+/// `UNRESOLVED`, then the function's address or `ABSENT`.
+fn epoll_pwait2_fn() -> Option<EpollPwait2> {
+    const UNRESOLVED: usize = 0;
+    const ABSENT: usize = 1;
+    static FN: AtomicUsize = AtomicUsize::new(UNRESOLVED);
+    let mut addr = FN.load(Ordering::Acquire);
+    if addr == UNRESOLVED {
+        // SAFETY: a NUL-terminated name; RTLD_NEXT is the library after
+        // libsock (glibc), which is where the real function lives.
+        let f = unsafe { libc::dlsym(libc::RTLD_NEXT, c"epoll_pwait2".as_ptr()) };
+        addr = if f.is_null() { ABSENT } else { f.addr() };
+        FN.store(addr, Ordering::Release);
+    }
+    if addr == ABSENT {
+        return None;
+    }
+    // SAFETY: `addr` is what dlsym returned for epoll_pwait2, whose C type
+    // is `EpollPwait2`; a function pointer and a usize have the same size.
+    Some(unsafe { std::mem::transmute::<usize, EpollPwait2>(addr) })
+}
+
+/// `epoll_pwait2` (nanosecond timeout) where glibc and the kernel have it,
+/// else `epoll_pwait` with the timeout rounded up to a millisecond.
 fn epoll_wait(
     epfd: c_int,
     events: &mut [epoll_event],
@@ -573,28 +607,57 @@ fn epoll_wait(
     static NO_PWAIT2: AtomicBool = AtomicBool::new(false);
     let max = events.len().min(c_int::MAX as usize) as c_int;
     if !NO_PWAIT2.load(Ordering::Relaxed) {
-        let ts = timeout.map(timespec);
-        let tsp = ts
-            .as_ref()
-            .map_or(std::ptr::null(), |t| t as *const libc::timespec);
-        // SAFETY: `events` is writable for `max` entries; `tsp` is null or valid.
-        let n =
-            unsafe { libc::epoll_pwait2(epfd, events.as_mut_ptr(), max, tsp, std::ptr::null()) };
-        if n >= 0 {
-            return Ok(n as usize);
+        match epoll_pwait2_fn() {
+            Some(pwait2) => {
+                let ts = timeout.map(timespec);
+                let tsp = ts
+                    .as_ref()
+                    .map_or(std::ptr::null(), |t| t as *const libc::timespec);
+                // SAFETY: `events` is writable for `max` entries; `tsp` is
+                // null or valid; a null sigmask leaves the mask alone.
+                let n = unsafe { pwait2(epfd, events.as_mut_ptr(), max, tsp, std::ptr::null()) };
+                if n >= 0 {
+                    return Ok(n as usize);
+                }
+                let e = crate::errno::get();
+                if e != libc::ENOSYS {
+                    return Err(e);
+                }
+                NO_PWAIT2.store(true, Ordering::Relaxed);
+            }
+            None => NO_PWAIT2.store(true, Ordering::Relaxed),
         }
-        let e = crate::errno::get();
-        if e != libc::ENOSYS {
-            return Err(e);
-        }
-        NO_PWAIT2.store(true, Ordering::Relaxed);
     }
-    let ms = match timeout {
+    epoll_wait_ms(epfd, events, timeout)
+}
+
+/// The timeout in whole milliseconds, rounded up: a wait may end late,
+/// never early. `None` waits forever (-1).
+fn timeout_ms(timeout: Option<Duration>) -> c_int {
+    match timeout {
         None => -1,
         Some(t) => t.as_nanos().div_ceil(1_000_000).min(c_int::MAX as u128) as c_int,
+    }
+}
+
+/// The fallback wait: `epoll_pwait` (glibc 2.6) with a millisecond timeout.
+fn epoll_wait_ms(
+    epfd: c_int,
+    events: &mut [epoll_event],
+    timeout: Option<Duration>,
+) -> Result<usize, Errno> {
+    let max = events.len().min(c_int::MAX as usize) as c_int;
+    // SAFETY: `events` is writable for `max` entries; a null sigmask leaves
+    // the mask alone.
+    let n = unsafe {
+        libc::epoll_pwait(
+            epfd,
+            events.as_mut_ptr(),
+            max,
+            timeout_ms(timeout),
+            std::ptr::null(),
+        )
     };
-    // SAFETY: `events` is writable for `max` entries.
-    let n = unsafe { libc::epoll_wait(epfd, events.as_mut_ptr(), max, ms) };
     if n < 0 {
         Err(crate::errno::get())
     } else {
@@ -714,5 +777,49 @@ mod tests {
                 "{backend:?}"
             );
         });
+    }
+
+    #[test]
+    fn timeout_rounds_up_to_the_millisecond() {
+        assert_eq!(timeout_ms(None), -1);
+        assert_eq!(timeout_ms(Some(Duration::ZERO)), 0);
+        assert_eq!(timeout_ms(Some(Duration::from_nanos(1))), 1);
+        assert_eq!(timeout_ms(Some(Duration::from_micros(1500))), 2);
+        assert_eq!(timeout_ms(Some(Duration::from_millis(7))), 7);
+        assert_eq!(timeout_ms(Some(Duration::from_secs(u64::MAX))), c_int::MAX);
+    }
+
+    /// The wait used where glibc has no epoll_pwait2 (older than 2.35):
+    /// the same readiness, and a timeout that never ends early.
+    #[test]
+    fn fallback_wait_answers_and_never_ends_early() {
+        // SAFETY: a plain system call.
+        let epfd = unsafe { libc::epoll_create1(libc::EPOLL_CLOEXEC) };
+        assert!(epfd >= 0);
+        let sv = pair();
+        let mut ev = epoll_event {
+            events: libc::EPOLLIN as u32,
+            u64: sv[0] as u64,
+        };
+        // SAFETY: `ev` is a valid event for a descriptor the test owns.
+        let r = unsafe { libc::epoll_ctl(epfd, libc::EPOLL_CTL_ADD, sv[0], &mut ev) };
+        assert_eq!(r, 0);
+        let mut events = [epoll_event { events: 0, u64: 0 }; 4];
+        for micros in [1, 300, 1500, 2999] {
+            let want = Duration::from_micros(micros);
+            let t0 = Instant::now();
+            assert_eq!(epoll_wait_ms(epfd, &mut events, Some(want)), Ok(0));
+            let took = t0.elapsed();
+            assert!(took >= want, "{want:?} ended after {took:?}");
+        }
+        write(sv[1]);
+        assert_eq!(epoll_wait_ms(epfd, &mut events, None), Ok(1));
+        let token = events[0].u64;
+        assert_eq!(token, sv[0] as u64);
+        assert_eq!(epoll_wait(epfd, &mut events, Some(Duration::ZERO)), Ok(1));
+        close(sv[0]);
+        close(sv[1]);
+        // SAFETY: the test's own epoll descriptor.
+        unsafe { real::close(epfd) };
     }
 }

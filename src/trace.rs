@@ -271,8 +271,9 @@ impl Sink {
         if self.failed.load(Ordering::Relaxed) {
             return;
         }
-        // SAFETY: plain system calls without pointers.
-        let (pid, tid) = unsafe { (libc::getpid(), libc::gettid()) };
+        // SAFETY: plain system calls without pointers. gettid(2) by its
+        // system call: glibc's wrapper is 2.30+, libsock's floor is 2.17.
+        let (pid, tid) = unsafe { (libc::getpid(), libc::syscall(libc::SYS_gettid)) };
         let ids = (pid as u32, tid as u32);
         let mut line = LineBuf::new();
         let written = match self.format {

@@ -15,8 +15,8 @@ ints (objects with ``fileno()`` are accepted too): close what you open.
 
 ``libsock.lib`` is the raw :class:`ctypes.CDLL`, every export declared with
 glibc's prototype, and ``libsock.lib_path`` the file it was loaded from (see
-``libsock._lib`` for how it is found: ``LIBSOCK_LIB``, the build tree, the
-system).
+``libsock._lib`` for how it is found: ``LIBSOCK_LIB``, the library the wheel
+bundles, the build tree, the system).
 
 Layout, one concern per module: ``_lib`` (finding and loading the library),
 ``_cstructs`` (C structures), ``_addr`` (the sockaddr codec), ``_util``

@@ -4,10 +4,12 @@ Search order (the first that applies wins):
 
 1. ``LIBSOCK_LIB``: the path of the shared library. When it is set nothing
    else is tried, so a test run can never silently pick another build.
-2. The build tree: walking up from this file, the first directory holding
+2. The bundled library: ``libsock.so`` beside this file, where the wheel
+   puts it (``pip install libsock-*.whl``).
+3. The build tree: walking up from this file, the first directory holding
    ``target/release/libsock.so`` (the package used from a checkout, with
    ``PYTHONPATH=python`` or an editable install).
-3. The system: ``ctypes.util.find_library("sock")``, then ``libsock.so.0``
+4. The system: ``ctypes.util.find_library("sock")``, then ``libsock.so.0``
    through the dynamic loader's own search (``LD_LIBRARY_PATH``, the ldconfig
    cache, the default directories).
 
@@ -32,6 +34,7 @@ __all__ = ["LibsockNotFoundError", "lib", "lib_path", "find_library"]
 _ENV = "LIBSOCK_LIB"
 _BUILD_SUBPATH = Path("target") / "release" / "libsock.so"
 _SONAME = "libsock.so.0"
+_BUNDLED = "libsock.so"
 
 
 class LibsockNotFoundError(ImportError):
@@ -71,6 +74,13 @@ def find_library() -> Tuple[ctypes.CDLL, str]:
             ) from exc
 
     here = Path(__file__).resolve().parent
+    bundled = here / _BUNDLED
+    if bundled.is_file():
+        try:
+            return _open(str(bundled)), str(bundled)
+        except OSError as exc:
+            tried.append(f"bundled {bundled}: {exc}")
+
     built = _build_tree_candidate(here)
     if built is not None:
         try:

@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import os
 import re
+import shutil
 import subprocess
 import sys
+import tempfile
 import unittest
 from typing import Dict
 
@@ -78,7 +80,7 @@ class LoadingTest(unittest.TestCase):
         if expected is None:
             self.skipTest("no library to point LIBSOCK_LIB at")
         link = REPO / "target" / "release" / "libsock.so.0"
-        target = link if link.exists() else expected
+        target = link if link.exists() and link.resolve() == expected else expected
         result = _run_import({"LIBSOCK_LIB": str(target)})
         self.assertEqual(result.returncode, 0, result.stderr)
         self.assertEqual(os.path.realpath(result.stdout.strip()), str(expected))
@@ -98,6 +100,42 @@ class LoadingTest(unittest.TestCase):
         )
         self.assertEqual(result.returncode, 0, result.stderr)
         self.assertEqual(os.path.realpath(result.stdout.strip()), str(built.resolve()))
+
+    def test_bundled_library_is_found(self) -> None:
+        # As the wheel installs it: libsock.so inside the package directory.
+        expected = expected_library()
+        if expected is None:
+            self.skipTest("no library to bundle")
+        with tempfile.TemporaryDirectory() as tmp:
+            package = os.path.join(tmp, "libsock")
+            shutil.copytree(PYTHON_DIR / "libsock", package)
+            bundled = os.path.join(package, "libsock.so")
+            os.symlink(expected, bundled)
+            env = {k: v for k, v in os.environ.items() if k != "LIBSOCK_LIB"}
+            env["PYTHONPATH"] = tmp
+            result = subprocess.run(
+                [sys.executable, "-c", "import libsock; print(libsock.lib_path)"],
+                env=env,
+                capture_output=True,
+                text=True,
+                timeout=60,
+                cwd=tmp,
+            )
+            self.assertEqual(result.returncode, 0, result.stderr)
+            # (Preloaded, lib_path is the preloaded file: the same one.)
+            self.assertEqual(os.path.realpath(result.stdout.strip()), str(expected))
+            # LIBSOCK_LIB still wins over it.
+            env["LIBSOCK_LIB"] = "/nonexistent/libsock.so"
+            result = subprocess.run(
+                [sys.executable, "-c", "import libsock"],
+                env=env,
+                capture_output=True,
+                text=True,
+                timeout=60,
+                cwd=tmp,
+            )
+            self.assertNotEqual(result.returncode, 0)
+            self.assertIn("/nonexistent/libsock.so", result.stderr)
 
 
 if __name__ == "__main__":

@@ -226,15 +226,42 @@ fn ld_preload(lib: &Path, existing: Option<&OsStr>) -> OsString {
 // Finding libsock.so
 // ---------------------------------------------------------------------------
 
-/// Where sockrun looks for the library, beside itself and then in its
-/// install prefix.
+/// Where sockrun looks for the library, beside itself, then in its install
+/// prefix, then in a Python wheel's package in that prefix.
 fn library_candidates(exe_dir: &Path) -> Vec<PathBuf> {
     let mut places = vec![exe_dir.join("libsock.so"), exe_dir.join("libsock.so.0")];
     if let Some(prefix) = exe_dir.parent() {
         places.push(prefix.join("lib/libsock.so.0"));
         places.push(prefix.join("lib/libsock.so"));
+        places.extend(wheel_candidates(prefix));
     }
     places
+}
+
+/// The library the `libsock` wheel bundles: pip puts `sockrun` in
+/// PREFIX/bin and the package in PREFIX/lib/python3.X/site-packages/libsock/
+/// (dist-packages for Debian's own Python), in a venv, a `--user` or a
+/// system install alike. One candidate per python3* directory that exists,
+/// in name order; any of them will do, the library does not depend on the
+/// Python version.
+fn wheel_candidates(prefix: &Path) -> Vec<PathBuf> {
+    let Ok(entries) = fs::read_dir(prefix.join("lib")) else {
+        return Vec::new();
+    };
+    let mut pythons: Vec<PathBuf> = entries
+        .filter_map(Result::ok)
+        .filter(|e| e.file_name().as_bytes().starts_with(b"python3"))
+        .map(|e| e.path())
+        .collect();
+    pythons.sort();
+    pythons
+        .iter()
+        .flat_map(|python| {
+            ["site-packages", "dist-packages"]
+                .map(|packages| python.join(packages).join("libsock/libsock.so"))
+        })
+        .filter(|lib| lib.parent().is_some_and(Path::is_dir))
+        .collect()
 }
 
 /// The library to preload, as a canonical absolute path: the explicit one
@@ -738,7 +765,8 @@ fn library_help(exe_dir: Option<&Path>) -> String {
          its name); the current directory is never searched.\n  \
          1. --lib=PATH, else $LIBSOCK_LIB (it must exist; a relative path is fine)\n  \
          2. beside sockrun: DIR/libsock.so, DIR/libsock.so.0\n  \
-         3. the install prefix: DIR/../lib/libsock.so.0, DIR/../lib/libsock.so\n\
+         3. the install prefix: DIR/../lib/libsock.so.0, DIR/../lib/libsock.so\n  \
+         4. the Python wheel's: DIR/../lib/python3*/site-packages/libsock/libsock.so\n\
          DIR is the directory of the sockrun executable, here:\n  {here}\n"
     )
 }
@@ -1131,6 +1159,32 @@ mod tests {
         let dangling = root.join("dangling");
         let err = find_library(Some(("--lib", dangling.as_os_str())), None).unwrap_err();
         assert!(err.ends_with("No such file or directory"), "{err}");
+        let _ = fs::remove_dir_all(root);
+    }
+
+    #[test]
+    fn library_of_the_python_wheel() {
+        let root = scratch("wheel");
+        let bin = root.join("bin");
+        fs::create_dir_all(&bin).unwrap();
+        let package = root.join("lib/python3.11/site-packages/libsock");
+        fs::create_dir_all(&package).unwrap();
+        let err = find_library(None, Some(&bin)).unwrap_err();
+        assert!(
+            err.contains(&package.join("libsock.so").display().to_string()),
+            "{err}"
+        );
+        touch(&package.join("libsock.so"), 0o644);
+        assert_eq!(
+            find_library(None, Some(&bin)),
+            Ok(package.join("libsock.so"))
+        );
+        // The install prefix's own library comes first.
+        touch(&root.join("lib/libsock.so"), 0o644);
+        assert_eq!(
+            find_library(None, Some(&bin)),
+            Ok(root.join("lib/libsock.so"))
+        );
         let _ = fs::remove_dir_all(root);
     }
 

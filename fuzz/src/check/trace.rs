@@ -397,12 +397,12 @@ fn names_read_back(a: i32, b: i32, c: i32) {
         read_flags(names::SOCK_FLAGS, v);
         read_socktype(v);
         for named in [
-            names::family(v),
-            names::level(v),
-            names::how(v),
-            names::errno(v),
+            names::family(v).to_string(),
+            names::level(v).to_string(),
+            names::how(v).to_string(),
+            names::errno(v).to_string(),
         ] {
-            read_named(&named.to_string(), v.into());
+            read_named(&named, v.into());
         }
     }
     for level in LEVELS.iter().copied().chain([a, b]) {
