@@ -22,12 +22,12 @@
 #      FIN-WAIT-2): restarting on the port fails with EADDRINUSE without
 #      LIBSOCK_REUSEADDR and succeeds at once with it.
 #
-# Run from anywhere after `make`:   bash tests/policy.sh
+# Run from anywhere after `make`:   bash c-tests/policy/run.sh
 # Environment: LIBDIR (default target/release), CC (default cc),
 #              PYTHON (default python3).
 # Last line: "policy: N passed, M failed"; exit status 0 only if M is 0.
 set -euo pipefail
-cd "$(dirname "$0")/.."
+cd "$(dirname "$0")/../.."
 
 LIBDIR=${LIBDIR:-target/release}
 CC=${CC:-cc}
@@ -47,7 +47,7 @@ unset LD_PRELOAD LD_DEBUG LD_LIBRARY_PATH
 
 # Concurrent runs of this script would pick the same fixed ports: one at a time.
 exec 9>"${TMPDIR:-/tmp}/libsock-policy.lock"
-flock -w 120 9 || die "another tests/policy.sh has held the lock for 120 s"
+flock -w 120 9 || die "another c-tests/policy/run.sh has held the lock for 120 s"
 
 work=$(mktemp -d /tmp/libsock-policy.XXXXXX)
 pids=()

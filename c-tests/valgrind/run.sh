@@ -19,9 +19,9 @@
 #             alarm(): under valgrind's slowdown it dies of its own SIGALRM,
 #             natively too), mmsg (batches past UIO_MAXIOV: minutes under
 #             valgrind) and sendrecv (blocks for over a minute under valgrind
-#             natively). badfd and mmsg run under ASan in sanitize.sh;
+#             natively). badfd and mmsg run under ASan in sanitize/run.sh;
 #             sendrecv (which ASan cannot run either) only in the
-#             differential suite, c-tests/run-diff.sh.
+#             differential suite, c-tests/diff/run.sh.
 #   echo      demo/echo_server.c (linked, SocketSet) serving demo/echo_load.c
 #             (preloaded, traced); the demo's own buffers, allocated in main
 #             and never freed, are suppressed (only blocks whose allocator was
@@ -33,7 +33,7 @@
 #             what the kernel hands out past it, so EMFILE comes at other
 #             points than natively (a socketpair succeeds, an accept consumes
 #             the pending connection) even without libsock; it runs under
-#             ASan in sanitize.sh and natively in faults/run.sh.
+#             ASan in sanitize/run.sh and natively in faults/run.sh.
 #   stress    c-tests/stress/stress.c, 16 threads, preloaded and linked with
 #             tracing, stats and policy: once without fork (every process
 #             fully checked), once with forks, --child-silent-after-fork and
@@ -196,7 +196,7 @@ for name in bind_listen connect_accept create fortify msg multicast names sockop
         [ $mode = preload ] && pre=(LD_PRELOAD="$lib")
         dir=$work/$name.$mode
         mkdir -p "$dir"
-        # As c-tests/run-diff.sh runs them: only descriptors 0-2 open.
+        # As c-tests/diff/run.sh runs them: only descriptors 0-2 open.
         (
             for f in /proc/$BASHPID/fd/*; do
                 n=${f##*/}

@@ -39,7 +39,7 @@
 # do not go through the PLT. A socket syscall called from anywhere else (the
 # program, another library) fails the check.
 #
-#   tests/trace.sh           (from the repository root, after `make`)
+#   c-tests/trace/run.sh           (from the repository root, after `make`)
 #
 # Environment: LIBDIR (default target/release), PYTHON (default python3),
 # CC (default cc), TRACE_BUILD (default target/trace-tests); TRACE_ONLY="name

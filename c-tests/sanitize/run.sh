@@ -25,7 +25,7 @@
 #                collide with ASan's shadow memory (multicast, sendrecv,
 #                sockopt: "fixed mmap failed"); fortify.c is built with
 #                _FORTIFY_SOURCE, which ASan's interceptors replace. All but
-#                sendrecv run under valgrind.sh instead, which copes with
+#                sendrecv run under valgrind/run.sh instead, which copes with
 #                those inputs.
 #   echo         demo/echo_server.c (linked, SocketSet) serving
 #                demo/echo_load.c (preloaded, traced) — 1100 clients, past
@@ -175,7 +175,7 @@ run sockset-preloaded-differential "${preload[@]}" LIBSOCK_LIB="$lib" "$out/diff
 run sockset-dlopen-differential LIBSOCK_LIB="$lib" "$out/differential-dlopen"
 
 echo "diff: the differential programs that ASan runs clean natively"
-# run_diff NAME MODE BINARY [ENV...]: as c-tests/run-diff.sh runs them: only
+# run_diff NAME MODE BINARY [ENV...]: as c-tests/diff/run.sh runs them: only
 # descriptors 0-2 open, a scratch directory, a token.
 run_diff() {
     local name=$1 mode=$2 bin=$3
@@ -294,7 +294,7 @@ policy=(LIBSOCK_NODELAY=1 LIBSOCK_REUSEADDR=1 LIBSOCK_KEEPALIVE=30 LIBSOCK_TOS=l
 # LeakSanitizer in such a child reports the other threads' live buffers as
 # leaks ("Running thread N was not suspended. False leaks are possible").
 # The fork-from-threads half of the stress test runs natively in
-# c-tests/stress/run.sh and under valgrind in valgrind.sh.
+# c-tests/stress/run.sh and under valgrind in valgrind/run.sh.
 small=(STRESS_ROUNDS=60 STRESS_FORKS=0 STRESS_WARMUP=1)
 run stress-native "${small[@]}" "$out/stress" || true
 run stress-preloaded "${small[@]}" "${preload[@]}" LIBSOCK_TRACE="$work/s.trace" \

@@ -16,7 +16,7 @@
 # with nm -u; fortify.c uses it for __recv_chk and __recvfrom_chk).
 #
 # Run from the repository root after `make`:
-#     bash c-tests/run-diff.sh
+#     bash c-tests/diff/run.sh
 # Environment:
 #     LIBDIR        directory holding libsock.so (default target/release)
 #     CC            C compiler (default cc)
