@@ -5,7 +5,8 @@
 #
 # Reporting (counted; the closing line is the driver's verdict):
 #     ok MSG              "ok   MSG"; one check passed
-#     bad MSG [LINE...]   "FAIL MSG", then each LINE indented; one check failed
+#     bad MSG [TEXT...]   "FAIL MSG", then each TEXT's lines indented; one
+#                         check failed
 #     skip MSG            "SKIP MSG"; a check that cannot run here (counted
 #                         apart: not a pass, not a failure)
 #     excerpt N FILE...   the first N lines of each FILE, indented (for bad)
@@ -57,8 +58,7 @@ bad() {
     failed=$((failed + 1))
     echo "FAIL $1"
     shift
-    local line
-    for line in "$@"; do echo "    $line"; done
+    [ $# -eq 0 ] || printf '%s\n' "$@" | sed 's/^/    /'
 }
 
 skip() {
