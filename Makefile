@@ -109,7 +109,7 @@ header-test: build
 	bash c-tests/header/run.sh
 
 diff-test: build
-	bash c-tests/run-diff.sh
+	bash c-tests/diff/run.sh
 
 # Never crash, leak or deadlock: threads and forks under tracing and policy;
 # exhausted descriptors, failing malloc, missing symbols, unwritable traces;
@@ -126,16 +126,16 @@ faults-test: build
 	bash c-tests/faults/run.sh
 
 sanitize-test: build
-	bash c-tests/sanitize.sh
+	bash c-tests/sanitize/run.sh
 
 valgrind-test: build
-	bash c-tests/valgrind.sh
+	bash c-tests/valgrind/run.sh
 
 trace-test: build
-	bash tests/trace.sh
+	bash c-tests/trace/run.sh
 
 policy-test: build
-	bash tests/policy.sh
+	bash c-tests/policy/run.sh
 
 sockset-test: build
 	bash c-tests/sockset/run.sh

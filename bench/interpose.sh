@@ -26,7 +26,8 @@
 # Exit status: 0 unless something failed to build or crashed. A missed
 # target is reported, not a failure.
 set -euo pipefail
-cd "$(dirname "$0")/.."
+. "$(dirname "$0")/../tests/lib/harness.sh"
+harness interpose
 
 given="LIBDIR=${LIBDIR:-target/release}"
 for var in CC INTERPOSE_ROUNDS INTERPOSE_BATCHES INTERPOSE_BATCH_MS; do
@@ -45,11 +46,9 @@ lib=$libdir/libsock.so
 [ -e "$lib" ] || { echo "interpose: $lib not found (run make first)" >&2; exit 1; }
 
 # No configuration may leak in from the caller.
-while IFS= read -r var; do unset "$var"; done < <(compgen -e | grep '^LIBSOCK_' || true)
-unset LD_PRELOAD
+no_config
 
-tmp=$(mktemp -d /tmp/libsock-interpose.XXXXXX)
-trap 'rm -rf "$tmp"' EXIT
+scratch tmp interpose
 bin=$tmp/interpose
 build_cmd=("$CC" -O2 -Wall -Wextra -pthread bench/interpose.c -ldl -o "$bin")
 "${build_cmd[@]}"

@@ -14,7 +14,8 @@
 # Exit status: 0 unless something failed to build or crashed (a wrong answer
 # aborts the program). A missed target is reported, not a failure.
 set -euo pipefail
-cd "$(dirname "$0")/.."
+. "$(dirname "$0")/../tests/lib/harness.sh"
+harness bench
 
 # What the caller set, for the "produced by" line.
 given="LIBDIR=${LIBDIR:-target/release}"
@@ -37,8 +38,7 @@ libdir=$(cd "$LIBDIR" && pwd) || { echo "bench: no directory $LIBDIR (run make f
 lib=$libdir/libsock.so
 [ -e "$lib" ] || { echo "bench: $lib not found (run make first)" >&2; exit 1; }
 
-tmp=$(mktemp -d)
-trap 'rm -rf "$tmp"' EXIT
+scratch tmp bench
 linked=$tmp/sockset_bench_linked
 preload=$tmp/sockset_bench_preload
 cflags=(-O2 -Wall -Wextra -Iinclude)

@@ -2,14 +2,15 @@
 # make demo: libsock in its three loading modes, on loopback, with real
 # programs. Run from the repository root after `make`.
 set -euo pipefail
-libdir=$(cd "${LIBDIR:-target/release}" && pwd)
-lib=$libdir/libsock.so
+. "$(dirname "$0")/../tests/lib/harness.sh"
+harness demo
+find_libsock
 py=${PYTHON:-python3}
 out=target/demo
 mkdir -p "$out"
-work=$(mktemp -d /tmp/libsock-demo.XXXXXX)
+scratch work demo
 server=
-trap '[ -n "$server" ] && kill "$server" 2>/dev/null; rm -rf "$work"' EXIT
+on_exit '[ -z "$server" ] || kill "$server" 2>/dev/null'
 
 say() { printf '\n\033[1m== %s\033[0m\n' "$*"; }
 
@@ -26,7 +27,7 @@ cc -O2 -Wall -Wextra -Iinclude demo/echo_server.c -L"$libdir" -lsock -Wl,-rpath,
 cc -O2 -Wall -Wextra demo/echo_load.c -o "$out/echo_load"
 "$out/echo_server" "$CLIENTS" >"$work/echo.out" &
 echo_pid=$!
-for _ in $(seq 100); do grep -q '^port ' "$work/echo.out" 2>/dev/null && break; sleep 0.05; done
+wait_for "$work/echo.out" '^port ' 5 >/dev/null || true
 echo_port=$(sed -n 's/^port //p' "$work/echo.out")
 printf '  '; timeout 60 "$out/echo_load" "$echo_port" "$CLIENTS" 5
 wait "$echo_pid"
@@ -38,7 +39,7 @@ head -c 1048576 /dev/urandom >"$work/www/random.bin"
 (cd "$work/www" && LD_PRELOAD=$lib exec "$py" -u -m http.server --bind 127.0.0.1 0 \
     >"$work/server.out" 2>/dev/null) &
 server=$!
-for _ in $(seq 100); do grep -q ' port ' "$work/server.out" 2>/dev/null && break; sleep 0.05; done
+wait_for "$work/server.out" ' port ' 5 >/dev/null || true
 port=$(sed -n 's/.* port \([0-9]*\).*/\1/p' "$work/server.out")
 LD_PRELOAD=$lib LD_DEBUG=bindings LD_DEBUG_OUTPUT=$work/ld \
     curl -sS -o "$work/got.bin" "http://127.0.0.1:$port/random.bin"
@@ -62,10 +63,10 @@ say "sockrun --reuseaddr: a killed server restarts on its port at once"
 # serves a client, is killed with the connection open, and is started again.
 kill_and_restart() {
     local rport plain client
-    rport=$("$py" -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
+    rport=$(free_port)
     "$sockrun" "$@" -- "$py" -u demo/plain_server.py "$rport" >"$work/plain.out" &
     plain=$!
-    for _ in $(seq 100); do grep -q listening "$work/plain.out" 2>/dev/null && break; sleep 0.05; done
+    wait_for "$work/plain.out" listening 5 >/dev/null || true
     exec {client}<>/dev/tcp/127.0.0.1/"$rport"
     read -r -u "$client" _
     kill -9 "$plain"; wait "$plain" 2>/dev/null || true

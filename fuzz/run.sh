@@ -17,6 +17,8 @@
 #           target/fuzz-logs/<target>.log
 # Ends with "fuzz: N passed, M failed" (one per target) and fails if M > 0.
 set -euo pipefail
+. "$(dirname "$0")/../tests/lib/harness.sh"
+harness fuzz
 
 usage() { echo "usage: $0 SECONDS [TARGET...]" >&2; exit 2; }
 [ $# -ge 1 ] || usage
@@ -24,19 +26,17 @@ secs=$1
 shift
 [[ "$secs" =~ ^[0-9]+$ ]] || usage
 
-here=$(cd "$(dirname "$0")" && pwd)
+here=$PWD/fuzz
 cd "$here"
 
 all=(addr config trace sockset)
 targets=("${@:-${all[@]}}")
 for t in "${targets[@]}"; do
-    [ -f "fuzz_targets/$t.rs" ] || { echo "fuzz: no target '$t' (have: ${all[*]})" >&2; exit 2; }
+    [ -f "fuzz_targets/$t.rs" ] || die "no target '$t' (have: ${all[*]})"
 done
 
-if ! cargo fuzz --version >/dev/null 2>&1; then
-    echo "fuzz: cargo-fuzz is not installed: cargo install cargo-fuzz --locked" >&2
-    exit 1
-fi
+cargo fuzz --version >/dev/null 2>&1 ||
+    die "cargo-fuzz is not installed: cargo install cargo-fuzz --locked"
 
 # Per target: the longest input worth trying (addr must pass MAX_LEN, 128).
 max_len() {
@@ -53,17 +53,13 @@ echo "fuzz: building ${targets[*]} (cargo fuzz build, ASan, debug assertions)"
 mkdir -p target/fuzz-logs
 RUSTC_BOOTSTRAP=1 cargo fuzz build --fuzz-dir "$here" >target/fuzz-logs/build.log 2>&1 || {
     cat target/fuzz-logs/build.log >&2
-    echo "fuzz: build failed" >&2
-    exit 1
+    die "build failed"
 }
 
-passed=0
-failed=0
+# fail TARGET WHAT LOG: a failed target, with what its log says.
 fail() {
     local t=$1 what=$2 log=$3
-    failed=$((failed + 1))
-    echo "fuzz: $t FAILED: $what"
-    echo "fuzz: log: fuzz/${log#"$here"/}"
+    bad "$t: $what" "log: fuzz/${log#"$here"/}"
     # The panic message or sanitizer report, and the input.
     grep -E -A2 "panicked at" "$log" | grep -v "stack backtrace" | head -6 || true
     grep -E -A8 "ERROR: (AddressSanitizer|LeakSanitizer)" "$log" | head -12 || true
@@ -101,12 +97,10 @@ for t in "${targets[@]}"; do
     if "$bin" "${opts[@]}" "target/corpus/$t" "corpus/$t" >>"$log" 2>&1; then
         runs=$(sed -n 's/^stat::number_of_executed_units: *//p' "$log" | tail -1)
         units=$(ls "target/corpus/$t" | wc -l)
-        echo "fuzz: $t ok: ${runs:-?} runs in $((SECONDS - start)) s, ${#regs[@]} regressions replayed, $units learnt inputs"
-        passed=$((passed + 1))
+        ok "$t: ${runs:-?} runs in $((SECONDS - start)) s, ${#regs[@]} regressions replayed, $units learnt inputs"
     else
         fail "$t" "crash found; minimise with: fuzz/target/$triple/release/$t -minimize_crash=1 -runs=100000 FILE" "$log"
     fi
 done
 
-echo "fuzz: $passed passed, $failed failed"
-[ "$failed" -eq 0 ]
+finish

@@ -149,7 +149,7 @@ loaded=$(ldd "$work/hello" | awk '$1 == "libsock.so.0" {print $3}')
 step "tarball: a program built with pkg-config against it elsewhere: $out"
 
 # ------------------------------------------------------------------ suites
-LIBDIR=$tlib bash c-tests/run-diff.sh | tail -1
+LIBDIR=$tlib bash c-tests/diff/run.sh | tail -1
 LIBDIR=$tlib bash c-tests/sockset/run.sh | tail -1
 PYTHONPATH=python LIBSOCK_LIB=$vlib "$python" -m pytest -q -p no:cacheprovider python/tests | tail -1
 LD_PRELOAD=$vlib PYTHONPATH=python LIBSOCK_LIB=$vlib "$python" -m pytest -q -p no:cacheprovider python/tests | tail -1

@@ -10,25 +10,30 @@
 #    are listed in tests/self-references.txt with the reason. Direct calls
 #    (no relocation) are looked for in the disassembly.
 set -euo pipefail
-lib=${1:-target/release/libsock.so}
-here=$(dirname "$0")
+lib=$(realpath "${1:-target/release/libsock.so}")
+. "$(dirname "$0")/lib/harness.sh"
+harness check-exports
+here=tests
+[ -f "$lib" ] || die "$lib not found (run make first)"
 
 want=$(sort "$here/exports.txt")
 have=$(nm -D --defined-only "$lib" | awk '{print $3}' | sort)
 if [ "$want" != "$have" ]; then
-    echo "check-exports: $lib exports differ from tests/exports.txt (- expected, + actual):"
-    diff <(echo "$want") <(echo "$have") | sed -n 's/^</-/p; s/^>/+/p'
-    exit 1
+    bad "$lib exports differ from tests/exports.txt (- expected, + actual):" \
+        "$(diff <(echo "$want") <(echo "$have") | sed -n 's/^</-/p; s/^>/+/p')"
+else
+    ok "$(echo "$want" | wc -l) exports as listed in tests/exports.txt"
 fi
 
 allowed=$(sed -e 's/#.*//' -e '/^[[:space:]]*$/d' "$here/self-references.txt" | awk '{print $1}' | sort -u)
 # Field 5 of `readelf -r --wide` is the symbol name (with @VERSION when versioned).
 refs=$(readelf -r --wide "$lib" | awk 'NF >= 5 {print $5}' | sed 's/@.*//' | sort -u)
-bad=$(comm -12 <(echo "$want") <(echo "$refs") | comm -23 - <(echo "$allowed") || true)
-if [ -n "$bad" ]; then
-    echo "check-exports: code inside $lib calls its own exports (use crate::real):"
-    readelf -r --wide "$lib" | grep -wF -e "$bad"
-    exit 1
+selfrefs=$(comm -12 <(echo "$want") <(echo "$refs") | comm -23 - <(echo "$allowed") || true)
+if [ -n "$selfrefs" ]; then
+    bad "code inside $lib calls its own exports (use crate::real):" \
+        "$(readelf -r --wide "$lib" | grep -wF -e "$selfrefs")"
+else
+    ok "no relocation against an export outside tests/self-references.txt"
 fi
 # The same through direct calls: rustc may call a same-named definition in the
 # crate without the PLT. (A call inlined away is invisible here; clippy's
@@ -36,8 +41,8 @@ fi
 names=$(echo "$want" | paste -sd'|')
 direct=$(objdump -d --no-show-raw-insn "$lib" | grep -E "\s(call|jmp)\s+[0-9a-f]+ <($names)(@plt)?>" || true)
 if [ -n "$direct" ]; then
-    echo "check-exports: code inside $lib calls its own exports directly (use crate::real):"
-    echo "$direct"
-    exit 1
+    bad "code inside $lib calls its own exports directly (use crate::real):" "$direct"
+else
+    ok "no direct call to an export"
 fi
-echo "check-exports: $(echo "$want" | wc -l) exports as listed; no self-reference outside tests/self-references.txt"
+finish

@@ -19,8 +19,9 @@
 # The last line reads `cpython-suites: N passed, M failed, K skipped`, N+K
 # being the tests with identical outcomes and M those that differ.
 set -euo pipefail
+. "$(dirname "$0")/lib/harness.sh"
+harness cpython-suites
 
-LIBDIR=${LIBDIR:-target/release}
 PYTHON=${PYTHON:-python3}
 OUT=${OUT:-target/cpython-suites}
 
@@ -35,19 +36,11 @@ EXCLUDE=(-i '*VSOCK*')
 PER_FILE_TIMEOUT=300 # regrtest --timeout: one test file may take this long
 RUN_TIMEOUT=1200     # outer bound for one whole run
 
-fail() {
-    echo "cpython-suites: $*" >&2
-    echo "cpython-suites: 0 passed, 1 failed"
-    exit 1
-}
-
-LIB=$(realpath -e "$LIBDIR/libsock.so" 2>/dev/null) || fail "no $LIBDIR/libsock.so: run make first"
-command -v "$PYTHON" >/dev/null || fail "no $PYTHON on PATH"
-for tool in timeout pgrep realpath; do
-    command -v "$tool" >/dev/null || fail "$tool is needed (coreutils, procps)"
-done
+find_libsock
+LIB=$lib
+need "$PYTHON" timeout pgrep realpath
 "$PYTHON" -c 'import test.libregrtest, test.test_socket, test.test_select, test.test_selectors, test.test_socketserver' 2>/dev/null ||
-    fail "$PYTHON ($(command -v "$PYTHON")) lacks CPython's test package (Debian: apt-get install libpython3-testsuite; pyenv builds include it)"
+    die "$PYTHON ($(command -v "$PYTHON")) lacks CPython's test package (Debian: apt-get install libpython3-testsuite; pyenv builds include it)"
 mkdir -p "$OUT"
 OUT=$(realpath "$OUT")
 echo "cpython-suites: $("$PYTHON" -c 'import sys, platform; print(platform.python_implementation(), platform.python_version(), sys.executable)')"
@@ -56,7 +49,7 @@ echo "cpython-suites: libsock under test: $LIB"
 # 1. The preload takes: a process started with the same LD_PRELOAD maps
 #    libsock.so, and the global lookup of `socket` (what CPython's socket
 #    module calls) lands in it rather than in glibc.
-LD_PRELOAD="$LIB" "$PYTHON" - "$LIB" <<'EOF' || fail "LD_PRELOAD=$LIB does not interpose on $PYTHON"
+LD_PRELOAD="$LIB" "$PYTHON" - "$LIB" <<'EOF' || die "LD_PRELOAD=$LIB does not interpose on $PYTHON"
 import ctypes, os, sys
 lib = sys.argv[1]
 maps = open("/proc/self/maps").read()
@@ -105,7 +98,7 @@ run() {
     RUN_SECS=$(awk -v a="$start" -v b="$end" 'BEGIN { printf "%.1f", b - a }')
     echo "cpython-suites: $label run: exit $RUN_RC in ${RUN_SECS}s (log: $OUT/$label.log)"
     if [ "$label" = preloaded ] && [ "$seen" != 1 ]; then
-        fail "could not see $LIB in /proc/<pid>/maps of the preloaded suite process"
+        die "could not see $LIB in /proc/<pid>/maps of the preloaded suite process"
     fi
     if [ "$label" = preloaded ]; then
         echo "cpython-suites: preload check: $LIB mapped in the running suite (pid $child)"
@@ -123,7 +116,7 @@ NATIVE_SECS=$RUN_SECS
 if [ "$NATIVE_RC" != 0 ] || [ ! -s "$OUT/native.xml" ]; then
     echo "--- native run: last lines of $OUT/native.log" >&2
     tail -n 60 "$OUT/native.log" >&2
-    fail "the native run itself failed (exit $NATIVE_RC): nothing to compare against; fix the environment first"
+    die "the native run itself failed (exit $NATIVE_RC): nothing to compare against; fix the environment first"
 fi
 
 run preloaded LD_PRELOAD="$LIB"
@@ -132,7 +125,7 @@ PRELOAD_SECS=$RUN_SECS
 if [ ! -s "$OUT/preloaded.xml" ]; then
     echo "--- preloaded run: last lines of $OUT/preloaded.log" >&2
     tail -n 60 "$OUT/preloaded.log" >&2
-    fail "the preloaded run wrote no JUnit XML (exit $PRELOAD_RC): it crashed, hung or timed out"
+    die "the preloaded run wrote no JUnit XML (exit $PRELOAD_RC): it crashed, hung or timed out"
 fi
 
 echo "cpython-suites: native ${NATIVE_SECS}s, preloaded ${PRELOAD_SECS}s"

@@ -21,21 +21,16 @@
 #   TRACE_FORMAT  text (default) or json
 # The last line reads `cpython-traced: N passed, M failed`.
 set -euo pipefail
+. "$(dirname "$0")/lib/harness.sh"
+harness cpython-traced
 
 LIBDIR=${LIBDIR:-target/release}
 PYTHON=${PYTHON:-python3}
 OUT=${OUT:-target/cpython-traced}
 TRACE_FORMAT=${TRACE_FORMAT:-text}
 
-fail() {
-    echo "cpython-traced: $*" >&2
-    echo "cpython-traced: 0 passed, 1 failed"
-    exit 1
-}
-
-[ -f tests/cpython-suites.sh ] || fail "run me from the repository root"
-case "$TRACE_FORMAT" in text | json) ;; *) fail "TRACE_FORMAT must be text or json" ;; esac
-while IFS= read -r var; do unset "$var"; done < <(compgen -e | grep '^LIBSOCK_' || true)
+case "$TRACE_FORMAT" in text | json) ;; *) die "TRACE_FORMAT must be text or json" ;; esac
+no_config
 mkdir -p "$OUT"
 OUT=$(realpath "$OUT")
 TRACE="$OUT/trace.$TRACE_FORMAT"
@@ -49,36 +44,37 @@ start=$(date +%s)
 set +e
 # The interpreter itself, not a wrapper (pyenv's shim is a bash script that
 # would exec it under the same pid, mixing a shell's calls into its trace).
-PYTHON=$("$PYTHON" -c 'import sys; print(sys.executable)') || fail "no $PYTHON"
+PYTHON=$("$PYTHON" -c 'import sys; print(sys.executable)') || die "no $PYTHON"
 LIBSOCK_TRACE="$TRACE" LIBSOCK_TRACE_FORMAT="$TRACE_FORMAT" LIBSOCK_STATS="$STATS" OUT="$OUT" \
     LIBDIR="$LIBDIR" PYTHON="$PYTHON" bash tests/cpython-suites.sh
 suites_rc=$?
 set -e
 echo "cpython-traced: the suites ran in $(($(date +%s) - start))s"
 
-failed=0
-[ "$suites_rc" = 0 ] || {
-    echo "cpython-traced: outcomes differ under LD_PRELOAD with LIBSOCK_TRACE (see above)"
-    failed=$((failed + 1))
-}
+if [ "$suites_rc" = 0 ]; then
+    ok "every test has the same outcome under LD_PRELOAD with LIBSOCK_TRACE as without libsock"
+else
+    bad "outcomes differ under LD_PRELOAD with LIBSOCK_TRACE (see above)"
+fi
 if [ ! -s "$TRACE" ]; then
-    echo "cpython-traced: the trace $TRACE is empty or missing"
-    failed=$((failed + 1))
+    bad "the trace $TRACE is empty or missing"
+    skip "the stats tables against the trace: there is no trace"
+    skip "a trace line for each required call: there is no trace"
 else
     echo "cpython-traced: trace: $(wc -l <"$TRACE") lines, $(du -h "$TRACE" | cut -f1)"
     if "$PYTHON" c-tests/trace/tracecheck.py lines "$TRACE_FORMAT" "$TRACE" >"$OUT/lines.txt"; then
         sed -n 's/^tracecheck: /cpython-traced: /p' "$OUT/lines.txt"
+        ok "every trace line well-formed"
     else
-        cat "$OUT/lines.txt"
-        failed=$((failed + 1))
+        bad "trace lines malformed" "$(cat "$OUT/lines.txt")"
     fi
     # complete: the calls libsock counted are the calls it traced
     if "$PYTHON" c-tests/trace/tracecheck.py stats-all "$TRACE_FORMAT" "$STATS" "$TRACE" \
         >"$OUT/stats-check.txt"; then
         sed -n 's/^tracecheck: /cpython-traced: /p' "$OUT/stats-check.txt"
+        ok "each process's stats table equals its lines in the trace"
     else
-        head -n 40 "$OUT/stats-check.txt"
-        failed=$((failed + 1))
+        bad "stats tables differ from the trace" "$(head -n 40 "$OUT/stats-check.txt")"
     fi
     missing=()
     for call in "${REQUIRED[@]}"; do
@@ -89,11 +85,9 @@ else
         fi
     done
     if [ "${#missing[@]}" -gt 0 ]; then
-        echo "cpython-traced: no trace line for: ${missing[*]}"
-        failed=$((failed + 1))
+        bad "no trace line for: ${missing[*]}"
     else
-        echo "cpython-traced: the trace has lines for each of: ${REQUIRED[*]}"
+        ok "the trace has lines for each of: ${REQUIRED[*]}"
     fi
 fi
-echo "cpython-traced: $((4 - failed)) passed, $failed failed"
-[ "$failed" = 0 ]
+finish

@@ -4,26 +4,22 @@
 # gets, where it finds libsock.so, exit statuses, and its warnings for
 # commands libsock cannot get into.
 set -euo pipefail
-cd "$(dirname "$0")/.."
+. "$(dirname "$0")/lib/harness.sh"
+harness sockrun
 
 root=$PWD
 sockrun=$root/target/release/sockrun
 lib=$(realpath target/release/libsock.so)
-[ -x "$sockrun" ] || { echo "sockrun: $sockrun missing: run make first"; exit 1; }
-tmp=$(mktemp -d /tmp/sockrun-test.XXXXXX)
-trap 'rm -rf "$tmp"' EXIT
+[ -x "$sockrun" ] || die "$sockrun missing: run make first"
+scratch tmp sockrun-test
 # The checks below set what they need; nothing is inherited.
-unset LD_PRELOAD
-while read -r var; do unset "$var"; done < <(compgen -e | grep '^LIBSOCK_' || true)
+no_config
 
-passed=0
-failed=0
-pass() { passed=$((passed + 1)); }
+pass() { ok "$1"; }
+# fail NAME: a failed check, with the last run's status and output.
 fail() {
-    failed=$((failed + 1))
-    echo "FAIL: $*"
-    echo "  status $status; stdout:"; sed 's/^/    /' "$tmp/out"
-    echo "  stderr:"; sed 's/^/    /' "$tmp/err"
+    bad "$*" "status $status; stdout:" "$(sed 's/^/    /' "$tmp/out")" "stderr:" \
+        "$(sed 's/^/    /' "$tmp/err")"
 }
 
 # run CMD...: runs it, keeping $status, $tmp/out and $tmp/err.
@@ -36,24 +32,24 @@ run() {
 
 # expect NAME STATUS: the last run exited with STATUS.
 expect() {
-    if [ "$status" -eq "$2" ]; then pass; else fail "$1: want status $2"; fi
+    if [ "$status" -eq "$2" ]; then pass "$1: status $2"; else fail "$1: want status $2"; fi
 }
 
 # has NAME FILE TEXT: FILE (out or err) has a line with TEXT (fixed string).
 has() {
-    if grep -qF -- "$3" "$tmp/$2"; then pass; else fail "$1: $2 lacks '$3'"; fi
+    if grep -qF -- "$3" "$tmp/$2"; then pass "$1: $2 has '$3'"; else fail "$1: $2 lacks '$3'"; fi
 }
 
 # lacks NAME FILE TEXT
 lacks() {
-    if grep -qF -- "$3" "$tmp/$2"; then fail "$1: $2 has '$3'"; else pass; fi
+    if grep -qF -- "$3" "$tmp/$2"; then fail "$1: $2 has '$3'"; else pass "$1: $2 lacks '$3'"; fi
 }
 
 # env_is NAME VAR VALUE: the last run's stdout (an `env` listing) has VAR=VALUE.
 env_is() {
     local got
     got=$(sed -n "s/^$2=//p" "$tmp/out")
-    if [ "$got" = "$3" ]; then pass; else fail "$1: $2 is '$got', want '$3'"; fi
+    if [ "$got" = "$3" ]; then pass "$1: $2=$3"; else fail "$1: $2 is '$got', want '$3'"; fi
 }
 
 # --- help and version -----------------------------------------------------------
@@ -67,7 +63,7 @@ for word in --trace --json --stats --reuseaddr --reuseport --freebind --nodelay 
             "DIR/../lib/libsock.so.0" "$root/target/release" "Exit status" 126 127 Examples; do
     has "--help mentions $word" out "$word"
 done
-if awk 'length > 79 { bad = 1 } END { exit bad }' "$tmp/out"; then pass; else fail "--help wider than 79"; fi
+if awk 'length > 79 { bad = 1 } END { exit bad }' "$tmp/out"; then pass "--help fits 79 columns"; else fail "--help wider than 79"; fi
 run "$sockrun" -h
 expect "-h" 0
 run "$sockrun" --version
@@ -80,8 +76,8 @@ while read -r option value expected; do
     run "$sockrun" "$option=$value" -- touch "$tmp/ran"
     expect "$option=$value" 2
     has "$option=$value message" err "sockrun: $option \"$value\": expected $expected"
-    [ "$(wc -l <"$tmp/err")" -eq 1 ] && pass || fail "$option=$value: one line"
-    [ ! -e "$tmp/ran" ] && pass || fail "$option=$value: the command ran"
+    [ "$(wc -l <"$tmp/err")" -eq 1 ] && pass "$option=$value: one line" || fail "$option=$value: one line"
+    [ ! -e "$tmp/ran" ] && pass "$option=$value: the command did not run" || fail "$option=$value: the command ran"
 done <<'EOF'
 --tos fast low-delay, throughput, reliability, low-cost, or a number 0-255
 --tos 256 low-delay,
@@ -96,8 +92,8 @@ EOF
 # Two bad values: two lines; the space-separated form is checked the same way.
 run "$sockrun" --tos fast --rcvbuf=-1 --nodelay touch "$tmp/ran"
 expect "two bad values" 2
-[ "$(wc -l <"$tmp/err")" -eq 2 ] && pass || fail "two bad values: two lines"
-[ ! -e "$tmp/ran" ] && pass || fail "two bad values: the command ran"
+[ "$(wc -l <"$tmp/err")" -eq 2 ] && pass "two bad values: two lines" || fail "two bad values: two lines"
+[ ! -e "$tmp/ran" ] && pass "two bad values: the command did not run" || fail "two bad values: the command ran"
 
 # --- usage errors: exit 2 with the synopsis, nothing runs -----------------------
 for args in "--frob" "-x" "--nodelay=1" "--json=yes" "--tos=" "--trace=" \
@@ -106,7 +102,7 @@ for args in "--frob" "-x" "--nodelay=1" "--json=yes" "--tos=" "--trace=" \
     run "$sockrun" "$args" -- touch "$tmp/ran"
     expect "usage error $args" 2
     has "usage error $args" err "Usage: sockrun"
-    [ ! -e "$tmp/ran" ] && pass || fail "usage error $args: the command ran"
+    [ ! -e "$tmp/ran" ] && pass "usage error $args: the command did not run" || fail "usage error $args: the command ran"
 done
 run "$sockrun" --frob -- true
 has "unknown option message" err "sockrun: unknown option: --frob"
@@ -197,7 +193,7 @@ has "LIBSOCK_LIB missing" err "LIBSOCK_LIB=$tmp/nope.so"
 run "$sockrun" --lib=/etc/passwd -- true
 expect "--lib not a library" 2
 has "--lib not a library" err "not an ELF shared library"
-[ ! -e "$tmp/ran" ] && pass || fail "no library: the command ran"
+[ ! -e "$tmp/ran" ] && pass "no library: the command did not run" || fail "no library: the command ran"
 
 # Alone in a directory, with a libsock.so in the current one: not found.
 mkdir -p "$tmp/alone/bin" "$tmp/cwd"
@@ -236,8 +232,8 @@ if cc -static -o "$tmp/static" "$tmp/prog.c" 2>"$tmp/cc.err"; then
         has "static-pie warning" err "is statically linked"
     fi
 else
-    fail "cannot build a static binary (cc -static needs libc.a: install libc6-dev)"
-    cat "$tmp/cc.err"
+    bad "cannot build a static binary (cc -static needs libc.a: install libc6-dev)" \
+        "$(cat "$tmp/cc.err")"
 fi
 cc -o "$tmp/dynamic" "$tmp/prog.c"
 run "$sockrun" -- "$tmp/dynamic"
@@ -259,5 +255,4 @@ chmod g+s "$tmp/sgid"
 run "$sockrun" -- "$tmp/sgid"
 has "setgid warning" err "sockrun: warning: $tmp/sgid is setgid:"
 
-echo "sockrun: $passed passed, $failed failed"
-[ "$failed" -eq 0 ]
+finish

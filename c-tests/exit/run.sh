@@ -12,27 +12,22 @@
 # Run from the repository root after `make`. Environment: LIBDIR, CC,
 # EXIT_RUNS (default 200). Last line: "exit: N passed, M failed".
 set -euo pipefail
-libdir=$(cd "${LIBDIR:-target/release}" && pwd)
-lib=$libdir/libsock.so
+. "$(dirname "$0")/../../tests/lib/harness.sh"
+harness exit
+no_config
+find_libsock
+need timeout awk mkfifo
 cc=${CC:-cc}
 runs=${EXIT_RUNS:-200}
 out=target/c-tests/exit
 mkdir -p "$out"
-work=$(mktemp -d "${TMPDIR:-/tmp}/libsock-exit.XXXXXX")
-trap 'rm -rf "$work"' EXIT
-while IFS= read -r var; do unset "$var"; done < <(compgen -e | grep '^LIBSOCK_' || true)
-unset LD_PRELOAD
+scratch work exit
 
 cflags=(-O2 -g -Wall -Wextra -Werror -pthread)
 for prog in exit_race stuck_stats; do
     "$cc" "${cflags[@]}" "c-tests/exit/$prog.c" -o "$out/$prog"
     "$cc" "${cflags[@]}" "c-tests/exit/$prog.c" -L"$libdir" -lsock -Wl,-rpath,"$libdir" -o "$out/$prog-linked"
 done
-
-passed=0
-failed=0
-ok() { passed=$((passed + 1)); echo "  $1: $2"; }
-bad() { failed=$((failed + 1)); echo "exit: FAIL $1: $2"; }
 
 # whole_table FILE: one table, with the rows every thread's calls make.
 whole_table() {
@@ -55,11 +50,11 @@ race() {
         whole_table "$work/$name/s.$i" || lost=$((lost + 1))
     done
     if [ "$status" != 0 ]; then
-        bad "$name" "run $i exited with status $status"
+        bad "$name: run $i exited with status $status"
     elif [ "$lost" != 0 ]; then
-        bad "$name" "$lost of $runs runs left no whole stats table"
+        bad "$name: $lost of $runs runs left no whole stats table"
     else
-        ok "$name" "$runs runs, every stats table whole"
+        ok "$name: $runs runs, every stats table whole"
     fi
 }
 
@@ -85,11 +80,11 @@ stuck() {
     [ -p "$work/stderr" ] && exec 3<&-
     secs=$(awk -v a="$t0" -v b="$t1" 'BEGIN { printf "%.1f", (b - a) / 1e9 }')
     if [ "$status" != 7 ]; then
-        bad "$name" "status $status, expected 7 (124: it hung until the timeout)"
+        bad "$name: status $status, expected 7 (124: it hung until the timeout)"
     elif awk -v s="$secs" -v m=$((limit + slack)) 'BEGIN { exit !(s > m) }'; then
-        bad "$name" "the exit took ${secs}s, beyond the ${limit}s limit and ${slack}s of slack"
+        bad "$name: the exit took ${secs}s, beyond the ${limit}s limit and ${slack}s of slack"
     else
-        ok "$name" "the exit went on after ${secs}s (limit ${limit}s)"
+        ok "$name: the exit went on after ${secs}s (limit ${limit}s)"
     fi
 }
 stuck stuck-stderr-preload "$out/stuck_stats" fill LD_PRELOAD="$lib" LIBSOCK_STATS=1
@@ -98,10 +93,9 @@ stuck stuck-stderr-linked "$out/stuck_stats-linked" fill LIBSOCK_STATS=1
 rm -f "$work/stderr"
 stuck stuck-fifo-preload "$out/stuck_stats" - LD_PRELOAD="$lib" LIBSOCK_STATS="$work/stats-fifo"
 if grep -q "^libsock: cannot write the stats to $work/stats-fifo: " "$work/stderr"; then
-    ok stuck-fifo-message "$(head -n 1 "$work/stderr")"
+    ok "stuck-fifo-message: $(head -n 1 "$work/stderr")"
 else
-    bad stuck-fifo-message "no 'cannot write the stats' line on stderr: $(head -c 300 "$work/stderr")"
+    bad "stuck-fifo-message: no 'cannot write the stats' line on stderr" "$(head -c 300 "$work/stderr")"
 fi
 
-echo "exit: $passed passed, $failed failed"
-[ "$failed" = 0 ]
+finish

@@ -42,21 +42,17 @@
 # FAULTS_MALLOC_RUNS (cap on the fail-the-Nth runs, default 400).
 # Last line: "faults: N passed, M failed".
 set -euo pipefail
-libdir=$(cd "${LIBDIR:-target/release}" && pwd)
-lib=$libdir/libsock.so
+. "$(dirname "$0")/../../tests/lib/harness.sh"
+harness faults
+find_libsock
 cc=${CC:-cc}
 out=target/c-tests/faults
 mkdir -p "$out"
 out=$(cd "$out" && pwd)
-work=$(mktemp -d "${TMPDIR:-/tmp}/libsock-faults.XXXXXX")
+scratch work faults
 mnt=
-cleanup() {
-    if [ -n "$mnt" ]; then umount "$mnt" 2>/dev/null || true; fi
-    rm -rf "$work"
-}
-trap cleanup EXIT
-while IFS= read -r var; do unset "$var"; done < <(compgen -e | grep '^LIBSOCK_' || true)
-unset LD_PRELOAD RUST_BACKTRACE
+on_exit '[ -z "$mnt" ] || umount "$mnt" 2>/dev/null || true'
+no_config RUST_BACKTRACE
 ulimit -c 0 # an abort here is a finding, not a core file
 
 cflags=(-O2 -g -Wall -Wextra -Werror)
@@ -76,8 +72,6 @@ linked=(-L"$libdir" -lsock -Wl,-rpath,"$libdir")
 "$cc" "${cflags[@]}" -shared -fPIC c-tests/faults/nodlsym.c -ldl -o "$out/libnodlsym.so"
 "$cc" "${cflags[@]}" -pthread c-tests/stress/stress.c -o "$out/stress"
 
-passed=0
-failed=0
 t0=$(date +%s.%N)
 
 # Expectations about stderr for the next case:
@@ -132,10 +126,9 @@ run_case() {
     check "$name" "$want"
 }
 
-pass() { passed=$((passed + 1)); echo "  $1"; }
+pass() { ok "$1"; }
 fail() {
-    failed=$((failed + 1))
-    echo "faults: FAIL $1"
+    bad "$1"
     sed 's/^/    /' "$work/case.problems" | head -30
 }
 # case NAME WANT COMMAND...: one case, reported.
@@ -146,7 +139,7 @@ case_() {
 
 # ---------------------------------------------------------------- native runs
 "$out/calls" >"$work/calls.native" 2>"$work/calls.native.err"
-[ ! -s "$work/calls.native.err" ] || { echo "faults: calls.c writes to stderr natively"; exit 2; }
+[ ! -s "$work/calls.native.err" ] || die "calls.c writes to stderr natively"
 for mode in early late; do
     "$out/nofile" "$mode" >"$work/nofile.$mode.native"
     NOFILE_EXIT_FULL=1 "$out/nofile" "$mode" >"$work/nofile.$mode.full.native"
@@ -185,7 +178,7 @@ case_ "malloc: counting run (nothing fails)" "$work/calls.native" \
 allocs=$(awk '{ print $2 }' "$work/fm.count" 2>/dev/null | head -1)
 allocs=${allocs:-0}
 echo "  (libsock allocates $allocs times in calls.c with tracing and stats on)"
-[ "$allocs" -gt 0 ] || { failed=$((failed + 1)); echo "faults: FAIL libfailmalloc saw no allocation from libsock"; }
+[ "$allocs" -gt 0 ] || bad "libfailmalloc saw no allocation from libsock"
 # fail_runs LABEL SPEC...: one case per spec; reported as one line.
 fail_runs() {
     local label=$1 spec bad=0 total=0 first=
@@ -307,7 +300,7 @@ if mount -t tmpfs -o size=16k tmpfs "$mnt" 2>/dev/null; then
     echo "    ($(stat -c %s "$mnt/trace") bytes, $lines lines of trace before the file system was full)"
     umount "$mnt"
 else
-    echo "  SKIP tiny tmpfs: mount -t tmpfs not permitted here"
+    skip "tiny tmpfs: mount -t tmpfs not permitted here"
 fi
 mnt=
 
@@ -367,6 +360,5 @@ run_broken "trace-broken-pipe: LIBSOCK_TRACE=1, stderr a pipe with no reader" \
 run_broken "trace-broken-pipe: LIBSOCK_STATS=1 at exit, stderr a pipe with no reader" \
     LD_PRELOAD="$lib" LIBSOCK_STATS=1 "$out/calls"
 
-awk -v a="$t0" -v b="$(date +%s.%N)" 'BEGIN { printf "  (%.1fs)\n", b - a }'
-echo "faults: $passed passed, $failed failed"
-[ "$failed" -eq 0 ]
+echo "  ($(elapsed "$t0")s)"
+finish

@@ -4,14 +4,15 @@
 # _GNU_SOURCE, -Wall -Wextra -Werror -pedantic. Each binary must say the
 # version libsock reports, and the standard calls must bind to libsock.
 set -euo pipefail
-libdir=$(cd "${LIBDIR:-target/release}" && pwd)
+. "$(dirname "$0")/../../tests/lib/harness.sh"
+harness header
+find_libsock
 out=target/c-tests/header
 mkdir -p "$out"
 src=c-tests/header/use_header.c
 warn=(-Wall -Wextra -Werror -pedantic -Iinclude)
 link=(-L"$libdir" -lsock -Wl,-rpath,"$libdir")
-version=$(sed -n 's/^version = "\(.*\)"/\1/p' Cargo.toml | head -1)
-n=0
+version=$(project_version)
 for lang in c c++; do
     for gnu in "" "-D_GNU_SOURCE"; do
         for std in default strict; do
@@ -23,12 +24,12 @@ for lang in c c++; do
             fi
             "${comp[@]}" "${warn[@]}" $gnu "$src" "${link[@]}" -o "$out/$name"
             said=$("$out/$name")
-            [ "$said" = "libsock $version" ] || { echo "header: $name said '$said'"; exit 1; }
+            [ "$said" = "libsock $version" ] || die "$name said '$said'"
             bindings=$(LD_DEBUG=bindings "$out/$name" 2>&1 >/dev/null)
             grep -qF "$name [0] to $libdir/libsock.so.0 [0]: normal symbol \`socketpair'" <<<"$bindings" ||
-                { echo "header: $name: socketpair does not bind to libsock"; exit 1; }
-            n=$((n + 1))
+                die "$name: socketpair does not bind to libsock"
+            ok "$name: built with -Wall -Wextra -Werror -pedantic, says libsock $version, socketpair bound to libsock"
         done
     done
 done
-echo "header: $n passed, 0 failed"
+finish

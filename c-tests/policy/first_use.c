@@ -1,7 +1,7 @@
 /*
  * first_use.c — many threads make their first socket call at the same
  * moment (a barrier), so libsock reads its configuration from several
- * threads at once. tests/policy.sh runs it with an invalid LIBSOCK_*
+ * threads at once. c-tests/policy/run.sh runs it with an invalid LIBSOCK_*
  * value: the process must still print exactly one warning line.
  *
  * Usage: first_use [THREADS]   (default 8)

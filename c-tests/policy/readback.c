@@ -2,7 +2,7 @@
  * readback.c — what the LIBSOCK_* policy variables really did to a
  * program's sockets, read back from the kernel.
  *
- * Used by tests/policy.sh, which runs it once without libsock (the
+ * Used by c-tests/policy/run.sh, which runs it once without libsock (the
  * baseline: the kernel's defaults) and once preloaded with each variable,
  * and compares the two outputs key by key.
  *

@@ -4,8 +4,9 @@
 #   preloaded   LD_PRELOAD=libsock.so, the API looked up with dlopen: same;
 #   dlopen      RTLD_LOCAL, as ctypes loads it: closes unseen, the ppoll path.
 set -euo pipefail
-libdir=$(cd "${LIBDIR:-target/release}" && pwd)
-lib=$libdir/libsock.so
+. "$(dirname "$0")/../../tests/lib/harness.sh"
+harness sockset
+find_libsock
 out=target/c-tests/sockset
 mkdir -p "$out"
 cflags=(-O2 -g -Wall -Wextra -Werror -Iinclude)
@@ -16,16 +17,14 @@ cc=${CC:-cc}
 "$cc" "${cflags[@]}" c-tests/sockset/differential.c "${linked[@]}" -o "$out/differential"
 "$cc" "${cflags[@]}" -DVIA_DLOPEN c-tests/sockset/differential.c -ldl -o "$out/differential-dlopen"
 
-passed=0
+# run NAME COMMAND...: one program; the first failure ends the suite.
 run() {
     local name=$1; shift
     if timeout 120 "$@" >"$out/$name.log" 2>&1; then
-        passed=$((passed + 1))
-        echo "  $name: $(tail -1 "$out/$name.log")"
+        ok "$name: $(tail -1 "$out/$name.log")"
     else
-        echo "sockset: $name failed:"; cat "$out/$name.log"
-        echo "sockset: $passed passed, 1 failed"
-        exit 1
+        bad "$name" "$(cat "$out/$name.log")"
+        finish
     fi
 }
 run linked-api "$out/sockset_test"
@@ -38,9 +37,8 @@ backend() {
     local calls
     calls=$(timeout 120 strace -f -c -e trace=epoll_pwait2,epoll_wait,ppoll -o /dev/stdout "$@" 2>/dev/null |
             awk '$NF ~ /^(epoll_pwait2|epoll_wait|ppoll)$/ {print $NF}' | sort -u | paste -sd' ')
-    [ "$calls" = "$want" ] || { echo "sockset: $* waits with '$calls', expected '$want'"; exit 1; }
-    passed=$((passed + 1))
-    echo "  backend: $want"
+    [ "$calls" = "$want" ] || { bad "backend: $* waits with '$calls', expected '$want'"; finish; }
+    ok "backend: $want"
 }
 backend epoll_pwait2 "$out/differential"
 backend epoll_pwait2 env LD_PRELOAD="$lib" LIBSOCK_LIB="$lib" "$out/differential-dlopen"
@@ -48,4 +46,4 @@ backend ppoll env LIBSOCK_LIB="$lib" "$out/differential-dlopen"
 for seed in 1 2 3; do
     run "linked-differential-seed$seed" env SEED=$seed "$out/differential"
 done
-echo "sockset: $passed passed, 0 failed"
+finish

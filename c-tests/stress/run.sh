@@ -22,16 +22,15 @@
 # STRESS_THREADS, STRESS_ROUNDS, STRESS_FORKS, STRESS_BYTES (see stress.c).
 # Last line: "stress: N passed, M failed".
 set -euo pipefail
-libdir=$(cd "${LIBDIR:-target/release}" && pwd)
-lib=$libdir/libsock.so
+. "$(dirname "$0")/../../tests/lib/harness.sh"
+harness stress
+find_libsock
 cc=${CC:-cc}
 py=${PYTHON:-python3}
 out=target/c-tests/stress
 mkdir -p "$out"
-work=$(mktemp -d "${TMPDIR:-/tmp}/libsock-stress.XXXXXX")
-trap 'rm -rf "$work"' EXIT
-while IFS= read -r var; do unset "$var"; done < <(compgen -e | grep '^LIBSOCK_' || true)
-unset LD_PRELOAD
+scratch work stress
+no_config
 
 cflags=(-O2 -g -Wall -Wextra -Werror -pthread)
 "$cc" "${cflags[@]}" c-tests/stress/stress.c -o "$out/stress"
@@ -39,14 +38,12 @@ cflags=(-O2 -g -Wall -Wextra -Werror -pthread)
 "$cc" "${cflags[@]}" c-tests/stress/trace_open_race.c -o "$out/trace_open_race"
 
 policy=(LIBSOCK_NODELAY=1 LIBSOCK_REUSEADDR=1 LIBSOCK_KEEPALIVE=30 LIBSOCK_TOS=low-delay)
-passed=0
-failed=0
 t0=$(date +%s.%N)
 
-ok() { passed=$((passed + 1)); echo "  $1: $2"; }
-bad() {
-    failed=$((failed + 1))
-    echo "stress: FAIL $1"
+# pass NAME DETAIL; fail WHAT [FILE...]: a verdict, with the files' first lines.
+pass() { ok "$1: $2"; }
+fail() {
+    bad "$1"
     shift
     [ $# -eq 0 ] || sed 's/^/    /' "$@" | head -40
 }
@@ -61,21 +58,21 @@ stress_run() {
     # timeout outside env: only the program runs with the LD_PRELOAD given.
     (timeout -k 5 300 env "$@" "$bin" >"$log.out" 2>"$log.err"; exit $?) 2>/dev/null || rc=$?
     if [ "$rc" -ne 0 ]; then
-        bad "$name: exit status $rc$([ "$rc" = 124 ] && echo ' (watchdog: deadlock?)')" "$log.err" "$log.out"
+        fail "$name: exit status $rc$([ "$rc" = 124 ] && echo ' (watchdog: deadlock?)')" "$log.err" "$log.out"
         return
     fi
     if [ -s "$log.err" ]; then
-        bad "$name: unexpected stderr" "$log.err"
+        fail "$name: unexpected stderr" "$log.err"
         return
     fi
     if [ -n "$trace" ]; then
         if ! "$py" c-tests/stress/check_trace.py "$log.out" "$trace" "$stats" "$fmt" >"$log.check" 2>&1; then
-            bad "$name: trace/stats do not match the program" "$log.check"
+            fail "$name: trace/stats do not match the program" "$log.check"
             return
         fi
-        ok "$name" "$(tail -1 "$log.out" | sed 's/^stress: //'); $(tail -1 "$log.check")"
+        pass "$name" "$(tail -1 "$log.out" | sed 's/^stress: //'); $(tail -1 "$log.check")"
     else
-        ok "$name" "$(tail -1 "$log.out" | sed 's/^stress: //')"
+        pass "$name" "$(tail -1 "$log.out" | sed 's/^stress: //')"
     fi
 }
 
@@ -99,11 +96,10 @@ for i in $(seq 20); do
     fi
 done
 if [ "$races" -eq 0 ]; then
-    ok trace-open-race "20 runs of 32 threads' first traced call at once: the trace file opened once"
+    pass trace-open-race "20 runs of 32 threads' first traced call at once: the trace file opened once"
 else
-    bad "trace-open-race: $races of 20 runs left the trace file open more than once" "$out/trace-open-race.failed"
+    fail "trace-open-race: $races of 20 runs left the trace file open more than once" "$out/trace-open-race.failed"
 fi
 
-awk -v a="$t0" -v b="$(date +%s.%N)" 'BEGIN { printf "  (%.1fs)\n", b - a }'
-echo "stress: $passed passed, $failed failed"
-[ "$failed" -eq 0 ]
+echo "  ($(elapsed "$t0")s)"
+finish

@@ -3,7 +3,7 @@
  * fail), with arguments the program knows; for each call it prints on stdout
  * the trace record libsock must write for it, as one JSON object with the
  * keys of LIBSOCK_TRACE_FORMAT=json in record order (less ts, pid, tid, us).
- * tests/trace.sh compares this list with the trace of the same run, in
+ * c-tests/trace/run.sh compares this list with the trace of the same run, in
  * order, one to one, in both formats, and with strace's view of the run.
  *
  *     calls DIR        (DIR: where to put a unix socket; loopback only)

@@ -23,7 +23,7 @@
 #include <unistd.h>
 
 /* A descriptor a call returns prints as "fd": with tracing to a file,
- * libsock's own descriptor for it takes a number (see trace.sh). */
+ * libsock's own descriptor for it takes a number (see run.sh). */
 static void show(const char *call, long ret, int is_fd)
 {
     int e = errno;

@@ -9,7 +9,7 @@
  *
  *     oddaddr DIR
  *
- * Prints the number of calls it made. tests/trace.sh checks that the trace
+ * Prints the number of calls it made. c-tests/trace/run.sh checks that the trace
  * has one intact line per call, with no raw control bytes, that JSON gives
  * the path exactly, and that no address is made of bytes the kernel did not
  * write (171.171.171.171).

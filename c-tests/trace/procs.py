@@ -2,7 +2,7 @@
 multiprocessing children started by fork and by spawn; the parent calls
 again after all of them. Prints {"role": pid, ...} as its last line.
 
-tests/trace.sh runs it with one trace file for every process and checks
+c-tests/trace/run.sh runs it with one trace file for every process and checks
 that each process's calls are there, with its pid, on intact lines.
 """
 

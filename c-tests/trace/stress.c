@@ -5,7 +5,7 @@
  *
  *     stress THREADS ITERS [FORKS]
  *
- * tests/trace.sh checks the trace: 5 * THREADS * ITERS lines from the
+ * c-tests/trace/run.sh checks the trace: 5 * THREADS * ITERS lines from the
  * threads, each well-formed, each thread's own sequence intact. With FORKS,
  * the main thread meanwhile forks FORKS children one after another; each
  * child (single-threaded, in a copy of a busy multithreaded process) makes

@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""Checks libsock trace files (LIBSOCK_TRACE) for tests/trace.sh.
+"""Checks libsock trace files (LIBSOCK_TRACE) for c-tests/trace/run.sh.
 
     tracecheck.py lines FORMAT FILE...            every line well-formed
     tracecheck.py expect FORMAT EXPECTED TRACE    the trace is the expected list

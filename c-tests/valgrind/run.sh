@@ -19,9 +19,9 @@
 #             alarm(): under valgrind's slowdown it dies of its own SIGALRM,
 #             natively too), mmsg (batches past UIO_MAXIOV: minutes under
 #             valgrind) and sendrecv (blocks for over a minute under valgrind
-#             natively). badfd and mmsg run under ASan in sanitize.sh;
+#             natively). badfd and mmsg run under ASan in sanitize/run.sh;
 #             sendrecv (which ASan cannot run either) only in the
-#             differential suite, c-tests/run-diff.sh.
+#             differential suite, c-tests/diff/run.sh.
 #   echo      demo/echo_server.c (linked, SocketSet) serving demo/echo_load.c
 #             (preloaded, traced); the demo's own buffers, allocated in main
 #             and never freed, are suppressed (only blocks whose allocator was
@@ -33,7 +33,7 @@
 #             what the kernel hands out past it, so EMFILE comes at other
 #             points than natively (a socketpair succeeds, an accept consumes
 #             the pending connection) even without libsock; it runs under
-#             ASan in sanitize.sh and natively in faults/run.sh.
+#             ASan in sanitize/run.sh and natively in faults/run.sh.
 #   stress    c-tests/stress/stress.c, 16 threads, preloaded and linked with
 #             tracing, stats and policy: once without fork (every process
 #             fully checked), once with forks, --child-silent-after-fork and
@@ -50,35 +50,33 @@
 # each under valgrind). Run from the repository root after `make`.
 # Environment: LIBDIR, CC, VALGRIND. Last line: "valgrind: N passed, M failed".
 set -euo pipefail
-libdir=$(cd "${LIBDIR:-target/release}" && pwd)
-lib=$libdir/libsock.so
+. "$(dirname "$0")/../../tests/lib/harness.sh"
+harness valgrind
+find_libsock
 cc=${CC:-cc}
 vg_bin=${VALGRIND:-valgrind}
 out=target/c-tests/valgrind
 mkdir -p "$out"
 out=$(cd "$out" && pwd)
-work=$(mktemp -d "${TMPDIR:-/tmp}/libsock-valgrind.XXXXXX")
+scratch work valgrind
 server=
-trap '[ -n "$server" ] && kill "$server" 2>/dev/null; rm -rf "$work"' EXIT
-while IFS= read -r var; do unset "$var"; done < <(compgen -e | grep '^LIBSOCK_' || true)
-unset LD_PRELOAD
+on_exit '[ -z "$server" ] || kill "$server" 2>/dev/null'
+no_config
 ulimit -c 0
-command -v "$vg_bin" >/dev/null || { echo "valgrind: $vg_bin not found (apt-get install valgrind)"; exit 2; }
+command -v "$vg_bin" >/dev/null || die "$vg_bin not found (apt-get install valgrind)"
 
 vg=("$vg_bin" -q --error-exitcode=1 --leak-check=full --errors-for-leak-kinds=definite
     --trace-children=yes --num-callers=30)
 cflags=(-O1 -g -Wall -Wextra -Werror -Iinclude)
 linked=(-L"$libdir" -lsock -Wl,-rpath,"$libdir")
 
-passed=0
-failed=0
 t0=$(date +%s.%N)
-pass() { passed=$((passed + 1)); echo "  $*"; }
+# pass MSG; fail WHAT [FILE...]: a verdict, with the files' first 60 lines.
+pass() { ok "$*"; }
 fail() {
-    failed=$((failed + 1))
-    echo "valgrind: FAIL $1"
+    bad "$1"
     shift
-    for f in "$@"; do [ -f "$f" ] && sed 's/^/    /' "$f" | head -60; done
+    excerpt 60 "$@"
 }
 
 # vg_cmd LOG [VALGRIND-OPTIONS...] -- [VAR=VALUE...] PROGRAM [ARGS...]
@@ -196,12 +194,9 @@ for name in bind_listen connect_accept create fortify msg multicast names sockop
         [ $mode = preload ] && pre=(LD_PRELOAD="$lib")
         dir=$work/$name.$mode
         mkdir -p "$dir"
-        # As c-tests/run-diff.sh runs them: only descriptors 0-2 open.
+        # As c-tests/diff/run.sh runs them: only descriptors 0-2 open.
         (
-            for f in /proc/$BASHPID/fd/*; do
-                n=${f##*/}
-                if [ "$n" -gt 2 ] 2>/dev/null; then eval "exec $n>&-"; fi
-            done
+            only_std_fds
             vg_cmd "$out/diff-$name.$mode" -- "${pre[@]}" DIFF_TMPDIR="$dir" DIFF_TOKEN=0badc0de1234 "$bin"
         )
         rm -rf "$dir"
@@ -234,7 +229,7 @@ clients=200
 (timeout -k 5 300 "${vg[@]}" --suppressions="$work/demo.supp" --log-file="$out/echo_server.err" \
     "$out/echo_server" "$clients" >"$out/echo_server.out" 2>"$out/echo_server.stderr"; echo $? >"$out/echo_server.rc") &
 server=$!
-for _ in $(seq 400); do grep -q '^port ' "$out/echo_server.out" 2>/dev/null && break; sleep 0.05; done
+wait_for "$out/echo_server.out" '^port ' 20 >/dev/null || true
 port=$(sed -n 's/^port //p' "$out/echo_server.out")
 if [ -z "$port" ]; then
     fail "echo: the server did not start" "$out/echo_server.err"
@@ -276,6 +271,5 @@ vg_cmd "$out/stress-preloaded-forks" --child-silent-after-fork=yes --errors-for-
     LD_PRELOAD="$lib" LIBSOCK_TRACE="$work/s.trace" LIBSOCK_STATS="$work/s.stats" "${policy[@]}" "$out/stress"
 clean "$out/stress-preloaded-forks" "stress-preloaded, forks (children silent)" || true
 
-awk -v a="$t0" -v b="$(date +%s.%N)" 'BEGIN { printf "  (%.1fs)\n", b - a }'
-echo "valgrind: $passed passed, $failed failed"
-[ "$failed" -eq 0 ]
+echo "  ($(elapsed "$t0")s)"
+finish

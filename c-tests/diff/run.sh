@@ -16,7 +16,7 @@
 # with nm -u; fortify.c uses it for __recv_chk and __recvfrom_chk).
 #
 # Run from the repository root after `make`:
-#     bash c-tests/run-diff.sh
+#     bash c-tests/diff/run.sh
 # Environment:
 #     LIBDIR        directory holding libsock.so (default target/release)
 #     CC            C compiler (default cc)
@@ -27,6 +27,8 @@
 # The last line is "diff-suite: N passed, M failed"; the exit status is 0
 # only if nothing failed.
 set -euo pipefail
+. "$(dirname "$0")/../../tests/lib/harness.sh"
+harness diff-suite
 
 LIBDIR=${LIBDIR:-target/release}
 CC=${CC:-cc}
@@ -35,24 +37,18 @@ REPEAT=${DIFF_REPEAT:-0}
 TIMEOUT=${DIFF_TIMEOUT:-20}
 SRCDIR=c-tests/diff
 
-die() { echo "diff-suite: $*" >&2; exit 2; }
-
 [ -d "$SRCDIR" ] || die "run me from the repository root ($SRCDIR not found)"
 [ -f "$LIBDIR/libsock.so" ] || die "$LIBDIR/libsock.so not found (run make first)"
 ABS_LIBDIR=$(cd "$LIBDIR" && pwd)
 [ -e "$ABS_LIBDIR/libsock.so.0" ] || die "$ABS_LIBDIR/libsock.so.0 not found (run make first)"
-for tool in nm readelf timeout diff comm "$CC"; do
-    command -v "$tool" >/dev/null || die "$tool not found"
-done
+need nm readelf timeout diff comm "$CC"
 
 # No libsock configuration may leak in from the caller: pure pass-through only.
-while IFS= read -r var; do unset "$var"; done < <(compgen -e | grep '^LIBSOCK_' || true)
-unset LD_PRELOAD LD_DEBUG LD_DEBUG_OUTPUT LD_LIBRARY_PATH LD_BIND_NOW
+no_config LD_DEBUG LD_DEBUG_OUTPUT LD_LIBRARY_PATH LD_BIND_NOW
 
 mkdir -p "$BUILD"
 BUILD=$(cd "$BUILD" && pwd)
-SCRATCH=$(mktemp -d "${TMPDIR:-/tmp}/libsock-diff.XXXXXX")
-trap 'rm -rf "$SCRATCH"' EXIT
+scratch SCRATCH diff
 
 # The BSD calls libsock must export (SPEC.md, "The BSD calls").
 REQUIRED=(socket socketpair bind listen accept accept4 connect send sendto sendmsg sendmmsg
@@ -104,10 +100,7 @@ run_one() {
     # The program starts with exactly descriptors 0, 1, 2: whatever this shell
     # inherited is closed first, so descriptor numbers are reproducible.
     (
-        for f in /proc/$BASHPID/fd/*; do
-            n=${f##*/}
-            if [ "$n" -gt 2 ] 2>/dev/null; then eval "exec $n>&-"; fi
-        done
+        only_std_fds
         exec env "$@" DIFF_TMPDIR="$dir" DIFF_TOKEN="$(printf '%08x%04x' $$ $RANDOM)" \
             timeout -k 5 "$TIMEOUT" "$bin"
     ) >"$out.out" 2>"$out.err" </dev/null || rc=$?
@@ -159,8 +152,6 @@ done
 wait
 t_built=$(date +%s.%N)
 
-passed=0
-failed=0
 failed_names=()
 
 for src in "${sources[@]}"; do
@@ -242,14 +233,10 @@ for src in "${sources[@]}"; do
     lines=0
     [ -f "$log.native.out" ] && lines=$(grep -c '^L[0-9]' "$log.native.out" || true)
     if [ $ok = 1 ]; then
-        passed=$((passed + 1))
-        printf 'diff-suite: PASS %-15s %4d lines; via libsock: %s\n' \
-            "$name" "$lines" "${used_native[*]}"
+        ok "$(printf '%-15s %4d lines; via libsock: %s' "$name" "$lines" "${used_native[*]}")"
     else
-        failed=$((failed + 1))
         failed_names+=("$name")
-        printf 'diff-suite: FAIL %s\n' "$name"
-        printf '%s\n' "${problems[@]}" | sed 's/^/    /'
+        bad "$name" "${problems[@]}"
     fi
 done
 
@@ -259,5 +246,4 @@ awk -v a="$t_start" -v b="$t_built" -v c="$t_end" -v n="$((passed + failed))" \
 if [ "$failed" -gt 0 ]; then
     echo "diff-suite: failed: ${failed_names[*]} (outputs in $BUILD)"
 fi
-echo "diff-suite: $passed passed, $failed failed"
-[ "$failed" -eq 0 ]
+finish

@@ -39,7 +39,7 @@
 # do not go through the PLT. A socket syscall called from anywhere else (the
 # program, another library) fails the check.
 #
-#   tests/trace.sh           (from the repository root, after `make`)
+#   c-tests/trace/run.sh           (from the repository root, after `make`)
 #
 # Environment: LIBDIR (default target/release), PYTHON (default python3),
 # CC (default cc), TRACE_BUILD (default target/trace-tests); TRACE_ONLY="name
@@ -47,25 +47,18 @@
 # The last line reads `trace: N passed, M failed`; the exit status is 0 only
 # if nothing failed.
 set -euo pipefail
+. "$(dirname "$0")/../../tests/lib/harness.sh"
+harness trace
 
-LIBDIR=${LIBDIR:-target/release}
 PYTHON=${PYTHON:-python3}
 CC=${CC:-cc}
 BUILD=${TRACE_BUILD:-target/trace-tests}
 SRC=c-tests/trace
 T=30 # seconds any one program may run
 
-die() {
-    echo "trace: $*" >&2
-    echo "trace: 0 passed, 1 failed"
-    exit 1
-}
-
-[ -d "$SRC" ] || die "run me from the repository root ($SRC not found)"
-LIB=$(realpath -e "$LIBDIR/libsock.so" 2>/dev/null) || die "no $LIBDIR/libsock.so: run make first"
-for tool in "$CC" curl socat strace timeout nm realpath; do
-    command -v "$tool" >/dev/null || die "$tool is needed"
-done
+find_libsock
+LIB=$lib
+need "$CC" curl socat strace timeout nm realpath
 strace -f -qq -k -e trace=none -o /dev/null true 2>/dev/null ||
     die "this strace cannot print stacks (-k)"
 # The interpreter itself, not a wrapper script (pyenv's shim is a bash script
@@ -73,23 +66,13 @@ strace -f -qq -k -e trace=none -o /dev/null true 2>/dev/null ||
 PY=$("$PYTHON" -c 'import sys; print(sys.executable)') || die "no $PYTHON"
 
 # No configuration may leak in from the caller.
-while IFS= read -r var; do unset "$var"; done < <(compgen -e | grep '^LIBSOCK_' || true)
-unset LD_PRELOAD
+no_config
 
 mkdir -p "$BUILD"
 BUILD=$(realpath "$BUILD")
 CHECK="$PY $(realpath "$SRC/tracecheck.py")"
-WORK=$(mktemp -d "${TMPDIR:-/tmp}/libsock-trace.XXXXXX")
-BG=() # background processes (strace or servers) to stop at the end
-cleanup() {
-    for p in "${BG[@]}"; do kill "$p" 2>/dev/null || true; done
-    wait 2>/dev/null || true
-    rm -rf "$WORK"
-}
-trap cleanup EXIT
+scratch WORK trace
 
-passed=0
-failed=0
 # check NAME FUNCTION: runs FUNCTION in a subshell with errexit; its output
 # is shown indented, and all of it if it failed.
 check() {
@@ -105,13 +88,10 @@ check() {
     local secs
     secs=$(awk -v a="$start" -v b="$(date +%s.%N)" 'BEGIN { printf "%.1f", b - a }')
     if [ "$rc" = 0 ]; then
-        passed=$((passed + 1))
-        echo "trace: ok   $name (${secs}s)"
+        ok "$name (${secs}s)"
         sed -n 's/^tracecheck: /        /p; s/^note: /        /p' "$log"
     else
-        failed=$((failed + 1))
-        echo "trace: FAIL $name (exit $rc, ${secs}s)"
-        sed 's/^/        /' "$log" | tail -n 60
+        bad "$name (exit $rc, ${secs}s)" "$(tail -n 60 "$log")"
     fi
 }
 
@@ -134,20 +114,6 @@ straced() {
         -e trace=%network,close,dup2,dup3,close_range -E LD_PRELOAD="$LIB" "$@"
 }
 
-wait_for() { # FILE PATTERN: until FILE has a line matching PATTERN (10 s)
-    for _ in $(seq 200); do
-        grep -qE "$2" "$1" 2>/dev/null && return 0
-        sleep 0.05
-    done
-    echo "no '$2' in $1:"
-    cat "$1"
-    return 1
-}
-
-closed_port() { # a loopback TCP port nothing listens on
-    "$PY" -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
-}
-
 # --- build ---------------------------------------------------------------------
 build() {
     local cflags=(-O2 -Wall -Wextra -Werror -D_GNU_SOURCE)
@@ -161,7 +127,7 @@ build() {
     nm -u "$BUILD/calls" | grep -q ' __recv_chk' && nm -u "$BUILD/calls" | grep -q ' __recvfrom_chk'
 }
 check build build
-[ "$failed" = 0 ] || { echo "trace: $passed passed, $failed failed"; exit 1; }
+[ "$failed" = 0 ] || finish
 
 # --- calls.c: every call, exactly -----------------------------------------------
 calls_run() { # FORMAT: trace to a file, compare with what calls.c did
@@ -245,7 +211,7 @@ http_run() {
             "$PY" -u -m http.server --bind 127.0.0.1 0 >"$d/server.out" 2>"$d/server.err") &
     fi
     local bg=$!
-    BG+=("$bg")
+    background "$bg"
     wait_for "$d/server.out" 'port [0-9]+'
     local port
     port=$(sed -n 's/.* port \([0-9]*\).*/\1/p;T;q' "$d/server.out")
@@ -282,7 +248,7 @@ check http-json http_json
 refused() {
     local d="$WORK/refused" port rc
     mkdir -p "$d"
-    port=$(closed_port)
+    port=$(free_port) # nothing listens on it
     rc=0
     preload LIBSOCK_TRACE="$d/curl.trace" -- curl -sS "http://127.0.0.1:$port/" 2>"$d/curl.err" || rc=$?
     [ "$rc" = 7 ] || { echo "curl exited $rc, not 7"; return 1; }
@@ -303,7 +269,7 @@ socat_tcp() { # TCP echo through cat; both sides under strace
     env LIBSOCK_TRACE="$d/server.trace" timeout "$T" strace -ff -qq -k -o "$d/st-server" \
         -e trace=%network,close,dup2,dup3,close_range -E LD_PRELOAD="$LIB" \
         socat -T5 TCP-LISTEN:0,bind=127.0.0.1,reuseaddr EXEC:cat 2>"$d/server.err" &
-    BG+=($!)
+    background $!
     local bg=$!
     wait_for "$d/server.trace" 'getsockname\(.*addr=127\.0\.0\.1:[0-9]+'
     local port
@@ -320,10 +286,10 @@ socat_udp() { # one datagram echoed through cat; JSON
     local d="$WORK/socat-udp" port
     mkdir -p "$d"
     head -c 1200 /dev/urandom >"$d/data"
-    port=$("$PY" -c 'import socket; s = socket.socket(type=socket.SOCK_DGRAM); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+    port=$(free_port udp)
     preload LIBSOCK_TRACE="$d/server.trace" LIBSOCK_TRACE_FORMAT=json -- \
         socat -T2 "UDP-RECVFROM:$port,bind=127.0.0.1" EXEC:cat 2>"$d/server.err" &
-    BG+=($!)
+    background $!
     local bg=$!
     wait_for "$d/server.trace" "\"call\":\"bind\".*127\\.0\\.0\\.1:$port"
     preload LIBSOCK_TRACE="$d/client.trace" LIBSOCK_TRACE_FORMAT=json -- \
@@ -467,5 +433,4 @@ check stats-_exit stats__exit
 check stats-file stats_file
 check stats-threads stats_threads
 
-echo "trace: $passed passed, $failed failed"
-[ "$failed" = 0 ]
+finish

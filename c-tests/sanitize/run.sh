@@ -25,7 +25,7 @@
 #                collide with ASan's shadow memory (multicast, sendrecv,
 #                sockopt: "fixed mmap failed"); fortify.c is built with
 #                _FORTIFY_SOURCE, which ASan's interceptors replace. All but
-#                sendrecv run under valgrind.sh instead, which copes with
+#                sendrecv run under valgrind/run.sh instead, which copes with
 #                those inputs.
 #   echo         demo/echo_server.c (linked, SocketSet) serving
 #                demo/echo_load.c (preloaded, traced) — 1100 clients, past
@@ -44,21 +44,21 @@
 # Run from the repository root after `make`. Environment: LIBDIR, CC.
 # Last line: "sanitize: N passed, M failed".
 set -euo pipefail
-libdir=$(cd "${LIBDIR:-target/release}" && pwd)
-lib=$libdir/libsock.so
+. "$(dirname "$0")/../../tests/lib/harness.sh"
+harness sanitize
+find_libsock
 cc=${CC:-cc}
 out=target/c-tests/sanitize
 mkdir -p "$out"
 out=$(cd "$out" && pwd)
-work=$(mktemp -d "${TMPDIR:-/tmp}/libsock-sanitize.XXXXXX")
+scratch work sanitize
 server=
-trap '[ -n "$server" ] && kill "$server" 2>/dev/null; rm -rf "$work"' EXIT
-while IFS= read -r var; do unset "$var"; done < <(compgen -e | grep '^LIBSOCK_' || true)
-unset LD_PRELOAD
+on_exit '[ -z "$server" ] || kill "$server" 2>/dev/null'
+no_config
 ulimit -c 0
 
 asan_rt=$("$cc" -print-file-name=libasan.so)
-[ -e "$asan_rt" ] || { echo "sanitize: $cc has no libasan.so (install libasan for it)"; exit 2; }
+[ -e "$asan_rt" ] || die "$cc has no libasan.so (install libasan for it)"
 asan_rt=$(readlink -f "$asan_rt")
 export ASAN_OPTIONS=detect_leaks=1:halt_on_error=1:abort_on_error=0:detect_stack_use_after_return=1:check_initialization_order=1:strict_init_order=1
 export UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1
@@ -69,15 +69,13 @@ cflags=("${san[@]}" -Wall -Wextra -Werror -Iinclude)
 linked=(-L"$libdir" -lsock -Wl,-rpath,"$libdir")
 preload=(LD_PRELOAD="$asan_rt $lib")
 
-passed=0
-failed=0
 t0=$(date +%s.%N)
-pass() { passed=$((passed + 1)); echo "  $*"; }
+# pass MSG; fail WHAT [FILE...]: a verdict, with the files' first 40 lines.
+pass() { ok "$*"; }
 fail() {
-    failed=$((failed + 1))
-    echo "sanitize: FAIL $1"
+    bad "$1"
     shift
-    for f in "$@"; do [ -f "$f" ] && sed 's/^/    /' "$f" | head -40; done
+    excerpt 40 "$@"
 }
 
 # build OUT SRC [FLAGS...]: an ASan+UBSan binary, proven to be one.
@@ -87,12 +85,10 @@ build() {
     "$cc" "${cflags[@]}" "$@" -o "$bin"
     # (grep without -q: it must read all of nm's output, or pipefail sees SIGPIPE)
     if ! nm "$bin" | grep ' U __asan_init' >/dev/null; then
-        echo "sanitize: $bin is not an ASan build (no __asan_init)"
-        exit 2
+        die "$bin is not an ASan build (no __asan_init)"
     fi
     if ! nm "$bin" | grep '__ubsan_handle_' >/dev/null; then
-        echo "sanitize: $bin is not a UBSan build (no __ubsan_handle_*)"
-        exit 2
+        die "$bin is not a UBSan build (no __ubsan_handle_*)"
     fi
 }
 
@@ -175,7 +171,7 @@ run sockset-preloaded-differential "${preload[@]}" LIBSOCK_LIB="$lib" "$out/diff
 run sockset-dlopen-differential LIBSOCK_LIB="$lib" "$out/differential-dlopen"
 
 echo "diff: the differential programs that ASan runs clean natively"
-# run_diff NAME MODE BINARY [ENV...]: as c-tests/run-diff.sh runs them: only
+# run_diff NAME MODE BINARY [ENV...]: as c-tests/diff/run.sh runs them: only
 # descriptors 0-2 open, a scratch directory, a token.
 run_diff() {
     local name=$1 mode=$2 bin=$3
@@ -183,10 +179,7 @@ run_diff() {
     local dir=$work/$name.$mode rc=0
     mkdir -p "$dir"
     (
-        for f in /proc/$BASHPID/fd/*; do
-            n=${f##*/}
-            if [ "$n" -gt 2 ] 2>/dev/null; then eval "exec $n>&-"; fi
-        done
+        only_std_fds
         exec env "$@" DIFF_TMPDIR="$dir" DIFF_TOKEN="$(printf '%08x%04x' $$ $RANDOM)" \
             timeout -k 5 60 "$bin"
     ) >"$out/$name.$mode.out" 2>"$out/$name.$mode.err" </dev/null || rc=$?
@@ -230,7 +223,7 @@ build "$out/echo_load" demo/echo_load.c
 clients=1100
 LSAN_OPTIONS=$LSAN_OPTIONS:exitcode=0 "$out/echo_server" "$clients" >"$out/echo_server.out" 2>"$out/echo_server.err" &
 server=$!
-for _ in $(seq 200); do grep -q '^port ' "$out/echo_server.out" 2>/dev/null && break; sleep 0.05; done
+wait_for "$out/echo_server.out" '^port ' 10 >/dev/null || true
 port=$(sed -n 's/^port //p' "$out/echo_server.out")
 if [ -z "$port" ]; then
     fail "echo: the server did not start" "$out/echo_server.err"
@@ -294,7 +287,7 @@ policy=(LIBSOCK_NODELAY=1 LIBSOCK_REUSEADDR=1 LIBSOCK_KEEPALIVE=30 LIBSOCK_TOS=l
 # LeakSanitizer in such a child reports the other threads' live buffers as
 # leaks ("Running thread N was not suspended. False leaks are possible").
 # The fork-from-threads half of the stress test runs natively in
-# c-tests/stress/run.sh and under valgrind in valgrind.sh.
+# c-tests/stress/run.sh and under valgrind in valgrind/run.sh.
 small=(STRESS_ROUNDS=60 STRESS_FORKS=0 STRESS_WARMUP=1)
 run stress-native "${small[@]}" "$out/stress" || true
 run stress-preloaded "${small[@]}" "${preload[@]}" LIBSOCK_TRACE="$work/s.trace" \
@@ -302,6 +295,5 @@ run stress-preloaded "${small[@]}" "${preload[@]}" LIBSOCK_TRACE="$work/s.trace"
 run stress-linked "${small[@]}" LIBSOCK_TRACE="$work/s.%p.trace" LIBSOCK_TRACE_FORMAT=json \
     LIBSOCK_STATS="$work/s.stats" "${policy[@]}" "$out/stress-linked" || true
 
-awk -v a="$t0" -v b="$(date +%s.%N)" 'BEGIN { printf "  (%.1fs)\n", b - a }'
-echo "sanitize: $passed passed, $failed failed"
-[ "$failed" -eq 0 ]
+echo "  ($(elapsed "$t0")s)"
+finish

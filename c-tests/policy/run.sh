@@ -22,59 +22,38 @@
 #      FIN-WAIT-2): restarting on the port fails with EADDRINUSE without
 #      LIBSOCK_REUSEADDR and succeeds at once with it.
 #
-# Run from anywhere after `make`:   bash tests/policy.sh
+# Run from anywhere after `make`:   bash c-tests/policy/run.sh
 # Environment: LIBDIR (default target/release), CC (default cc),
 #              PYTHON (default python3).
 # Last line: "policy: N passed, M failed"; exit status 0 only if M is 0.
 set -euo pipefail
-cd "$(dirname "$0")/.."
+. "$(dirname "$0")/../../tests/lib/harness.sh"
+harness policy
 
 LIBDIR=${LIBDIR:-target/release}
 CC=${CC:-cc}
 PY=${PYTHON:-python3}
 T=15 # seconds any single program may take
 
-die() { echo "policy: $*" >&2; exit 2; }
-[ -f "$LIBDIR/libsock.so" ] || die "$LIBDIR/libsock.so not found (run make first)"
-lib=$(cd "$LIBDIR" && pwd)/libsock.so
-for tool in "$CC" "$PY" timeout flock ss curl socat; do
-    command -v "$tool" >/dev/null || die "$tool not found"
-done
+find_libsock
+need "$CC" "$PY" timeout flock ss curl socat
 
 # Nothing may leak in from the caller.
-while IFS= read -r var; do unset "$var"; done < <(compgen -e | grep '^LIBSOCK_' || true)
-unset LD_PRELOAD LD_DEBUG LD_LIBRARY_PATH
+no_config LD_DEBUG LD_LIBRARY_PATH
 
 # Concurrent runs of this script would pick the same fixed ports: one at a time.
 exec 9>"${TMPDIR:-/tmp}/libsock-policy.lock"
-flock -w 120 9 || die "another tests/policy.sh has held the lock for 120 s"
+flock -w 120 9 || die "another c-tests/policy/run.sh has held the lock for 120 s"
 
-work=$(mktemp -d /tmp/libsock-policy.XXXXXX)
-pids=()
-cleanup() {
-    for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done
-    wait 2>/dev/null || true
-    rm -rf "$work"
-}
-trap cleanup EXIT
+scratch work policy
 
 rb=$work/readback
 "$CC" -O2 -Wall -Wextra -Werror -o "$rb" c-tests/policy/readback.c
 "$CC" -O2 -Wall -Wextra -Werror -pthread -o "$work/first_use" c-tests/policy/first_use.c
 
-passed=0
-failed=0
 # show FILE...: for messages; never fails (a command substitution that fails
 # in an assignment would end the script under set -e).
 show() { cat "$@" 2>/dev/null || true; }
-ok() { passed=$((passed + 1)); echo "ok   $1"; }
-bad() {
-    failed=$((failed + 1))
-    echo "FAIL $1"
-    shift
-    local line
-    for line in "$@"; do echo "       $line"; done
-}
 
 # Ports: free for TCP and UDP on both families right now, below the
 # ephemeral range (so nothing else picks them meanwhile).
@@ -478,8 +457,9 @@ mkdir "$work/www"
 head -c 100000 /dev/urandom >"$work/www/blob"
 (cd "$work/www" && LIBSOCK_BIND_ADDR=127.0.0.1 LIBSOCK_PORT_MAP="$HP:$HQ" LD_PRELOAD=$lib \
     exec timeout 30 "$PY" -u -m http.server --bind 0.0.0.0 "$HP" >"$work/http.out" 2>"$work/http.err") &
-pids+=($!)
-for _ in $(seq 100); do grep -q 'Serving' "$work/http.out" 2>/dev/null && break; sleep 0.05; done
+hpid=$!
+background "$hpid"
+wait_for "$work/http.out" 'Serving' 5 >/dev/null || true
 msgs=()
 grep -q "Serving HTTP on 127.0.0.1 port $HQ " "$work/http.out" || msgs+=("server said: $(show "$work/http.out")")
 listening=$(ss -Htln "( sport = :$HP or sport = :$HQ )" | awk '{print $4}' | sort | tr '\n' ' ')
@@ -492,7 +472,7 @@ if [ ${#msgs[@]} -eq 0 ]; then
 else
     bad "http.server under BIND_ADDR + PORT_MAP" "${msgs[@]}"
 fi
-kill "${pids[-1]}" 2>/dev/null || true
+kill "$hpid" 2>/dev/null || true
 
 # socat listening on 0.0.0.0:P under PORT_MAP + BIND_ADDR, traced: the bytes
 # arrive through 127.0.0.1:Q and the trace shows both addresses.
@@ -502,7 +482,7 @@ LIBSOCK_PORT_MAP="$SP:$SQ" LIBSOCK_BIND_ADDR=127.0.0.1 LIBSOCK_NODELAY=1 LIBSOCK
     LD_PRELOAD=$lib timeout 30 socat -u "TCP4-LISTEN:$SP,bind=0.0.0.0" "OPEN:$work/socat.out,creat,trunc" \
     2>"$work/socat.err" &
 spid=$!
-pids+=($spid)
+background "$spid"
 for _ in $(seq 100); do ss -Htln "( sport = :$SQ )" | grep -q . && break; sleep 0.05; done
 msgs=()
 timeout "$T" socat -u "OPEN:$work/socat.in" "TCP4:127.0.0.1:$SQ" 2>"$work/socat-client.err" ||
@@ -548,10 +528,6 @@ c.sendall(b"ping")
 print(c.recv(100).decode(), flush=True)
 time.sleep(float(sys.argv[2]))
 '
-wait_line() { # FILE REGEX
-    for _ in $(seq 200); do grep -qE "$2" "$1" 2>/dev/null && return 0; sleep 0.025; done
-    return 1
-}
 
 # serve_and_kill NAME REUSE: a fresh port $KP; the server (LIBSOCK_REUSEADDR=REUSE,
 # empty: unset) answers a client that then holds the connection open; kill
@@ -564,13 +540,13 @@ serve_and_kill() {
     # exits on its own after 60 s; the trap ends it before).
     env "${envs[@]}" LD_PRELOAD="$lib" "$PY" -c "$SERVER_PY" "$KP" >"$work/$name.s1" 2>&1 &
     spid=$!
-    pids+=($spid)
-    wait_line "$work/$name.s1" '^ready' || msgs+=("first server: $(show "$work/$name.s1")")
+    background "$spid"
+    wait_for "$work/$name.s1" '^ready' 5 >/dev/null || msgs+=("first server: $(show "$work/$name.s1")")
     "$PY" -c "$CLIENT_PY" "$KP" 30 >"$work/$name.c1" 2>&1 &
     KCLIENT=$!
-    pids+=($KCLIENT)
-    wait_line "$work/$name.c1" '^pong:ping' || msgs+=("client: $(show "$work/$name.c1")")
-    wait_line "$work/$name.s1" '^served' || msgs+=("first server: $(show "$work/$name.s1")")
+    background "$KCLIENT"
+    wait_for "$work/$name.c1" '^pong:ping' 5 >/dev/null || msgs+=("client: $(show "$work/$name.c1")")
+    wait_for "$work/$name.s1" '^served' 5 >/dev/null || msgs+=("first server: $(show "$work/$name.s1")")
     kill -9 "$spid"
     wait "$spid" 2>/dev/null || true
     for _ in $(seq 100); do
@@ -589,8 +565,8 @@ restart() {
     [ -z "$reuse" ] || envs=(LIBSOCK_REUSEADDR="$reuse")
     env "${envs[@]}" LD_PRELOAD="$lib" "$PY" -c "$SERVER_PY" "$KP" >"$work/$name" 2>&1 &
     spid=$!
-    pids+=($spid)
-    wait_line "$work/$name" '^(ready|bind)' || true
+    background "$spid"
+    wait_for "$work/$name" '^(ready|bind)' 5 >/dev/null || true
     RESTART=$(head -1 "$work/$name")
     if [[ $RESTART == ready* ]]; then
         timeout "$T" "$PY" -c "$CLIENT_PY" "$KP" 0 >"$work/$name.c" 2>&1 || true
@@ -630,5 +606,4 @@ else
     bad "restart under LIBSOCK_REUSEADDR=1" "${msgs[@]}"
 fi
 
-echo "policy: $passed passed, $failed failed"
-[ "$failed" -eq 0 ]
+finish

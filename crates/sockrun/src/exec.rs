@@ -1,0 +1,211 @@
+//! Running the command: its variables and `LD_PRELOAD`, the `PATH` search
+//! `execvp` would make, the warnings, the exec, and the status a shell would
+//! give when it cannot run.
+
+use crate::args::{self, Launch};
+use crate::{USAGE, elf, library};
+
+use std::env;
+use std::ffi::{OsStr, OsString};
+use std::fs;
+use std::io;
+use std::os::unix::ffi::OsStrExt;
+use std::os::unix::fs::PermissionsExt;
+use std::os::unix::process::CommandExt;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+/// Exit status when the command was found but cannot be executed.
+const NOT_EXECUTABLE: i32 = 126;
+/// Exit status when the command was not found.
+const NOT_FOUND: i32 = 127;
+
+/// `LD_PRELOAD` with `lib` first and what was there already after it.
+fn ld_preload(lib: &Path, existing: Option<&OsStr>) -> OsString {
+    let mut value = lib.as_os_str().to_os_string();
+    if let Some(rest) = existing.filter(|v| !v.is_empty()) {
+        value.push(":");
+        value.push(rest);
+    }
+    value
+}
+
+/// The file `execvp` would run for `name`: a name with a slash as it is,
+/// else the first executable regular file in `PATH` (an empty entry is the
+/// current directory; no `PATH` is `/bin:/usr/bin`, as glibc has it).
+fn resolve_command(name: &OsStr, path_var: Option<&OsStr>) -> io::Result<PathBuf> {
+    if name.as_bytes().contains(&b'/') {
+        return Ok(PathBuf::from(name));
+    }
+    let mut denied = false;
+    if !name.is_empty() {
+        let path_var = path_var.unwrap_or(OsStr::new("/bin:/usr/bin"));
+        for dir in path_var.as_bytes().split(|&b| b == b':') {
+            let dir = if dir.is_empty() {
+                Path::new(".")
+            } else {
+                Path::new(OsStr::from_bytes(dir))
+            };
+            let candidate = dir.join(name);
+            match fs::metadata(&candidate) {
+                Ok(m) if m.is_file() && m.permissions().mode() & 0o111 != 0 => {
+                    return Ok(candidate);
+                }
+                Ok(m) if m.is_file() => denied = true,
+                _ => {}
+            }
+        }
+    }
+    Err(if denied {
+        io::Error::from(io::ErrorKind::PermissionDenied)
+    } else {
+        io::Error::new(io::ErrorKind::NotFound, "command not found")
+    })
+}
+
+/// Reports a command that could not be run; the status a shell would give.
+fn exec_failure(name: &OsStr, err: &io::Error) -> i32 {
+    eprintln!("sockrun: {}: {}", name.to_string_lossy(), describe(err));
+    if err.kind() == io::ErrorKind::NotFound {
+        NOT_FOUND
+    } else {
+        NOT_EXECUTABLE
+    }
+}
+
+/// An error's text without Rust's " (os error N)" suffix.
+pub(crate) fn describe(err: &io::Error) -> String {
+    let text = err.to_string();
+    match text.find(" (os error ") {
+        Some(at) => text[..at].to_string(),
+        None => text,
+    }
+}
+/// Validates, finds the library, and execs the command: returns only on
+/// failure, with the exit status.
+pub(crate) fn launch_command(launch: &Launch) -> i32 {
+    let cwd = env::current_dir().ok();
+    let vars = match args::variables(&launch.settings, cwd.as_deref()) {
+        Ok(vars) => vars,
+        Err(complaints) => {
+            for complaint in complaints {
+                eprintln!("sockrun: {complaint}");
+            }
+            return USAGE;
+        }
+    };
+    let (lib, lib_elf) = match library::library(launch) {
+        Ok(found) => found,
+        Err(message) => {
+            eprintln!("sockrun: {message}");
+            return USAGE;
+        }
+    };
+    let name = &launch.command[0];
+    let program = match resolve_command(name, env::var_os("PATH").as_deref()) {
+        Ok(program) => program,
+        Err(err) => return exec_failure(name, &err),
+    };
+    for warning in elf::interposition_warnings(&program, &lib_elf) {
+        eprintln!("sockrun: warning: {warning}");
+    }
+    let err = Command::new(&program)
+        .arg0(name)
+        .args(&launch.command[1..])
+        .envs(&vars)
+        .env(
+            "LD_PRELOAD",
+            ld_preload(&lib, env::var_os("LD_PRELOAD").as_deref()),
+        )
+        .exec();
+    exec_failure(name, &err)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::testutil::{scratch, touch};
+
+    #[test]
+    fn ld_preload_puts_libsock_first() {
+        let lib = Path::new("/usr/lib/libsock.so.0");
+        assert_eq!(ld_preload(lib, None), "/usr/lib/libsock.so.0");
+        assert_eq!(
+            ld_preload(lib, Some(OsStr::new(""))),
+            "/usr/lib/libsock.so.0"
+        );
+        assert_eq!(
+            ld_preload(lib, Some(OsStr::new("/a.so b.so"))),
+            "/usr/lib/libsock.so.0:/a.so b.so"
+        );
+    }
+
+    #[test]
+    fn command_search_like_execvp() {
+        let root = scratch("path");
+        let (a, b) = (root.join("a"), root.join("b"));
+        touch(&a.join("tool"), 0o644);
+        touch(&b.join("tool"), 0o755);
+        let path = OsString::from(format!("{}:{}", a.display(), b.display()));
+        assert_eq!(
+            resolve_command(OsStr::new("tool"), Some(&path)).unwrap(),
+            b.join("tool")
+        );
+        let path_a = a.as_os_str();
+        let err = resolve_command(OsStr::new("tool"), Some(path_a)).unwrap_err();
+        assert_eq!(err.kind(), io::ErrorKind::PermissionDenied);
+        let err = resolve_command(OsStr::new("nope"), Some(&path)).unwrap_err();
+        assert_eq!(
+            (err.kind(), describe(&err).as_str()),
+            (io::ErrorKind::NotFound, "command not found")
+        );
+        assert_eq!(
+            resolve_command(OsStr::new(""), Some(&path))
+                .unwrap_err()
+                .kind(),
+            io::ErrorKind::NotFound
+        );
+        // A directory is not a command.
+        fs::create_dir_all(b.join("dir")).unwrap();
+        assert!(resolve_command(OsStr::new("dir"), Some(&path)).is_err());
+        // With a slash: as given, even if missing (exec reports it).
+        assert_eq!(
+            resolve_command(OsStr::new("./x/y"), None).unwrap(),
+            Path::new("./x/y")
+        );
+        // An empty PATH entry is the current directory.
+        let path = OsString::from(format!("{}:", a.display()));
+        assert_eq!(
+            resolve_command(OsStr::new("Cargo.toml"), Some(&path))
+                .unwrap_err()
+                .kind(),
+            io::ErrorKind::PermissionDenied
+        );
+        assert_eq!(
+            resolve_command(OsStr::new("sh"), None).unwrap(),
+            Path::new("/bin/sh")
+        );
+        let _ = fs::remove_dir_all(root);
+    }
+
+    #[test]
+    fn exit_statuses_like_a_shell() {
+        let name = OsStr::new("x");
+        assert_eq!(
+            exec_failure(name, &io::Error::from_raw_os_error(libc::ENOENT)),
+            NOT_FOUND
+        );
+        assert_eq!(
+            exec_failure(name, &io::Error::from_raw_os_error(libc::EACCES)),
+            NOT_EXECUTABLE
+        );
+        assert_eq!(
+            exec_failure(name, &io::Error::from_raw_os_error(libc::ENOEXEC)),
+            NOT_EXECUTABLE
+        );
+        assert_eq!(
+            describe(&io::Error::from_raw_os_error(libc::EACCES)),
+            "Permission denied"
+        );
+    }
+}

@@ -1,0 +1,193 @@
+//! `sockrun --help`: every option with its variable, what it does and its
+//! value's grammar, all from `sock_core::config::VARIABLES`; wrapped with
+//! `textwrap`.
+
+use crate::SYNOPSIS;
+use crate::args::FLAGS;
+use sock_core::config::{self, FlagArg as Arg, Variable as Flag};
+
+use std::path::Path;
+
+/// Text from the help's first column.
+const COLUMN: usize = 24;
+/// The help's width.
+const WIDTH: usize = 79;
+
+/// `text` in lines of at most `WIDTH` columns, each indented by `indent`:
+/// words are never broken (nor split at their hyphens), runs of white space
+/// are one space, and no text is no line.
+fn wrap(text: &str, indent: usize) -> String {
+    let words = text.split_whitespace().collect::<Vec<_>>().join(" ");
+    if words.is_empty() {
+        return String::new();
+    }
+    let pad = " ".repeat(indent);
+    let options = textwrap::Options::new(WIDTH)
+        .initial_indent(&pad)
+        .subsequent_indent(&pad)
+        .break_words(false)
+        .word_splitter(textwrap::WordSplitter::NoHyphenation)
+        .wrap_algorithm(textwrap::WrapAlgorithm::FirstFit);
+    let mut out = textwrap::fill(&words, options);
+    out.push('\n');
+    out
+}
+
+/// The value grammar of `var`, as the library documents it.
+fn grammar(var: &str) -> Option<&'static str> {
+    config::variable(var).map(|v| v.expected)
+}
+
+/// `--trace[=FILE]`, `--tos=TOS`, `--nodelay`.
+fn flag_synopsis(flag: &Flag) -> String {
+    match flag.arg {
+        Arg::Fixed(_) => format!("--{}", flag.flag),
+        Arg::Optional(_) => format!("--{}[={}]", flag.flag, flag.metavar),
+        Arg::Required => format!("--{}={}", flag.flag, flag.metavar),
+    }
+}
+
+/// `LIBSOCK_TRACE=stderr | FILE`, `LIBSOCK_TOS=TOS`, `LIBSOCK_NODELAY=1`.
+fn flag_setting(flag: &Flag) -> String {
+    match flag.arg {
+        Arg::Fixed(value) => format!("{}={value}", flag.name),
+        Arg::Optional(default) => format!("{}={default} | {}", flag.name, flag.metavar),
+        Arg::Required => format!("{}={}", flag.name, flag.metavar),
+    }
+}
+
+/// One option in the help: synopsis, variable, what it does, its grammar.
+fn flag_help(flag: &Flag) -> String {
+    let mut text = format!(
+        "  {:<w$}{}\n",
+        flag_synopsis(flag),
+        flag_setting(flag),
+        w = COLUMN - 2
+    );
+    text.push_str(&wrap(flag.help, COLUMN));
+    if let (false, Some(grammar)) = (flag.metavar.is_empty(), grammar(flag.name)) {
+        text.push_str(&wrap(&format!("{}: {grammar}", flag.metavar), COLUMN));
+    }
+    text
+}
+
+/// The whole `--help` text; `exe_dir` is where sockrun looks for libsock.
+pub(crate) fn help(exe_dir: Option<&Path>) -> String {
+    let mut text = format!(
+        "sockrun {}: run a command with libsock.so preloaded\n\n{SYNOPSIS}\n\n",
+        env!("CARGO_PKG_VERSION")
+    );
+    text.push_str(&wrap(
+        "Puts libsock.so first in LD_PRELOAD (after it, what LD_PRELOAD held already), sets \
+         the LIBSOCK_* variable of each option given, and execs COMMAND, searched in PATH: an \
+         unmodified program then traces its socket calls, gets socket options it never set, \
+         or binds where it is told. Every option is checked before anything runs. Variables \
+         already in the environment are passed on as they are unless an option sets them. \
+         Options end at \"--\" or at the first argument that is not an option; a value can \
+         follow as --tos=TOS or --tos TOS, except where it is optional ([=VALUE]).",
+        0,
+    ));
+    text.push_str("\nOptions (each sets one variable in the command's environment):\n");
+    for flag in FLAGS {
+        text.push_str(&flag_help(flag));
+    }
+    text.push_str(&format!(
+        "\nOther options:\n  {:<w$}The libsock.so to preload (see below).\n  \
+         {:<w$}This help.\n  {:<w$}sockrun's version.\n",
+        "--lib=PATH",
+        "-h, --help",
+        "-V, --version",
+        w = COLUMN - 2
+    ));
+    text.push_str(&library_help(exe_dir));
+    text.push('\n');
+    text.push_str(&wrap(
+        "Warnings (one line on stderr; the command still runs) when libsock cannot get into \
+         the command: a statically linked binary (no program interpreter); a setuid or setgid \
+         binary (run with raised privileges, the loader ignores LD_PRELOAD paths and libsock \
+         ignores LIBSOCK_*); a binary for another machine or word size than libsock.so. \
+         Scripts (#!) are not checked.",
+        0,
+    ));
+    text.push_str(EXIT_AND_EXAMPLES);
+    text
+}
+
+/// The help's section on finding libsock.so.
+fn library_help(exe_dir: Option<&Path>) -> String {
+    let here = exe_dir.map_or("(unknown)".to_string(), |d| d.display().to_string());
+    format!(
+        "\nFinding libsock.so: the first of these that exists. LD_PRELOAD gets it as an\n\
+         absolute path (its directory canonicalized; a link such as libsock.so.0 keeps\n\
+         its name); the current directory is never searched.\n  \
+         1. --lib=PATH, else $LIBSOCK_LIB (it must exist; a relative path is fine)\n  \
+         2. beside sockrun: DIR/libsock.so, DIR/libsock.so.0\n  \
+         3. the install prefix: DIR/../lib/libsock.so.0, DIR/../lib/libsock.so\n  \
+         4. the Python wheel's: DIR/../lib/python3*/site-packages/libsock/libsock.so\n\
+         DIR is the directory of the sockrun executable, here:\n  {here}\n"
+    )
+}
+
+const EXIT_AND_EXAMPLES: &str = "
+Exit status:
+  the command's own     sockrun execs COMMAND, so its status is the command's
+  2                     a bad option or value (nothing runs), no COMMAND, or no
+                        usable libsock.so
+  126                   COMMAND found but not executable
+  127                   COMMAND not found
+
+A bad value is one line per option, e.g.
+  sockrun: --tos \"fast\": expected low-delay, throughput, reliability, ...
+
+Examples:
+  sockrun --trace -- curl -s http://example.com/
+  sockrun --trace=/tmp/trace.%p --json -- python3 -m http.server 8000
+  sockrun --stats --nodelay --keepalive=60,10,5 -- redis-server
+  sockrun --reuseaddr --bind-addr=127.0.0.1 --port-map=80:8080 -- ./server
+";
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn help_documents_everything() {
+        let text = help(Some(Path::new("/opt/x/bin")));
+        for flag in FLAGS {
+            assert!(text.contains(&flag_synopsis(flag)), "{}", flag.flag);
+            assert!(text.contains(flag.name), "{}", flag.name);
+        }
+        // Each value's grammar, whole (the help wraps it).
+        let words = text.split_whitespace().collect::<Vec<_>>().join(" ");
+        for flag in FLAGS.iter().filter(|f| !f.metavar.is_empty()) {
+            let grammar = grammar(flag.name).unwrap();
+            let line = format!("{}: {grammar}", flag.metavar);
+            assert!(words.contains(&line), "{line}");
+        }
+        for needle in [
+            "--lib=PATH",
+            "LIBSOCK_LIB",
+            "LD_PRELOAD",
+            "/opt/x/bin",
+            "126",
+            "127",
+            "Examples",
+        ] {
+            assert!(text.contains(needle), "{needle}");
+        }
+        for line in text.lines() {
+            assert!(line.chars().count() <= WIDTH, "too wide: {line}");
+        }
+    }
+
+    #[test]
+    fn wrap_fits_the_width() {
+        let text = wrap(&"word ".repeat(40), 24);
+        assert!(
+            text.lines()
+                .all(|l| l.len() <= WIDTH && l.starts_with(&" ".repeat(24)))
+        );
+        assert_eq!(wrap("a b", 2), "  a b\n");
+        assert_eq!(wrap("", 2), "");
+    }
+}
