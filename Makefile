@@ -60,9 +60,9 @@ dist:
 
 # The artifacts as users get them: the glibc floor, auditwheel, a fresh venv,
 # a pkg-config build against the unpacked tarball, the suites against the
-# dist library, epoll_pwait2 hidden, the sdist built (packaging/dist-test.sh).
+# dist library, epoll_pwait2 hidden, the sdist built (tests/dist.sh).
 dist-test: build dist
-	bash packaging/dist-test.sh
+	bash tests/dist.sh
 
 demo: build
 	bash demo/demo.sh

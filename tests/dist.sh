@@ -3,7 +3,7 @@
 #
 #   floor        no GLIBC_ version above 2.17 and no non-weak unversioned
 #                undefined symbol in libsock.so and sockrun, wheel and
-#                tarball alike (packaging/check-glibc-floor.sh, which is first
+#                tarball alike (tests/check-glibc-floor.sh, which is first
 #                shown to fail on binaries that break each rule); the wheel
 #                and the tarball carry the same binaries; the exports as
 #                tests/exports.txt lists them
@@ -11,7 +11,7 @@
 #   wheel        a fresh venv, the wheel installed with no index: `import
 #                libsock` loads the bundled library with no variable set, a
 #                UDP round trip, libsock.select past descriptor 1023
-#                (packaging/smoke.py); `sockrun --help` from the venv's PATH;
+#                (tests/dist-smoke.py); `sockrun --help` from the venv's PATH;
 #                sockrun preloads the bundled library by itself; LIBSOCK_LIB
 #                overrides both
 #   tarball      unpacked somewhere else: a C program built with
@@ -24,24 +24,30 @@
 #                and the wait really is epoll_pwait
 #   sdist        builds a wheel from source with cargo (pip, no index)
 #
-# Run from the repository root after `make dist`. Environment: PYTHON, CC.
+# The first failing check ends the run (each builds on the one before).
+# Run after `make dist`. Environment: PYTHON, CC.
 set -euo pipefail
-cd "$(dirname "$0")/.."
+. "$(dirname "$0")/lib/harness.sh"
+harness dist-test
+no_config
 python=${PYTHON:-python3}
 cc=${CC:-cc}
-version=$(sed -n 's/^version = "\(.*\)"/\1/p' Cargo.toml | head -1)
+version=$(project_version)
 wheel=dist/libsock-$version-py3-none-manylinux_2_17_x86_64.whl
 sdist=dist/libsock-$version.tar.gz
 tarball=dist/libsock-$version-x86_64-linux-gnu.tar.gz
 for f in "$wheel" "$sdist" "$tarball"; do
-    [ -f "$f" ] || { echo "dist-test: $f not found (run make dist)"; exit 1; }
+    [ -f "$f" ] || die "$f not found (run make dist)"
 done
-work=$(mktemp -d "${TMPDIR:-/tmp}/libsock-dist.XXXXXX")
-trap 'rm -rf "$work"' EXIT
-while IFS= read -r var; do unset "$var"; done < <(compgen -e | grep '^LIBSOCK_' || true)
-unset LD_PRELOAD
-step() { echo "dist-test: $*"; }
-fail() { echo "dist-test: FAIL $*"; exit 1; }
+scratch work dist
+step() { ok "$*"; }
+fail() { bad "$@"; finish; }
+# suite NAME CMD...: a whole suite against the dist build, its closing line.
+suite() {
+    local name=$1 last
+    shift
+    if last=$("$@" 2>&1 | tail -n 1) && [ -n "$last" ]; then ok "$name: $last"; else fail "$name: $last"; fi
+}
 
 # ------------------------------------------------------------------ unpack
 mkdir -p "$work/wheel" "$work/somewhere/else"
@@ -72,15 +78,16 @@ printf 'extern int not_in_this_glibc(void);\nint f(void) { return not_in_this_gl
 "$cc" -shared -fPIC "$work/unversioned.c" -o "$work/libunversioned.so"
 host_glibc=$(getconf GNU_LIBC_VERSION | awk '{print $2}')
 if [ "$(printf '2.34\n%s\n' "$host_glibc" | sort -V | head -1)" = 2.34 ]; then # dlsym is GLIBC_2.34 here
-    bash packaging/check-glibc-floor.sh "$work/libnew.so" >"$work/audit.out" &&
+    bash tests/check-glibc-floor.sh "$work/libnew.so" >"$work/audit.out" &&
         fail "the glibc audit passed a library needing GLIBC_2.34: $(cat "$work/audit.out")"
     grep -q 'needs dlsym from GLIBC_2.34' "$work/audit.out" || fail "audit: $(cat "$work/audit.out")"
 fi
-bash packaging/check-glibc-floor.sh "$work/libunversioned.so" >"$work/audit.out" &&
+bash tests/check-glibc-floor.sh "$work/libunversioned.so" >"$work/audit.out" &&
     fail "the glibc audit passed an unversioned undefined symbol: $(cat "$work/audit.out")"
 grep -q 'not_in_this_glibc is undefined, unversioned and not weak' "$work/audit.out" || fail "audit: $(cat "$work/audit.out")"
-bash packaging/check-glibc-floor.sh "$wlib" "$wrun" | sed "s|$work/wheel/||"
-bash tests/check-exports.sh "$wlib"
+floor=$(bash tests/check-glibc-floor.sh "$wlib" "$wrun") || fail "glibc floor" "$floor"
+step "glibc floor: $(sed "s|$work/wheel/||" <<<"$floor" | paste -sd';')"
+suite "exports of the wheel's library" bash tests/check-exports.sh "$wlib"
 
 # -------------------------------------------------------------- auditwheel
 auditwheel show "$wheel" >"$work/auditwheel.out" 2>&1 || fail "auditwheel show: $(cat "$work/auditwheel.out")"
@@ -96,7 +103,7 @@ venv=$work/venv
 site=$("$venv/bin/python" -c 'import sysconfig; print(sysconfig.get_paths()["platlib"])')
 vlib=$site/libsock/libsock.so
 [ -f "$vlib" ] || fail "the installed wheel has no $vlib"
-(cd "$work" && env PATH="$venv/bin:/usr/bin:/bin" "$venv/bin/python" "$OLDPWD/packaging/smoke.py") ||
+(cd "$work" && env PATH="$venv/bin:/usr/bin:/bin" "$venv/bin/python" "$OLDPWD/tests/dist-smoke.py") ||
     fail "the smoke test in the fresh venv"
 (cd "$work" && PATH="$venv/bin:/usr/bin:/bin" sockrun --help >"$work/help.out") || fail "sockrun --help"
 grep -q "^sockrun $version" "$work/help.out" || fail "sockrun --help: $(head -3 "$work/help.out")"
@@ -149,11 +156,12 @@ loaded=$(ldd "$work/hello" | awk '$1 == "libsock.so.0" {print $3}')
 step "tarball: a program built with pkg-config against it elsewhere: $out"
 
 # ------------------------------------------------------------------ suites
-LIBDIR=$tlib bash c-tests/diff/run.sh | tail -1
-LIBDIR=$tlib bash c-tests/sockset/run.sh | tail -1
-PYTHONPATH=python LIBSOCK_LIB=$vlib "$python" -m pytest -q -p no:cacheprovider python/tests | tail -1
-LD_PRELOAD=$vlib PYTHONPATH=python LIBSOCK_LIB=$vlib "$python" -m pytest -q -p no:cacheprovider python/tests | tail -1
-step "suites: differential, SocketSet and Python (ctypes, preloaded) against the dist library"
+suite "differential suite, dist library" env LIBDIR="$tlib" bash c-tests/diff/run.sh
+suite "SocketSet suite, dist library" env LIBDIR="$tlib" bash c-tests/sockset/run.sh
+suite "Python tests, dist library through ctypes" env PYTHONPATH=python LIBSOCK_LIB="$vlib" \
+    "$python" -m pytest -q -p no:cacheprovider python/tests
+suite "Python tests, dist library preloaded" env LD_PRELOAD="$vlib" PYTHONPATH=python LIBSOCK_LIB="$vlib" \
+    "$python" -m pytest -q -p no:cacheprovider python/tests
 
 # --------------------------------------------------------------- fallbacks
 # Binaries of c-tests/sockset/run.sh above, linked to the dist library.
@@ -163,11 +171,11 @@ hide=(env LD_PRELOAD="$work/libnodlsym.so" NODLSYM=epoll_pwait2)
 hide_pre=(env LD_PRELOAD="$work/libnodlsym.so $tlib/libsock.so" LIBSOCK_LIB="$tlib/libsock.so" NODLSYM=epoll_pwait2)
 for t in "$ss/sockset_test" "$ss/differential"; do
     timeout 120 "${hide[@]}" "$t" >"$work/fb.out" 2>&1 || { cat "$work/fb.out"; fail "$t without epoll_pwait2"; }
-    echo "  ${t##*/} without epoll_pwait2: $(tail -1 "$work/fb.out")"
+    step "${t##*/} without epoll_pwait2: $(tail -1 "$work/fb.out")"
 done
 timeout 120 "${hide_pre[@]}" "$ss/differential-dlopen" >"$work/fb.out" 2>&1 ||
     { cat "$work/fb.out"; fail "preloaded differential without epoll_pwait2"; }
-echo "  preloaded differential without epoll_pwait2: $(tail -1 "$work/fb.out")"
+step "preloaded differential without epoll_pwait2: $(tail -1 "$work/fb.out")"
 # Which wait each really makes: epoll_pwait2 when glibc has it, else epoll_pwait.
 waits() {
     timeout 120 strace -f -c -e trace=epoll_pwait2,epoll_pwait,epoll_wait,ppoll -o /dev/stdout "$@" 2>/dev/null |
@@ -176,9 +184,9 @@ waits() {
 [ "$(waits "$ss/differential")" = epoll_pwait2 ] || fail "with epoll_pwait2 the wait is '$(waits "$ss/differential")'"
 [ "$(waits "${hide[@]}" "$ss/differential")" = epoll_pwait ] ||
     fail "without epoll_pwait2 the wait is '$(waits "${hide[@]}" "$ss/differential")', not epoll_pwait"
-echo "  waits: epoll_pwait2 natively, epoll_pwait with it hidden"
-"${hide_pre[@]}" PYTHONPATH=python "$python" -m pytest -q -p no:cacheprovider python/tests | tail -1
-step "fallbacks: the same answers without epoll_pwait2"
+step "waits: epoll_pwait2 natively, epoll_pwait with it hidden"
+suite "Python tests without epoll_pwait2, preloaded" "${hide_pre[@]}" PYTHONPATH=python \
+    "$python" -m pytest -q -p no:cacheprovider python/tests
 
 # ------------------------------------------------------------------- sdist
 mkdir -p target/sdist
@@ -189,4 +197,4 @@ listing=$("$python" -m zipfile -l "$built")
 grep -q 'libsock/libsock.so' <<<"$listing" && grep -q 'scripts/sockrun' <<<"$listing" ||
     fail "the wheel built from the sdist lacks the library or sockrun"
 step "sdist: cargo builds it into ${built##*/}"
-echo "dist-test: all checks passed"
+finish
