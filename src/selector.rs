@@ -36,7 +36,7 @@ use std::time::{Duration, Instant};
 use libc::{c_int, epoll_event};
 
 use crate::closes;
-use crate::sockset::{Bits, Errno};
+use sock_core::sockset::{Bits, Errno};
 
 const READ: u32 = (libc::EPOLLIN | libc::EPOLLRDNORM | libc::EPOLLRDBAND) as u32;
 const WRITE: u32 = (libc::EPOLLOUT | libc::EPOLLWRNORM | libc::EPOLLWRBAND) as u32;
@@ -606,7 +606,7 @@ fn epoll_wait(
 mod tests {
     use super::*;
     use crate::real;
-    use crate::sockset::SocketSet;
+    use sock_core::sockset::SocketSet;
 
     fn pair() -> [c_int; 2] {
         let mut sv = [-1; 2];
@@ -646,7 +646,7 @@ mod tests {
             let sv = pair();
             let idle = pair();
             let mut sel = Selector::with_backend(backend);
-            let mut set = SocketSet::new();
+            let mut set = SocketSet::new(1 << 20);
             set.add_many(&[sv[0], idle[0]]).unwrap();
             ask(&mut sel, &set);
             assert_eq!(sel.wait(Some(Duration::ZERO)), Ok(0), "{backend:?}");
@@ -664,7 +664,7 @@ mod tests {
     fn unchanged_rounds_make_no_registration() {
         let sv = pair();
         let mut sel = Selector::with_backend(Backend::Epoll);
-        let mut set = SocketSet::new();
+        let mut set = SocketSet::new(1 << 20);
         set.add(sv[0]).unwrap();
         ask(&mut sel, &set);
         sel.wait(Some(Duration::ZERO)).unwrap();
@@ -701,7 +701,7 @@ mod tests {
         both_backends(|backend| {
             let sv = high_pair(if backend == Backend::Poll { 5000 } else { 6000 });
             let mut sel = Selector::with_backend(backend);
-            let mut set = SocketSet::new();
+            let mut set = SocketSet::new(1 << 20);
             set.add(sv[0]).unwrap();
             ask(&mut sel, &set);
             sel.wait(Some(Duration::ZERO)).unwrap();

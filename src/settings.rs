@@ -10,8 +10,10 @@
 use std::sync::atomic::{AtomicBool, AtomicPtr, AtomicU8, Ordering};
 
 use crate::stats::{Dir, Stats};
-use crate::trace::{Outcome, Record, Sink};
+use crate::trace::Sink;
+use sock_core::Call;
 use sock_core::config::{self, Config};
+use sock_core::trace::{Outcome, Record};
 
 /// What libsock does in this process besides forwarding.
 pub struct Settings {
@@ -53,15 +55,16 @@ impl Settings {
 
     /// After a forwarded call `call` that returned `ret` (errno, if it
     /// failed, is still the call's): counts it and traces it. `bytes` moved
-    /// `dir`; `record` describes the call and is built only when tracing.
+    /// `dir`; `record` adds the call's arguments and results to its trace
+    /// record, and runs only when tracing.
     pub fn done(
         &self,
-        call: &'static str,
+        call: Call,
         t0: u64,
         ret: i64,
         dir: Dir,
         bytes: u64,
-        record: impl FnOnce() -> Record,
+        record: impl FnOnce(Record) -> Record,
     ) {
         let failed = ret < 0;
         let errno = crate::errno::get();
@@ -72,7 +75,7 @@ impl Settings {
             if let Some(sink) = &self.trace {
                 let micros = crate::trace::monotonic_ns().saturating_sub(t0) / 1000;
                 sink.emit(
-                    &record(),
+                    &record(Record::new(call)),
                     &Outcome {
                         ret,
                         errno: failed.then_some(errno),

@@ -5,11 +5,8 @@
 use std::fmt::Write;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 
-use crate::names::CALLS;
+use sock_core::calls::{Call, Kind};
 use sock_core::config::Output;
-
-/// Calls made on descriptors of every kind.
-const DESCRIPTOR_CALLS: &[&str] = &["close", "dup2", "dup3", "close_range"];
 
 #[derive(Default)]
 struct Counter {
@@ -61,17 +58,14 @@ impl Stats {
     pub fn new(out: Output) -> Stats {
         Stats {
             out,
-            counters: CALLS.iter().map(|_| Counter::default()).collect(),
+            counters: Call::ALL.iter().map(|_| Counter::default()).collect(),
             reported: AtomicBool::new(false),
         }
     }
 
     /// Counts one call of `call`: failed or not, and the bytes it moved.
-    pub fn count(&self, call: &str, failed: bool, dir: Dir, bytes: u64) {
-        let Some(i) = CALLS.iter().position(|&c| c == call) else {
-            return;
-        };
-        let c = &self.counters[i];
+    pub fn count(&self, call: Call, failed: bool, dir: Dir, bytes: u64) {
+        let c = &self.counters[call.index()];
         c.calls.fetch_add(1, Ordering::Relaxed);
         if failed {
             c.errors.fetch_add(1, Ordering::Relaxed);
@@ -107,8 +101,9 @@ impl Stats {
         // close and dup* are exported for every descriptor, not only
         // sockets: a process (a shell, say) that made no other call made no
         // socket call worth a report.
-        let socket_calls = CALLS.iter().zip(&self.counters).any(|(name, c)| {
-            !DESCRIPTOR_CALLS.contains(name) && c.calls.load(Ordering::Relaxed) > 0
+        let socket_calls = Call::counted().any(|call| {
+            call.kind() == Kind::Socket
+                && self.counters[call.index()].calls.load(Ordering::Relaxed) > 0
         });
         if !socket_calls {
             return;
@@ -121,7 +116,8 @@ impl Stats {
             "call", "calls", "errors", "bytes in", "bytes out"
         );
         let (mut calls, mut errors, mut bin, mut bout) = (0, 0, 0, 0);
-        for (name, c) in CALLS.iter().zip(&self.counters) {
+        for call in Call::counted() {
+            let (name, c) = (call.name(), &self.counters[call.index()]);
             let n = c.calls.load(Ordering::Relaxed);
             if n == 0 {
                 continue;
@@ -201,10 +197,10 @@ mod tests {
     #[test]
     fn counts() {
         let s = Stats::new(Output::Stderr);
-        s.count("send", false, Dir::Out, 10);
-        s.count("send", true, Dir::None, 0);
-        s.count("nope", false, Dir::None, 0);
-        let i = CALLS.iter().position(|&c| c == "send").unwrap();
+        s.count(Call::send, false, Dir::Out, 10);
+        s.count(Call::send, true, Dir::None, 0);
+        s.count(Call::recv, false, Dir::None, 0);
+        let i = Call::send.index();
         assert_eq!(s.counters[i].calls.load(Ordering::Relaxed), 2);
         assert_eq!(s.counters[i].errors.load(Ordering::Relaxed), 1);
         assert_eq!(s.counters[i].bytes_out.load(Ordering::Relaxed), 10);

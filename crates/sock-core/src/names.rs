@@ -6,35 +6,6 @@ use std::fmt::{self, Write};
 
 use libc::c_int;
 
-/// The socket calls libsock traces and counts, in report order (their
-/// trace and stats names: the fortified receives count as recv/recvfrom).
-pub const CALLS: &[&str] = &[
-    "socket",
-    "socketpair",
-    "bind",
-    "listen",
-    "accept",
-    "accept4",
-    "connect",
-    "send",
-    "sendto",
-    "sendmsg",
-    "sendmmsg",
-    "recv",
-    "recvfrom",
-    "recvmsg",
-    "recvmmsg",
-    "setsockopt",
-    "getsockopt",
-    "getsockname",
-    "getpeername",
-    "shutdown",
-    "close",
-    "dup2",
-    "dup3",
-    "close_range",
-];
-
 /// A name, or the number if there is none.
 pub struct Named(pub Option<&'static str>, pub i64);
 
