@@ -14,6 +14,8 @@
 //!   the table of calls, and [`ffi::bsd`], what each call does when
 //!   something is configured; `<sock.h>`'s own API;
 //! - [`real`]: the table of next definitions, the only road to the kernel;
+//! - [`lifecycle`]: start-up (the one constructor), fork and exit hooks, in
+//!   one place;
 //! - [`boundary`]: the re-entrancy guard and panic boundary around libsock's
 //!   own logic; [`errno`]: reading, setting and preserving the caller's
 //!   errno; [`diag`]: libsock's own one-line messages on stderr;
@@ -37,6 +39,7 @@ pub mod closes;
 pub mod diag;
 pub mod errno;
 pub mod ffi;
+pub mod lifecycle;
 pub mod policy;
 pub mod process;
 pub mod real;

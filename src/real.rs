@@ -6,8 +6,10 @@
 //! goes through this table instead: the definitions that come *after*
 //! libsock in the lookup order (`dlsym(RTLD_NEXT, …)`, normally glibc's).
 //!
-//! Resolution happens once, from an ELF constructor when the library is
-//! loaded (so it is done before any `fork`), with a lazy retry on first use
+//! Resolution happens once, from the ELF constructor when the library is
+//! loaded (`crate::lifecycle`, so it is done before any `fork`; it uses
+//! nothing from std but atomics and const thread-locals), with a lazy retry
+//! on first use
 //! for callers that arrive earlier. Nothing here may deadlock: `dlsym` can
 //! call `malloc`, which an interposed allocator may route back into a hooked
 //! call, and `Once`/`LazyLock` are not re-entrant. So the pointers live in
@@ -222,16 +224,6 @@ unsafe extern "C" fn find_own(
     }
     0
 }
-
-/// Runs when libsock is loaded, so every name is resolved before the program
-/// can `fork`. Uses nothing from std but atomics and const thread-locals.
-extern "C" fn resolve_at_load() {
-    resolve_all();
-}
-
-#[used]
-#[unsafe(link_section = ".init_array")]
-static RESOLVE_AT_LOAD: extern "C" fn() = resolve_at_load;
 
 /// A system call argument as the kernel takes it.
 trait Arg {

@@ -121,17 +121,6 @@ fn active_slow() -> Option<&'static Settings> {
     unsafe { p.as_ref() }
 }
 
-/// The settings if any were published, even while inside libsock's own
-/// work (for the exit report, which runs inside the boundary). Not for a
-/// process that does not own libsock's memory.
-pub fn active_unguarded() -> Option<&'static Settings> {
-    if !crate::process::owns_memory() {
-        return None;
-    }
-    // SAFETY: published once by `load` from a leaked Box, never freed.
-    unsafe { SETTINGS.load(Ordering::Acquire).as_ref() }
-}
-
 /// Reads the environment and publishes the settings (or INACTIVE).
 fn load() {
     let (config, problems) = config::parse(env);
@@ -164,7 +153,7 @@ fn load() {
         Ok(_) => {
             // SAFETY: `fresh` is now published for the life of the process.
             if let Some(stats) = unsafe { &(*fresh).stats } {
-                stats.report_at_exit();
+                crate::lifecycle::count_until_exit(stats);
             }
         }
         // SAFETY: another thread published first; `fresh` was never shared.

@@ -1,9 +1,10 @@
 //! LIBSOCK_STATS: per-call counts, errors and bytes, summed with atomics
 //! (no lock on the call path) and reported once per process at exit — by
-//! `exit` (atexit) or by `_exit`, which libsock also exports for this.
+//! `exit` (atexit, registered by `crate::lifecycle`) or by `_exit`, which
+//! libsock also exports for this.
 
 use std::fmt::Write;
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicPtr, AtomicU64, Ordering};
 
 use sock_core::calls::{Call, Kind};
 use sock_core::config::Output;
@@ -28,11 +29,30 @@ fn pid() -> i32 {
     unsafe { libc::getpid() }
 }
 
+/// The counters of this process, once settings with LIBSOCK_STATS are
+/// published (they live as long as the process).
+static PUBLISHED: AtomicPtr<Stats> = AtomicPtr::new(std::ptr::null_mut());
+
+/// Makes `stats` the counters reported at exit (see `crate::lifecycle`).
+pub fn publish(stats: &'static Stats) {
+    PUBLISHED.store(std::ptr::from_ref(stats).cast_mut(), Ordering::Release);
+}
+
+/// The published counters; None before, and in a process that does not
+/// own libsock's memory (a vfork child).
+fn published() -> Option<&'static Stats> {
+    if !crate::process::owns_memory() {
+        return None;
+    }
+    // SAFETY: published from a `&'static Stats`, never freed.
+    unsafe { PUBLISHED.load(Ordering::Acquire).as_ref() }
+}
+
 /// In a fork child the counters start from zero: it reports its own calls.
 /// (A vfork child, which shares the parent's memory, reports nothing: see
-/// process.rs.)
-extern "C" fn after_fork_in_child() {
-    if let Some(stats) = crate::settings::active_unguarded().and_then(|s| s.stats.as_ref()) {
+/// process.rs.) Called by the fork handler in `crate::lifecycle`.
+pub fn restart_in_fork_child() {
+    if let Some(stats) = published() {
         for c in &stats.counters {
             for n in [&c.calls, &c.errors, &c.bytes_in, &c.bytes_out] {
                 n.store(0, Ordering::Relaxed);
@@ -75,21 +95,6 @@ impl Stats {
             Dir::Out => c.bytes_out.fetch_add(bytes, Ordering::Relaxed),
             Dir::None => 0,
         };
-    }
-
-    /// Arranges for [`Stats::report`] at exit, and for a forked child to
-    /// count afresh.
-    pub fn report_at_exit(&self) {
-        extern "C" fn at_exit() {
-            crate::boundary::own(report_now);
-        }
-        // SAFETY: registers plain functions; glibc runs at_exit at exit (or
-        // at dlclose of libsock, through its __dso_handle) and the other in
-        // every child of fork.
-        unsafe {
-            libc::atexit(at_exit);
-            libc::pthread_atfork(None, None, Some(after_fork_in_child));
-        }
     }
 
     /// The summary, once per process.
@@ -140,9 +145,14 @@ impl Stats {
 }
 
 fn report_now() {
-    if let Some(s) = crate::settings::active_unguarded().and_then(|s| s.stats.as_ref()) {
+    if let Some(s) = published() {
         s.report();
     }
+}
+
+/// Reports now, if stats are on (the atexit hook, see `crate::lifecycle`).
+pub fn report_at_exit() {
+    crate::boundary::own(report_now);
 }
 
 /// Reports now, if stats are on (the `_exit` hook).
