@@ -30,7 +30,8 @@ pub fn copy_in(ptr: *const c_void, len: usize, buf: &mut [u8; MAX_LEN]) -> Optio
     let _errno = crate::errno::ErrnoGuard::save();
     // SAFETY: `local` is our buffer of at least `len` bytes; the kernel
     // checks `remote` and fails with EFAULT instead of faulting.
-    let n = unsafe { libc::process_vm_readv(libc::getpid(), &local, 1, &remote, 1, 0) };
+    let n =
+        unsafe { libc::process_vm_readv(nix::unistd::getpid().as_raw(), &local, 1, &remote, 1, 0) };
     (n == len as isize).then_some(len)
 }
 

@@ -17,8 +17,7 @@ static PID: AtomicI32 = AtomicI32::new(0);
 static FORKS: AtomicU64 = AtomicU64::new(0);
 
 fn getpid() -> i32 {
-    // SAFETY: no pointers.
-    unsafe { libc::getpid() }
+    nix::unistd::getpid().as_raw()
 }
 
 /// In a child of `fork` (the fork handler in `crate::lifecycle`): this

@@ -21,12 +21,15 @@
 
 use std::cell::Cell;
 use std::ffi::c_void;
+use std::num::NonZeroUsize;
 use std::ptr;
-use std::sync::atomic::{AtomicPtr, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicPtr, Ordering};
 
 use libc::{
     c_int, c_long, c_uint, mmsghdr, msghdr, size_t, sockaddr, socklen_t, ssize_t, timespec,
 };
+
+use once_cell::race::OnceNonZeroUsize;
 
 use crate::errno::ErrnoGuard;
 
@@ -181,20 +184,24 @@ pub fn is_libsock(addr: *const c_void) -> bool {
 /// The address range of libsock's loaded segments, found once with
 /// `dl_iterate_phdr` (cheaper than a `dladdr` per address: that searches
 /// every symbol table).
+///
+/// Called from the constructor and from dlsym's path, so nothing here may
+/// allocate or lock: the range lives in two `OnceNonZeroUsize` (atomics).
+/// The start is set before the end, so whoever sees the end sees the start.
 fn own_range() -> (usize, usize) {
-    static START: AtomicUsize = AtomicUsize::new(0);
-    static END: AtomicUsize = AtomicUsize::new(0);
-    let end = END.load(Ordering::Acquire);
-    if end != 0 {
-        return (START.load(Ordering::Acquire), end);
+    static START: OnceNonZeroUsize = OnceNonZeroUsize::new();
+    static END: OnceNonZeroUsize = OnceNonZeroUsize::new();
+    if let (Some(start), Some(end)) = (START.get(), END.get()) {
+        return (start.get(), end.get());
     }
     let mut range = ((resolve_all as *const c_void).addr(), 0usize);
     // SAFETY: the callback only reads the headers the loader hands it, and
     // `range` outlives the call.
     unsafe { libc::dl_iterate_phdr(Some(find_own), (&raw mut range).cast()) };
-    if range.1 != 0 {
-        START.store(range.0, Ordering::Release);
-        END.store(range.1, Ordering::Release);
+    if let (Some(start), Some(end)) = (NonZeroUsize::new(range.0), NonZeroUsize::new(range.1)) {
+        // Racing threads found the same object: whichever value is kept is it.
+        let _ = START.set(start);
+        let _ = END.set(end);
     }
     range
 }

@@ -30,10 +30,11 @@
 //! is a `ppoll` over the members instead: correct, with no FD_SETSIZE limit,
 //! at poll's cost.
 
-use std::sync::atomic::{AtomicBool, AtomicU8, Ordering};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
 use libc::{c_int, epoll_event};
+use once_cell::race::OnceBool;
 
 use crate::closes;
 use sock_core::sockset::{Bits, Errno};
@@ -63,20 +64,14 @@ impl Backend {
     /// Epoll when libsock sees this process's closes (the program's `close`
     /// is libsock's: linked or preloaded), poll otherwise.
     pub fn for_process() -> Backend {
-        // 0: not yet known, 1: poll, 2: epoll
-        static CHOSEN: AtomicU8 = AtomicU8::new(0);
-        match CHOSEN.load(Ordering::Relaxed) {
-            1 => Backend::Poll,
-            2 => Backend::Epoll,
-            _ => {
-                // SAFETY: a NUL-terminated name; RTLD_DEFAULT searches the
-                // program's global scope, as the program's own calls do.
-                let close = unsafe { libc::dlsym(libc::RTLD_DEFAULT, c"close".as_ptr()) };
-                let seen = !close.is_null() && crate::real::is_libsock(close);
-                CHOSEN.store(if seen { 2 } else { 1 }, Ordering::Relaxed);
-                if seen { Backend::Epoll } else { Backend::Poll }
-            }
-        }
+        static SEES_CLOSES: OnceBool = OnceBool::new();
+        let seen = SEES_CLOSES.get_or_init(|| {
+            // SAFETY: a NUL-terminated name; RTLD_DEFAULT searches the
+            // program's global scope, as the program's own calls do.
+            let close = unsafe { libc::dlsym(libc::RTLD_DEFAULT, c"close".as_ptr()) };
+            !close.is_null() && crate::real::is_libsock(close)
+        });
+        if seen { Backend::Epoll } else { Backend::Poll }
     }
 }
 

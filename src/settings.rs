@@ -4,10 +4,12 @@
 //! predictable branch.
 //!
 //! No lock: the first callers race to build the settings and publish them
-//! with a compare-and-swap; losers drop theirs. So a `fork` at any moment
+//! with a compare-and-swap (`once_cell::race::OnceBox`); losers drop theirs. So a `fork` at any moment
 //! leaves the child nothing half-taken.
 
-use std::sync::atomic::{AtomicBool, AtomicPtr, AtomicU8, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU8, Ordering};
+
+use once_cell::race::OnceBox;
 
 use crate::stats::{Dir, Stats};
 use crate::trace::Sink;
@@ -92,7 +94,7 @@ const INACTIVE: u8 = 1;
 const ACTIVE: u8 = 2;
 
 static STATE: AtomicU8 = AtomicU8::new(UNKNOWN);
-static SETTINGS: AtomicPtr<Settings> = AtomicPtr::new(std::ptr::null_mut());
+static SETTINGS: OnceBox<Settings> = OnceBox::new();
 
 /// The settings, or None when libsock only forwards: nothing configured, or
 /// this thread is already inside libsock's own work (its own calls go
@@ -116,9 +118,7 @@ fn active_slow() -> Option<&'static Settings> {
     if STATE.load(Ordering::Acquire) == UNKNOWN {
         crate::boundary::own(load);
     }
-    let p = SETTINGS.load(Ordering::Acquire);
-    // SAFETY: published once by `load` from a leaked Box, never freed.
-    unsafe { p.as_ref() }
+    SETTINGS.get()
 }
 
 /// Reads the environment and publishes the settings (or INACTIVE).
@@ -135,7 +135,7 @@ fn load() {
         STATE.store(INACTIVE, Ordering::Release);
         return;
     }
-    let settings = Box::new(Settings {
+    let fresh = Box::new(Settings {
         trace: config
             .trace
             .clone()
@@ -143,21 +143,11 @@ fn load() {
         stats: config.stats.clone().map(Stats::new),
         config,
     });
-    let fresh = Box::into_raw(settings);
-    match SETTINGS.compare_exchange(
-        std::ptr::null_mut(),
-        fresh,
-        Ordering::AcqRel,
-        Ordering::Acquire,
-    ) {
-        Ok(_) => {
-            // SAFETY: `fresh` is now published for the life of the process.
-            if let Some(stats) = unsafe { &(*fresh).stats } {
-                crate::lifecycle::count_until_exit(stats);
-            }
+    // Another thread may have published first: then `fresh` is dropped.
+    if SETTINGS.set(fresh).is_ok() {
+        if let Some(stats) = SETTINGS.get().and_then(|s| s.stats.as_ref()) {
+            crate::lifecycle::count_until_exit(stats);
         }
-        // SAFETY: another thread published first; `fresh` was never shared.
-        Err(_) => drop(unsafe { Box::from_raw(fresh) }),
     }
     STATE.store(ACTIVE, Ordering::Release);
 }

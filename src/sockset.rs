@@ -3,8 +3,10 @@
 //! `sockset_select`, and the kernel's ceiling on descriptor numbers that
 //! every set takes its members up to.
 
+use std::num::NonZeroUsize;
 use std::ops::{Deref, DerefMut};
-use std::sync::atomic::{AtomicUsize, Ordering};
+
+use once_cell::race::OnceNonZeroUsize;
 
 use crate::selector::Selector;
 
@@ -59,20 +61,14 @@ impl DerefMut for SocketSet {
 /// once. If it cannot be read, the kernel's default, 1,048,576.
 #[inline]
 pub fn nr_open() -> usize {
-    match NR_OPEN.load(Ordering::Relaxed) {
-        0 => nr_open_first(),
-        value => value,
-    }
-}
-
-static NR_OPEN: AtomicUsize = AtomicUsize::new(0);
-
-#[cold]
-#[inline(never)]
-fn nr_open_first() -> usize {
-    let value = read_nr_open().unwrap_or(1 << 20);
-    NR_OPEN.store(value, Ordering::Relaxed);
-    value
+    static NR_OPEN: OnceNonZeroUsize = OnceNonZeroUsize::new();
+    NR_OPEN
+        .get_or_init(|| {
+            read_nr_open()
+                .and_then(NonZeroUsize::new)
+                .unwrap_or(NonZeroUsize::new(1 << 20).expect("not zero"))
+        })
+        .get()
 }
 
 fn read_nr_open() -> Option<usize> {

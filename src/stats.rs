@@ -25,8 +25,7 @@ pub struct Stats {
 }
 
 fn pid() -> i32 {
-    // SAFETY: no pointers.
-    unsafe { libc::getpid() }
+    nix::unistd::getpid().as_raw()
 }
 
 /// The counters of this process, once settings with LIBSOCK_STATS are

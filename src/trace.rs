@@ -5,6 +5,8 @@
 use std::sync::atomic::{AtomicBool, AtomicI32, Ordering};
 
 use libc::c_int;
+use nix::sys::time::TimeSpec;
+use nix::time::{ClockId, clock_gettime};
 
 use sock_core::config::{Format, Output};
 use sock_core::trace::{self, LineBuf, Outcome, Record};
@@ -178,22 +180,18 @@ fn is_regular(fd: c_int) -> bool {
 
 /// Wall-clock time as (seconds, microseconds).
 fn now() -> (i64, i64) {
-    let mut ts = libc::timespec {
-        tv_sec: 0,
-        tv_nsec: 0,
-    };
-    // SAFETY: `ts` is writable.
-    unsafe { libc::clock_gettime(libc::CLOCK_REALTIME, &mut ts) };
-    (ts.tv_sec, ts.tv_nsec / 1000)
+    let ts = clock(ClockId::CLOCK_REALTIME);
+    (ts.tv_sec(), ts.tv_nsec() / 1000)
 }
 
 /// A monotonic clock in nanoseconds, for elapsed times.
 pub fn monotonic_ns() -> u64 {
-    let mut ts = libc::timespec {
-        tv_sec: 0,
-        tv_nsec: 0,
-    };
-    // SAFETY: `ts` is writable.
-    unsafe { libc::clock_gettime(libc::CLOCK_MONOTONIC, &mut ts) };
-    ts.tv_sec as u64 * 1_000_000_000 + ts.tv_nsec as u64
+    let ts = clock(ClockId::CLOCK_MONOTONIC);
+    ts.tv_sec() as u64 * 1_000_000_000 + ts.tv_nsec() as u64
+}
+
+/// `clock_gettime`, or zero if the clock cannot be read (these clocks
+/// always can).
+fn clock(id: ClockId) -> TimeSpec {
+    clock_gettime(id).unwrap_or(TimeSpec::new(0, 0))
 }

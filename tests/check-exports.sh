@@ -7,8 +7,10 @@
 #    means code inside libsock calls that name through the PLT/GOT — and so
 #    lands back in libsock instead of in glibc. clippy.toml forbids it in our
 #    code; this checks the linked result, std included. The only allowed ones
-#    are listed in tests/self-references.txt with the reason. Direct calls
-#    (no relocation) are looked for in the disassembly.
+#    are listed in tests/self-references.txt with the reason, and only std's
+#    functions may use them (a nix wrapper of close, inlined into libsock's
+#    code, is caught here). Direct calls (no relocation) are looked for in
+#    the disassembly.
 set -euo pipefail
 lib=${1:-target/release/libsock.so}
 here=$(dirname "$0")
@@ -30,6 +32,28 @@ if [ -n "$bad" ]; then
     readelf -r --wide "$lib" | grep -wF -e "$bad"
     exit 1
 fi
+# An allowed name is allowed for std's own code only: every instruction that
+# goes through its GOT slot or PLT entry must sit in a function of std (a
+# legacy `_ZN3std` or v0 `..._3std..` symbol). Anything else — a nix wrapper
+# of `close`, say, inlined into libsock's code — is a slip.
+objdump -d --no-show-raw-insn "$lib" > "${TMPDIR:-/tmp}/check-exports.$$.dis"
+trap 'rm -f "${TMPDIR:-/tmp}/check-exports.$$.dis"' EXIT
+for name in $allowed; do
+    slots=$(readelf -r --wide "$lib" | awk -v n="$name" '$5 == n || $5 ~ "^"n"@" {sub(/^0+/, "", $1); print $1}')
+    callers=$(awk -v slots="$slots" -v n="$name" '
+        BEGIN { split(slots, s, " "); for (i in s) want["# " s[i] " "] = 1 }
+        /^[0-9a-f]+ <.*>:$/ { fn = $2; next }
+        {
+            hit = index($0, "<" n "@plt>") > 0
+            for (w in want) if (index($0 " ", w) > 0) hit = 1
+            if (hit && fn !~ /^<_ZN3std/ && fn !~ /_3std[0-9A-Za-z_]/) print fn
+        }' "${TMPDIR:-/tmp}/check-exports.$$.dis" | sort -u)
+    if [ -n "$callers" ]; then
+        echo "check-exports: $name is allowed for std only, but these functions in $lib call it (use crate::real):"
+        echo "$callers"
+        exit 1
+    fi
+done
 # The same through direct calls: rustc may call a same-named definition in the
 # crate without the PLT. (A call inlined away is invisible here; clippy's
 # disallowed-methods, which forbids writing it, is the guard for that.)
@@ -40,4 +64,4 @@ if [ -n "$direct" ]; then
     echo "$direct"
     exit 1
 fi
-echo "check-exports: $(echo "$want" | wc -l) exports as listed; no self-reference outside tests/self-references.txt"
+echo "check-exports: $(echo "$want" | wc -l) exports as listed; no self-reference outside tests/self-references.txt, and those from std only"
