@@ -14,6 +14,11 @@
 //! - [`trace`] and [`line`]: a call's trace line, formatted into a fixed
 //!   buffer;
 //! - [`sockset`]: the SocketSet's bits.
+//!
+//! No unsafe code: the one exception, glibc's errno names, is allowed where
+//! it stands (`names::errno`).
+
+#![deny(unsafe_code)]
 
 pub mod addr;
 pub mod calls;

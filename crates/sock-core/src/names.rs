@@ -236,6 +236,7 @@ pub fn how(v: c_int) -> Named {
 }
 
 /// `EADDRINUSE`, … (glibc's own table, so every errno it knows).
+#[allow(unsafe_code)] // glibc's table of names: a lookup, no system call
 pub fn errno(v: c_int) -> Named {
     unsafe extern "C" {
         /// glibc 2.32+: the errno's macro name, or NULL.
