@@ -14,7 +14,7 @@ VERSION := $(shell sed -n 's/^version = "\(.*\)"/\1/p' Cargo.toml | head -1)
 export LIBDIR PYTHON
 
 .PHONY: all build header check-header install uninstall demo bench test lint unit fuzz fuzz-test \
-        check-exports sockrun-test header-test diff-test sockset-test policy-test trace-test \
+        check-exports check-modules sockrun-test header-test diff-test sockset-test policy-test trace-test \
         cpython-traced-test stress-test exit-test faults-test sanitize-test valgrind-test python-test \
         programs-test install-test cpython-test dist dist-test clean
 
@@ -74,7 +74,7 @@ bench: build
 	bash bench/interpose.sh
 
 # Every check, cheapest first.
-test: lint unit fuzz-test check-header check-exports sockrun-test header-test diff-test sockset-test policy-test \
+test: lint unit fuzz-test check-header check-exports check-modules sockrun-test header-test diff-test sockset-test policy-test \
       trace-test stress-test exit-test faults-test sanitize-test valgrind-test python-test install-test programs-test dist-test \
       cpython-test cpython-traced-test
 	@echo "make test: all checks passed"
@@ -101,6 +101,11 @@ fuzz:
 
 check-exports: build
 	bash tests/check-exports.sh $(LIB)
+
+# No import cycle among the library's modules; no crate compiles another's
+# files by #[path].
+check-modules:
+	$(PYTHON) tests/check-modules.py
 
 sockrun-test: build
 	bash tests/sockrun.sh

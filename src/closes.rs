@@ -14,7 +14,9 @@
 //! registered anywhere, so its close needs no record); a close only bumps
 //! atomics. Nothing is recorded until the first selector exists.
 
-use std::sync::atomic::{AtomicBool, AtomicPtr, AtomicU32, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, Ordering};
+
+use once_cell::race::OnceBox;
 
 /// Descriptors per chunk of counters.
 pub(crate) const CHUNK: usize = 4096;
@@ -32,8 +34,10 @@ pub struct Chunk {
     groups: [AtomicU32; CHUNK / GROUP],
 }
 
-// Zero-initialised: untouched pages of this table cost no memory.
-static TABLE: [AtomicPtr<Chunk>; CHUNKS] = [const { AtomicPtr::new(std::ptr::null_mut()) }; CHUNKS];
+// Zero-initialised: untouched pages of this table cost no memory. Each
+// chunk is installed once, lock-free (racing threads: one wins, the others
+// free theirs), and never freed.
+static TABLE: [OnceBox<Chunk>; CHUNKS] = [const { OnceBox::new() }; CHUNKS];
 static TRACKING: AtomicBool = AtomicBool::new(false);
 /// Closes recorded in total: a selector that saw the same value last round
 /// knows nothing it registered was closed since.
@@ -113,37 +117,24 @@ pub fn ensure(fd: usize) -> bool {
     if fd >= FD_CEILING {
         return false;
     }
-    let slot = &TABLE[fd / CHUNK];
-    if !slot.load(Ordering::Acquire).is_null() {
-        return true;
-    }
-    let layout = std::alloc::Layout::new::<Chunk>();
-    // SAFETY: the layout is non-zero-sized; all-zero bytes are valid AtomicU32s.
-    let fresh = unsafe { std::alloc::alloc_zeroed(layout) }.cast::<Chunk>();
-    if fresh.is_null() {
-        return false;
-    }
-    if slot
-        .compare_exchange(
-            std::ptr::null_mut(),
-            fresh,
-            Ordering::AcqRel,
-            Ordering::Acquire,
-        )
-        .is_err()
-    {
-        // Another thread installed one first.
-        // SAFETY: `fresh` came from alloc_zeroed with this layout and was never shared.
-        unsafe { std::alloc::dealloc(fresh.cast(), layout) };
-    }
-    true
+    TABLE[fd / CHUNK]
+        .get_or_try_init(|| {
+            let layout = std::alloc::Layout::new::<Chunk>();
+            // SAFETY: the layout is non-zero-sized; all-zero bytes are valid
+            // AtomicU32s. (Zeroed in place: a Chunk is too big for the stack.)
+            let fresh = unsafe { std::alloc::alloc_zeroed(layout) }.cast::<Chunk>();
+            if fresh.is_null() {
+                return Err(());
+            }
+            // SAFETY: allocated above with the global allocator and Chunk's
+            // layout, initialised (all zero), owned by nobody else.
+            Ok(unsafe { Box::from_raw(fresh) })
+        })
+        .is_ok()
 }
 
 fn chunk(fd: usize) -> Option<&'static Chunk> {
-    let p = TABLE.get(fd / CHUNK)?.load(Ordering::Acquire);
-    // SAFETY: chunks are installed once, never freed, and only read through
-    // atomics, so a non-null pointer is valid for the program's lifetime.
-    unsafe { p.as_ref() }
+    TABLE.get(fd / CHUNK)?.get()
 }
 
 #[cfg(test)]

@@ -6,34 +6,40 @@
 //! next definition in the link chain (normally glibc), so a program behaves
 //! exactly as without libsock — linked, preloaded or loaded through ctypes.
 //!
-//! Layout, one concern per module:
+//! What is pure (the `LIBSOCK_*` grammar, the table of calls and the
+//! `Call` enum, address decoding, names, trace-line formatting, the
+//! SocketSet's bits) lives in the `sock-core` crate. This crate is the
+//! interposer, one concern per module:
+//! - [`ffi`]: the thin `extern "C"` layer: [`ffi::exports`], generated from
+//!   the table of calls, and [`ffi::bsd`], what each call does when
+//!   something is configured; `<sock.h>`'s own API;
 //! - [`real`]: the table of next definitions, the only road to the kernel;
-//! - [`diag`]: libsock's own one-line messages on stderr;
-//! - [`errno`]: reading, setting and preserving the caller's errno;
+//! - [`lifecycle`]: start-up (the one constructor), fork and exit hooks, in
+//!   one place;
 //! - [`boundary`]: the re-entrancy guard and panic boundary around libsock's
-//!   own logic;
-//! - [`sockset`]: the SocketSet's bits; [`selector`]: the wait behind
+//!   own logic; [`errno`]: reading, setting and preserving the caller's
+//!   errno; [`diag`]: libsock's own one-line messages on stderr;
+//! - [`caller`]: caller memory (addresses, lengths) read without trusting
+//!   the pointer;
+//! - [`settings`]: the configuration in force, read once; [`policy`]:
+//!   socket options and bind rewrites; [`trace`]: the trace sink;
+//!   [`stats`]: per-call counters, indexed by `Call`;
+//! - [`sockset`]: the SocketSet as C holds it; [`selector`]: the wait behind
 //!   `sockset_select`; [`closes`]: which descriptors were closed, so an
 //!   epoll registration is never trusted past its file;
-//! - `sock_core::config`: the `LIBSOCK_*` grammar (pure); [`settings`]: the
-//!   configuration in force, read once; [`policy`]: socket options and bind
-//!   rewrites; [`trace`] and [`names`]: one decoded line per call;
-//!   [`stats`]: per-call counters; [`addr`]: socket addresses, decoded and
-//!   read from caller memory without trusting it;
 //! - [`process`]: whether this process owns libsock's memory (not a vfork
 //!   child) and how many forks it is from the loader;
 //! - [`alloc`]: malloc with a reserve, so an allocation failure in
-//!   libsock's own work never aborts the host program;
-//! - [`ffi`]: the thin `extern "C"` layer (standard names and `<sock.h>`).
+//!   libsock's own work never aborts the host program.
 
-pub mod addr;
 pub mod alloc;
 pub mod boundary;
+pub mod caller;
 pub mod closes;
 pub mod diag;
 pub mod errno;
 pub mod ffi;
-pub mod names;
+pub mod lifecycle;
 pub mod policy;
 pub mod process;
 pub mod real;

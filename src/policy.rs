@@ -9,8 +9,9 @@ use std::net::{SocketAddrV4, SocketAddrV6};
 
 use libc::{c_int, c_void, sockaddr, socklen_t};
 
-use crate::addr::{self, SockAddr};
+use crate::caller;
 use crate::real;
+use sock_core::addr::{self, SockAddr};
 use sock_core::config::Config;
 
 fn set_int(fd: c_int, level: c_int, name: c_int, value: c_int) {
@@ -128,7 +129,7 @@ pub fn before_bind(
     addr: *const sockaddr,
     len: socklen_t,
 ) -> Option<Rebind> {
-    let program = addr::read(addr, len)?;
+    let program = caller::read(addr, len)?;
     if !matches!(program, SockAddr::V4(_) | SockAddr::V6(_)) {
         return None;
     }

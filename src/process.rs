@@ -6,8 +6,8 @@
 //! call `close_range`, `dup2` and `_exit` through libsock. Such a child
 //! must not open files, allocate, or touch counters in the memory it
 //! shares: it only forwards. libsock knows the pid of the process it owns
-//! from its ELF constructor and from its fork handler — which run in fork
-//! children but not in vfork ones.
+//! from its ELF constructor and from its fork handler (both in
+//! `crate::lifecycle`) — which run in fork children but not in vfork ones.
 //!
 //! Nothing here uses std: it runs from the constructor.
 
@@ -17,24 +17,21 @@ static PID: AtomicI32 = AtomicI32::new(0);
 static FORKS: AtomicU64 = AtomicU64::new(0);
 
 fn getpid() -> i32 {
-    // SAFETY: no pointers.
-    unsafe { libc::getpid() }
+    nix::unistd::getpid().as_raw()
 }
 
-extern "C" fn after_fork_in_child() {
+/// In a child of `fork` (the fork handler in `crate::lifecycle`): this
+/// process owns its copy of libsock's memory, one fork further on.
+pub fn after_fork_in_child() {
     PID.store(getpid(), Ordering::Release);
     FORKS.fetch_add(1, Ordering::AcqRel);
 }
 
-extern "C" fn at_load() {
+/// When libsock is loaded (the constructor in `crate::lifecycle`): the
+/// loading process owns libsock's memory.
+pub fn at_load() {
     PID.store(getpid(), Ordering::Release);
-    // SAFETY: registers a plain function that only stores atomics.
-    unsafe { libc::pthread_atfork(None, None, Some(after_fork_in_child)) };
 }
-
-#[used]
-#[unsafe(link_section = ".init_array")]
-static AT_LOAD: extern "C" fn() = at_load;
 
 /// True in the process that loaded libsock or in a child of `fork`; false
 /// in a child that shares its parent's memory (vfork, posix_spawn).

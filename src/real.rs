@@ -6,8 +6,10 @@
 //! goes through this table instead: the definitions that come *after*
 //! libsock in the lookup order (`dlsym(RTLD_NEXT, …)`, normally glibc's).
 //!
-//! Resolution happens once, from an ELF constructor when the library is
-//! loaded (so it is done before any `fork`), with a lazy retry on first use
+//! Resolution happens once, from the ELF constructor when the library is
+//! loaded (`crate::lifecycle`, so it is done before any `fork`; it uses
+//! nothing from std but atomics and const thread-locals), with a lazy retry
+//! on first use
 //! for callers that arrive earlier. Nothing here may deadlock: `dlsym` can
 //! call `malloc`, which an interposed allocator may route back into a hooked
 //! call, and `Once`/`LazyLock` are not re-entrant. So the pointers live in
@@ -19,12 +21,15 @@
 
 use std::cell::Cell;
 use std::ffi::c_void;
+use std::num::NonZeroUsize;
 use std::ptr;
-use std::sync::atomic::{AtomicPtr, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicPtr, Ordering};
 
 use libc::{
     c_int, c_long, c_uint, mmsghdr, msghdr, size_t, sockaddr, socklen_t, ssize_t, timespec,
 };
+
+use once_cell::race::OnceNonZeroUsize;
 
 use crate::errno::ErrnoGuard;
 
@@ -36,14 +41,23 @@ thread_local! {
     static RESOLVING: Cell<bool> = const { Cell::new(false) };
 }
 
-/// Declares the table: for each entry a slot, its C signature in [`sig`],
-/// a forwarding function of the same name, and the raw system call used when
-/// the next definition is unavailable. Also checks at compile time that the
-/// export in `crate::ffi::bsd` has exactly the same signature.
+/// Declares the table from the table of calls (`sock_core::for_each_call!`):
+/// for each entry a slot, its C signature in [`sig`] (checked against the
+/// libc crate's where it declares the function), a forwarding function of
+/// the same name, and the raw system call used when the next definition is
+/// unavailable. (The exports check their signatures against [`sig`].)
 macro_rules! next_definitions {
+    (@check libc $name:ident) => {
+        #[allow(clippy::disallowed_methods)]
+        const _: sig::$name = libc::$name;
+    };
+    (@check libc_diverging $name:ident) => {};
+    (@check glibc $name:ident) => {};
     ($(
         $(#[$meta:meta])*
-        fn $name:ident($($arg:ident: $ty:ty),* $(,)?) -> $ret:ty => $fallback:expr;
+        fn $name:ident($($arg:ident: $ty:ty),* $(,)?) -> $ret:ty;
+            counts $counts:ident; $kind:ident; $shape:ident; checked $by:ident
+            => $fallback:expr;
     )*) => {
         #[allow(non_camel_case_types)]
         #[derive(Clone, Copy)]
@@ -65,8 +79,11 @@ macro_rules! next_definitions {
             )*
         }
 
-        // Each export has exactly the signature of the definition it forwards to.
-        $(const _: sig::$name = crate::ffi::bsd::$name;)*
+        // The table's signatures are glibc's as the libc crate declares them.
+        // (The fortified entry points and the exits are not, or not as
+        // functions that return: theirs are copied from glibc's headers, and
+        // the differential suite calls them from real programs.)
+        $(next_definitions!(@check $by $name);)*
 
         $(
             $(#[$meta])*
@@ -92,153 +109,7 @@ macro_rules! next_definitions {
     };
 }
 
-next_definitions! {
-    /// `socket(2)`
-    fn socket(domain: c_int, ty: c_int, protocol: c_int) -> c_int
-        => raw(libc::SYS_socket, &[domain.arg(), ty.arg(), protocol.arg()]) as c_int;
-    /// `socketpair(2)`
-    fn socketpair(domain: c_int, ty: c_int, protocol: c_int, sv: *mut c_int) -> c_int
-        => raw(libc::SYS_socketpair, &[domain.arg(), ty.arg(), protocol.arg(), sv.arg()]) as c_int;
-    /// `bind(2)`
-    fn bind(fd: c_int, addr: *const sockaddr, len: socklen_t) -> c_int
-        => raw(libc::SYS_bind, &[fd.arg(), addr.arg(), len.arg()]) as c_int;
-    /// `listen(2)`
-    fn listen(fd: c_int, backlog: c_int) -> c_int
-        => raw(libc::SYS_listen, &[fd.arg(), backlog.arg()]) as c_int;
-    /// `accept(2)`
-    fn accept(fd: c_int, addr: *mut sockaddr, len: *mut socklen_t) -> c_int
-        => raw(libc::SYS_accept, &[fd.arg(), addr.arg(), len.arg()]) as c_int;
-    /// `accept4(2)`
-    fn accept4(fd: c_int, addr: *mut sockaddr, len: *mut socklen_t, flags: c_int) -> c_int
-        => raw(libc::SYS_accept4, &[fd.arg(), addr.arg(), len.arg(), flags.arg()]) as c_int;
-    /// `connect(2)`
-    fn connect(fd: c_int, addr: *const sockaddr, len: socklen_t) -> c_int
-        => raw(libc::SYS_connect, &[fd.arg(), addr.arg(), len.arg()]) as c_int;
-    /// `send(2)`
-    fn send(fd: c_int, buf: *const c_void, len: size_t, flags: c_int) -> ssize_t
-        => raw(libc::SYS_sendto, &[fd.arg(), buf.arg(), len.arg(), flags.arg(), 0, 0]) as ssize_t;
-    /// `sendto(2)`
-    fn sendto(
-        fd: c_int, buf: *const c_void, len: size_t, flags: c_int,
-        addr: *const sockaddr, addrlen: socklen_t,
-    ) -> ssize_t
-        => raw(libc::SYS_sendto, &[
-            fd.arg(), buf.arg(), len.arg(), flags.arg(), addr.arg(), addrlen.arg(),
-        ]) as ssize_t;
-    /// `sendmsg(2)`
-    fn sendmsg(fd: c_int, msg: *const msghdr, flags: c_int) -> ssize_t
-        => raw(libc::SYS_sendmsg, &[fd.arg(), msg.arg(), flags.arg()]) as ssize_t;
-    /// `sendmmsg(2)`
-    fn sendmmsg(fd: c_int, msgs: *mut mmsghdr, vlen: c_uint, flags: c_int) -> c_int
-        => raw(libc::SYS_sendmmsg, &[fd.arg(), msgs.arg(), vlen.arg(), flags.arg()]) as c_int;
-    /// `recv(2)`
-    fn recv(fd: c_int, buf: *mut c_void, len: size_t, flags: c_int) -> ssize_t
-        => raw(libc::SYS_recvfrom, &[fd.arg(), buf.arg(), len.arg(), flags.arg(), 0, 0]) as ssize_t;
-    /// `recvfrom(2)`
-    fn recvfrom(
-        fd: c_int, buf: *mut c_void, len: size_t, flags: c_int,
-        addr: *mut sockaddr, addrlen: *mut socklen_t,
-    ) -> ssize_t
-        => raw(libc::SYS_recvfrom, &[
-            fd.arg(), buf.arg(), len.arg(), flags.arg(), addr.arg(), addrlen.arg(),
-        ]) as ssize_t;
-    /// `recvmsg(2)`
-    fn recvmsg(fd: c_int, msg: *mut msghdr, flags: c_int) -> ssize_t
-        => raw(libc::SYS_recvmsg, &[fd.arg(), msg.arg(), flags.arg()]) as ssize_t;
-    /// `recvmmsg(2)`
-    fn recvmmsg(
-        fd: c_int, msgs: *mut mmsghdr, vlen: c_uint, flags: c_int, timeout: *mut timespec,
-    ) -> c_int
-        => raw(libc::SYS_recvmmsg, &[
-            fd.arg(), msgs.arg(), vlen.arg(), flags.arg(), timeout.arg(),
-        ]) as c_int;
-    /// `__recv_chk`: what `recv` becomes under `_FORTIFY_SOURCE`.
-    fn __recv_chk(fd: c_int, buf: *mut c_void, len: size_t, buflen: size_t, flags: c_int) -> ssize_t
-        => fortified(len, buflen, || raw(libc::SYS_recvfrom, &[
-            fd.arg(), buf.arg(), len.arg(), flags.arg(), 0, 0,
-        ]) as ssize_t);
-    /// `__recvfrom_chk`: what `recvfrom` becomes under `_FORTIFY_SOURCE`.
-    fn __recvfrom_chk(
-        fd: c_int, buf: *mut c_void, len: size_t, buflen: size_t, flags: c_int,
-        addr: *mut sockaddr, addrlen: *mut socklen_t,
-    ) -> ssize_t
-        => fortified(len, buflen, || raw(libc::SYS_recvfrom, &[
-            fd.arg(), buf.arg(), len.arg(), flags.arg(), addr.arg(), addrlen.arg(),
-        ]) as ssize_t);
-    /// `setsockopt(2)`
-    fn setsockopt(
-        fd: c_int, level: c_int, name: c_int, value: *const c_void, len: socklen_t,
-    ) -> c_int
-        => raw(libc::SYS_setsockopt, &[
-            fd.arg(), level.arg(), name.arg(), value.arg(), len.arg(),
-        ]) as c_int;
-    /// `getsockopt(2)`
-    fn getsockopt(
-        fd: c_int, level: c_int, name: c_int, value: *mut c_void, len: *mut socklen_t,
-    ) -> c_int
-        => raw(libc::SYS_getsockopt, &[
-            fd.arg(), level.arg(), name.arg(), value.arg(), len.arg(),
-        ]) as c_int;
-    /// `getsockname(2)`
-    fn getsockname(fd: c_int, addr: *mut sockaddr, len: *mut socklen_t) -> c_int
-        => raw(libc::SYS_getsockname, &[fd.arg(), addr.arg(), len.arg()]) as c_int;
-    /// `getpeername(2)`
-    fn getpeername(fd: c_int, addr: *mut sockaddr, len: *mut socklen_t) -> c_int
-        => raw(libc::SYS_getpeername, &[fd.arg(), addr.arg(), len.arg()]) as c_int;
-    /// `shutdown(2)`
-    fn shutdown(fd: c_int, how: c_int) -> c_int
-        => raw(libc::SYS_shutdown, &[fd.arg(), how.arg()]) as c_int;
-    /// `close(2)`
-    fn close(fd: c_int) -> c_int
-        => raw(libc::SYS_close, &[fd.arg()]) as c_int;
-    /// `dup2(2)`: closes `newfd` first if it is open.
-    fn dup2(oldfd: c_int, newfd: c_int) -> c_int
-        => raw(libc::SYS_dup2, &[oldfd.arg(), newfd.arg()]) as c_int;
-    /// `dup3(2)`: closes `newfd` first if it is open.
-    fn dup3(oldfd: c_int, newfd: c_int, flags: c_int) -> c_int
-        => raw(libc::SYS_dup3, &[oldfd.arg(), newfd.arg(), flags.arg()]) as c_int;
-    /// `close_range(2)`
-    fn close_range(first: c_uint, last: c_uint, flags: c_int) -> c_int
-        => raw(libc::SYS_close_range, &[first.arg(), last.arg(), flags.arg()]) as c_int;
-    /// `_exit(2)`: ends the process (declared `-> ()`; it never returns).
-    fn _exit(status: c_int) -> ()
-        => { raw(libc::SYS_exit_group, &[status.arg()]); };
-    /// `_Exit`: the C99 name of `_exit`.
-    fn _Exit(status: c_int) -> ()
-        => { raw(libc::SYS_exit_group, &[status.arg()]); };
-}
-
-// The table's signatures are glibc's as the libc crate declares them. (The
-// fortified entry points are not in the libc crate; theirs are copied from
-// glibc's <bits/socket2.h>, and the differential suite calls them from a
-// program built with _FORTIFY_SOURCE.)
-#[allow(clippy::disallowed_methods)]
-const _: () = {
-    let _: sig::socket = libc::socket;
-    let _: sig::socketpair = libc::socketpair;
-    let _: sig::bind = libc::bind;
-    let _: sig::listen = libc::listen;
-    let _: sig::accept = libc::accept;
-    let _: sig::accept4 = libc::accept4;
-    let _: sig::connect = libc::connect;
-    let _: sig::send = libc::send;
-    let _: sig::sendto = libc::sendto;
-    let _: sig::sendmsg = libc::sendmsg;
-    let _: sig::sendmmsg = libc::sendmmsg;
-    let _: sig::recv = libc::recv;
-    let _: sig::recvfrom = libc::recvfrom;
-    let _: sig::recvmsg = libc::recvmsg;
-    let _: sig::recvmmsg = libc::recvmmsg;
-    let _: sig::setsockopt = libc::setsockopt;
-    let _: sig::getsockopt = libc::getsockopt;
-    let _: sig::getsockname = libc::getsockname;
-    let _: sig::getpeername = libc::getpeername;
-    let _: sig::shutdown = libc::shutdown;
-    let _: sig::close = libc::close;
-    let _: sig::dup2 = libc::dup2;
-    let _: sig::dup3 = libc::dup3;
-    let _: sig::close_range = libc::close_range;
-};
+sock_core::for_each_call!(next_definitions);
 
 /// The next definition for `sym`, or `None` when the raw system call must
 /// serve (unresolvable, or asked for while this thread is resolving).
@@ -313,20 +184,24 @@ pub fn is_libsock(addr: *const c_void) -> bool {
 /// The address range of libsock's loaded segments, found once with
 /// `dl_iterate_phdr` (cheaper than a `dladdr` per address: that searches
 /// every symbol table).
+///
+/// Called from the constructor and from dlsym's path, so nothing here may
+/// allocate or lock: the range lives in two `OnceNonZeroUsize` (atomics).
+/// The start is set before the end, so whoever sees the end sees the start.
 fn own_range() -> (usize, usize) {
-    static START: AtomicUsize = AtomicUsize::new(0);
-    static END: AtomicUsize = AtomicUsize::new(0);
-    let end = END.load(Ordering::Acquire);
-    if end != 0 {
-        return (START.load(Ordering::Acquire), end);
+    static START: OnceNonZeroUsize = OnceNonZeroUsize::new();
+    static END: OnceNonZeroUsize = OnceNonZeroUsize::new();
+    if let (Some(start), Some(end)) = (START.get(), END.get()) {
+        return (start.get(), end.get());
     }
     let mut range = ((resolve_all as *const c_void).addr(), 0usize);
     // SAFETY: the callback only reads the headers the loader hands it, and
     // `range` outlives the call.
     unsafe { libc::dl_iterate_phdr(Some(find_own), (&raw mut range).cast()) };
-    if range.1 != 0 {
-        START.store(range.0, Ordering::Release);
-        END.store(range.1, Ordering::Release);
+    if let (Some(start), Some(end)) = (NonZeroUsize::new(range.0), NonZeroUsize::new(range.1)) {
+        // Racing threads found the same object: whichever value is kept is it.
+        let _ = START.set(start);
+        let _ = END.set(end);
     }
     range
 }
@@ -356,16 +231,6 @@ unsafe extern "C" fn find_own(
     }
     0
 }
-
-/// Runs when libsock is loaded, so every name is resolved before the program
-/// can `fork`. Uses nothing from std but atomics and const thread-locals.
-extern "C" fn resolve_at_load() {
-    resolve_all();
-}
-
-#[used]
-#[unsafe(link_section = ".init_array")]
-static RESOLVE_AT_LOAD: extern "C" fn() = resolve_at_load;
 
 /// A system call argument as the kernel takes it.
 trait Arg {

@@ -30,13 +30,14 @@
 //! is a `ppoll` over the members instead: correct, with no FD_SETSIZE limit,
 //! at poll's cost.
 
-use std::sync::atomic::{AtomicBool, AtomicU8, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
 use libc::{c_int, epoll_event};
+use once_cell::race::OnceBool;
 
 use crate::closes;
-use crate::sockset::{Bits, Errno};
+use sock_core::sockset::{Bits, Errno};
 
 const READ: u32 = (libc::EPOLLIN | libc::EPOLLRDNORM | libc::EPOLLRDBAND) as u32;
 const WRITE: u32 = (libc::EPOLLOUT | libc::EPOLLWRNORM | libc::EPOLLWRBAND) as u32;
@@ -63,20 +64,14 @@ impl Backend {
     /// Epoll when libsock sees this process's closes (the program's `close`
     /// is libsock's: linked or preloaded), poll otherwise.
     pub fn for_process() -> Backend {
-        // 0: not yet known, 1: poll, 2: epoll
-        static CHOSEN: AtomicU8 = AtomicU8::new(0);
-        match CHOSEN.load(Ordering::Relaxed) {
-            1 => Backend::Poll,
-            2 => Backend::Epoll,
-            _ => {
-                // SAFETY: a NUL-terminated name; RTLD_DEFAULT searches the
-                // program's global scope, as the program's own calls do.
-                let close = unsafe { libc::dlsym(libc::RTLD_DEFAULT, c"close".as_ptr()) };
-                let seen = !close.is_null() && crate::real::is_libsock(close);
-                CHOSEN.store(if seen { 2 } else { 1 }, Ordering::Relaxed);
-                if seen { Backend::Epoll } else { Backend::Poll }
-            }
-        }
+        static SEES_CLOSES: OnceBool = OnceBool::new();
+        let seen = SEES_CLOSES.get_or_init(|| {
+            // SAFETY: a NUL-terminated name; RTLD_DEFAULT searches the
+            // program's global scope, as the program's own calls do.
+            let close = unsafe { libc::dlsym(libc::RTLD_DEFAULT, c"close".as_ptr()) };
+            !close.is_null() && crate::real::is_libsock(close)
+        });
+        if seen { Backend::Epoll } else { Backend::Poll }
     }
 }
 
@@ -669,7 +664,7 @@ fn epoll_wait_ms(
 mod tests {
     use super::*;
     use crate::real;
-    use crate::sockset::SocketSet;
+    use sock_core::sockset::SocketSet;
 
     fn pair() -> [c_int; 2] {
         let mut sv = [-1; 2];
@@ -709,7 +704,7 @@ mod tests {
             let sv = pair();
             let idle = pair();
             let mut sel = Selector::with_backend(backend);
-            let mut set = SocketSet::new();
+            let mut set = SocketSet::new(1 << 20);
             set.add_many(&[sv[0], idle[0]]).unwrap();
             ask(&mut sel, &set);
             assert_eq!(sel.wait(Some(Duration::ZERO)), Ok(0), "{backend:?}");
@@ -727,7 +722,7 @@ mod tests {
     fn unchanged_rounds_make_no_registration() {
         let sv = pair();
         let mut sel = Selector::with_backend(Backend::Epoll);
-        let mut set = SocketSet::new();
+        let mut set = SocketSet::new(1 << 20);
         set.add(sv[0]).unwrap();
         ask(&mut sel, &set);
         sel.wait(Some(Duration::ZERO)).unwrap();
@@ -764,7 +759,7 @@ mod tests {
         both_backends(|backend| {
             let sv = high_pair(if backend == Backend::Poll { 5000 } else { 6000 });
             let mut sel = Selector::with_backend(backend);
-            let mut set = SocketSet::new();
+            let mut set = SocketSet::new(1 << 20);
             set.add(sv[0]).unwrap();
             ask(&mut sel, &set);
             sel.wait(Some(Duration::ZERO)).unwrap();

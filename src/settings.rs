@@ -4,14 +4,18 @@
 //! predictable branch.
 //!
 //! No lock: the first callers race to build the settings and publish them
-//! with a compare-and-swap; losers drop theirs. So a `fork` at any moment
+//! with a compare-and-swap (`once_cell::race::OnceBox`); losers drop theirs. So a `fork` at any moment
 //! leaves the child nothing half-taken.
 
-use std::sync::atomic::{AtomicBool, AtomicPtr, AtomicU8, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU8, Ordering};
+
+use once_cell::race::OnceBox;
 
 use crate::stats::{Dir, Stats};
-use crate::trace::{Outcome, Record, Sink};
+use crate::trace::Sink;
+use sock_core::Call;
 use sock_core::config::{self, Config};
+use sock_core::trace::{Outcome, Record};
 
 /// What libsock does in this process besides forwarding.
 pub struct Settings {
@@ -53,15 +57,16 @@ impl Settings {
 
     /// After a forwarded call `call` that returned `ret` (errno, if it
     /// failed, is still the call's): counts it and traces it. `bytes` moved
-    /// `dir`; `record` describes the call and is built only when tracing.
+    /// `dir`; `record` adds the call's arguments and results to its trace
+    /// record, and runs only when tracing.
     pub fn done(
         &self,
-        call: &'static str,
+        call: Call,
         t0: u64,
         ret: i64,
         dir: Dir,
         bytes: u64,
-        record: impl FnOnce() -> Record,
+        record: impl FnOnce(Record) -> Record,
     ) {
         let failed = ret < 0;
         let errno = crate::errno::get();
@@ -72,7 +77,7 @@ impl Settings {
             if let Some(sink) = &self.trace {
                 let micros = crate::trace::monotonic_ns().saturating_sub(t0) / 1000;
                 sink.emit(
-                    &record(),
+                    &record(Record::new(call)),
                     &Outcome {
                         ret,
                         errno: failed.then_some(errno),
@@ -89,7 +94,7 @@ const INACTIVE: u8 = 1;
 const ACTIVE: u8 = 2;
 
 static STATE: AtomicU8 = AtomicU8::new(UNKNOWN);
-static SETTINGS: AtomicPtr<Settings> = AtomicPtr::new(std::ptr::null_mut());
+static SETTINGS: OnceBox<Settings> = OnceBox::new();
 
 /// The settings, or None when libsock only forwards: nothing configured, or
 /// this thread is already inside libsock's own work (its own calls go
@@ -113,20 +118,7 @@ fn active_slow() -> Option<&'static Settings> {
     if STATE.load(Ordering::Acquire) == UNKNOWN {
         crate::boundary::own(load);
     }
-    let p = SETTINGS.load(Ordering::Acquire);
-    // SAFETY: published once by `load` from a leaked Box, never freed.
-    unsafe { p.as_ref() }
-}
-
-/// The settings if any were published, even while inside libsock's own
-/// work (for the exit report, which runs inside the boundary). Not for a
-/// process that does not own libsock's memory.
-pub fn active_unguarded() -> Option<&'static Settings> {
-    if !crate::process::owns_memory() {
-        return None;
-    }
-    // SAFETY: published once by `load` from a leaked Box, never freed.
-    unsafe { SETTINGS.load(Ordering::Acquire).as_ref() }
+    SETTINGS.get()
 }
 
 /// Reads the environment and publishes the settings (or INACTIVE).
@@ -143,7 +135,7 @@ fn load() {
         STATE.store(INACTIVE, Ordering::Release);
         return;
     }
-    let settings = Box::new(Settings {
+    let fresh = Box::new(Settings {
         trace: config
             .trace
             .clone()
@@ -151,21 +143,11 @@ fn load() {
         stats: config.stats.clone().map(Stats::new),
         config,
     });
-    let fresh = Box::into_raw(settings);
-    match SETTINGS.compare_exchange(
-        std::ptr::null_mut(),
-        fresh,
-        Ordering::AcqRel,
-        Ordering::Acquire,
-    ) {
-        Ok(_) => {
-            // SAFETY: `fresh` is now published for the life of the process.
-            if let Some(stats) = unsafe { &(*fresh).stats } {
-                stats.report_at_exit();
-            }
+    // Another thread may have published first: then `fresh` is dropped.
+    if SETTINGS.set(fresh).is_ok() {
+        if let Some(stats) = SETTINGS.get().and_then(|s| s.stats.as_ref()) {
+            crate::lifecycle::count_until_exit(stats);
         }
-        // SAFETY: another thread published first; `fresh` was never shared.
-        Err(_) => drop(unsafe { Box::from_raw(fresh) }),
     }
     STATE.store(ACTIVE, Ordering::Release);
 }

@@ -1,6 +1,7 @@
 //! LIBSOCK_STATS: per-call counts, errors and bytes, summed with atomics
 //! (no lock on the call path) and reported once per process at exit — by
-//! `exit` (atexit) or by `_exit`, which libsock also exports for this.
+//! `exit` (atexit, registered by `crate::lifecycle`) or by `_exit`, which
+//! libsock also exports for this.
 //!
 //! Exit paths race: one thread in `exit` may be writing the table while
 //! another calls `_exit`. The first to arrive writes; every other one waits
@@ -11,14 +12,11 @@
 //! most, never hung.
 
 use std::fmt::Write;
-use std::sync::atomic::{AtomicU32, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicPtr, AtomicU32, AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
-use crate::names::CALLS;
+use sock_core::calls::{Call, Kind};
 use sock_core::config::Output;
-
-/// Calls made on descriptors of every kind.
-const DESCRIPTOR_CALLS: &[&str] = &["close", "dup2", "dup3", "close_range"];
 
 #[derive(Default)]
 struct Counter {
@@ -48,15 +46,33 @@ pub struct Stats {
 }
 
 fn pid() -> i32 {
-    // SAFETY: no pointers.
-    unsafe { libc::getpid() }
+    nix::unistd::getpid().as_raw()
+}
+
+/// The counters of this process, once settings with LIBSOCK_STATS are
+/// published (they live as long as the process).
+static PUBLISHED: AtomicPtr<Stats> = AtomicPtr::new(std::ptr::null_mut());
+
+/// Makes `stats` the counters reported at exit (see `crate::lifecycle`).
+pub fn publish(stats: &'static Stats) {
+    PUBLISHED.store(std::ptr::from_ref(stats).cast_mut(), Ordering::Release);
+}
+
+/// The published counters; None before, and in a process that does not
+/// own libsock's memory (a vfork child).
+fn published() -> Option<&'static Stats> {
+    if !crate::process::owns_memory() {
+        return None;
+    }
+    // SAFETY: published from a `&'static Stats`, never freed.
+    unsafe { PUBLISHED.load(Ordering::Acquire).as_ref() }
 }
 
 /// In a fork child the counters start from zero: it reports its own calls.
 /// (A vfork child, which shares the parent's memory, reports nothing: see
-/// process.rs.)
-extern "C" fn after_fork_in_child() {
-    if let Some(stats) = crate::settings::active_unguarded().and_then(|s| s.stats.as_ref()) {
+/// process.rs.) Called by the fork handler in `crate::lifecycle`.
+pub fn restart_in_fork_child() {
+    if let Some(stats) = published() {
         for c in &stats.counters {
             for n in [&c.calls, &c.errors, &c.bytes_in, &c.bytes_out] {
                 n.store(0, Ordering::Relaxed);
@@ -83,17 +99,14 @@ impl Stats {
     pub fn new(out: Output) -> Stats {
         Stats {
             out,
-            counters: CALLS.iter().map(|_| Counter::default()).collect(),
+            counters: Call::ALL.iter().map(|_| Counter::default()).collect(),
             state: AtomicU32::new(IDLE),
         }
     }
 
     /// Counts one call of `call`: failed or not, and the bytes it moved.
-    pub fn count(&self, call: &str, failed: bool, dir: Dir, bytes: u64) {
-        let Some(i) = CALLS.iter().position(|&c| c == call) else {
-            return;
-        };
-        let c = &self.counters[i];
+    pub fn count(&self, call: Call, failed: bool, dir: Dir, bytes: u64) {
+        let c = &self.counters[call.index()];
         c.calls.fetch_add(1, Ordering::Relaxed);
         if failed {
             c.errors.fetch_add(1, Ordering::Relaxed);
@@ -103,21 +116,6 @@ impl Stats {
             Dir::Out => c.bytes_out.fetch_add(bytes, Ordering::Relaxed),
             Dir::None => 0,
         };
-    }
-
-    /// Arranges for [`Stats::report`] at exit, and for a forked child to
-    /// count afresh.
-    pub fn report_at_exit(&self) {
-        extern "C" fn at_exit() {
-            crate::boundary::own(report_now);
-        }
-        // SAFETY: registers plain functions; glibc runs at_exit at exit (or
-        // at dlclose of libsock, through its __dso_handle) and the other in
-        // every child of fork.
-        unsafe {
-            libc::atexit(at_exit);
-            libc::pthread_atfork(None, None, Some(after_fork_in_child));
-        }
     }
 
     /// The summary, once per process: written by the first thread that
@@ -159,8 +157,9 @@ impl Stats {
         // close and dup* are exported for every descriptor, not only
         // sockets: a process (a shell, say) that made no other call made no
         // socket call worth a report.
-        let socket_calls = CALLS.iter().zip(&self.counters).any(|(name, c)| {
-            !DESCRIPTOR_CALLS.contains(name) && c.calls.load(Ordering::Relaxed) > 0
+        let socket_calls = Call::counted().any(|call| {
+            call.kind() == Kind::Socket
+                && self.counters[call.index()].calls.load(Ordering::Relaxed) > 0
         });
         if !socket_calls {
             return None;
@@ -173,7 +172,8 @@ impl Stats {
             "call", "calls", "errors", "bytes in", "bytes out"
         );
         let (mut calls, mut errors, mut bin, mut bout) = (0, 0, 0, 0);
-        for (name, c) in CALLS.iter().zip(&self.counters) {
+        for call in Call::counted() {
+            let (name, c) = (call.name(), &self.counters[call.index()]);
             let n = c.calls.load(Ordering::Relaxed);
             if n == 0 {
                 continue;
@@ -196,9 +196,14 @@ impl Stats {
 }
 
 fn report_now() {
-    if let Some(s) = crate::settings::active_unguarded().and_then(|s| s.stats.as_ref()) {
+    if let Some(s) = published() {
         s.report();
     }
+}
+
+/// Reports now, if stats are on (the atexit hook, see `crate::lifecycle`).
+pub fn report_at_exit() {
+    crate::boundary::own(report_now);
 }
 
 /// Reports now, if stats are on (the `_exit` hook).
@@ -346,10 +351,10 @@ mod tests {
     #[test]
     fn counts() {
         let s = Stats::new(Output::Stderr);
-        s.count("send", false, Dir::Out, 10);
-        s.count("send", true, Dir::None, 0);
-        s.count("nope", false, Dir::None, 0);
-        let i = CALLS.iter().position(|&c| c == "send").unwrap();
+        s.count(Call::send, false, Dir::Out, 10);
+        s.count(Call::send, true, Dir::None, 0);
+        s.count(Call::recv, false, Dir::None, 0);
+        let i = Call::send.index();
         assert_eq!(s.counters[i].calls.load(Ordering::Relaxed), 2);
         assert_eq!(s.counters[i].errors.load(Ordering::Relaxed), 1);
         assert_eq!(s.counters[i].bytes_out.load(Ordering::Relaxed), 10);
@@ -384,9 +389,9 @@ mod tests {
     #[test]
     fn no_table_without_socket_calls() {
         let s = Stats::new(Output::Stderr);
-        s.count("close", false, Dir::None, 0);
+        s.count(Call::close, false, Dir::None, 0);
         assert!(s.table().is_none());
-        s.count("recv", false, Dir::In, 7);
+        s.count(Call::recv, false, Dir::In, 7);
         let text = s.table().unwrap();
         assert!(text.contains("recv") && text.lines().last().unwrap().contains("total"));
     }

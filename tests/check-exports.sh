@@ -7,8 +7,10 @@
 #    means code inside libsock calls that name through the PLT/GOT — and so
 #    lands back in libsock instead of in glibc. clippy.toml forbids it in our
 #    code; this checks the linked result, std included. The only allowed ones
-#    are listed in tests/self-references.txt with the reason. Direct calls
-#    (no relocation) are looked for in the disassembly.
+#    are listed in tests/self-references.txt with the reason, and only std's
+#    functions may use them (a nix wrapper of close, inlined into libsock's
+#    code, is caught here). Direct calls (no relocation) are looked for in
+#    the disassembly.
 set -euo pipefail
 lib=$(realpath "${1:-target/release/libsock.so}")
 . "$(dirname "$0")/lib/harness.sh"
@@ -35,6 +37,29 @@ if [ -n "$selfrefs" ]; then
 else
     ok "no relocation against an export outside tests/self-references.txt"
 fi
+# An allowed name is allowed for std's own code only: every instruction that
+# goes through its GOT slot or PLT entry must sit in a function of std (a
+# legacy `_ZN3std` or v0 `..._3std..` symbol). Anything else — a nix wrapper
+# of `close`, say, inlined into libsock's code — is a slip.
+scratch work check-exports
+objdump -d --no-show-raw-insn "$lib" > "$work/lib.dis"
+std_only=1
+for name in $allowed; do
+    slots=$(readelf -r --wide "$lib" | awk -v n="$name" '$5 == n || $5 ~ "^"n"@" {sub(/^0+/, "", $1); print $1}')
+    callers=$(awk -v slots="$slots" -v n="$name" '
+        BEGIN { split(slots, s, " "); for (i in s) want["# " s[i] " "] = 1 }
+        /^[0-9a-f]+ <.*>:$/ { fn = $2; next }
+        {
+            hit = index($0, "<" n "@plt>") > 0
+            for (w in want) if (index($0 " ", w) > 0) hit = 1
+            if (hit && fn !~ /^<_ZN3std/ && fn !~ /_3std[0-9A-Za-z_]/) print fn
+        }' "$work/lib.dis" | sort -u)
+    if [ -n "$callers" ]; then
+        bad "$name is allowed for std only, but these functions in $lib call it (use crate::real):" "$callers"
+        std_only=0
+    fi
+done
+[ "$std_only" = 0 ] || ok "the allowed self-references ($(echo $allowed)) come from std's own code only"
 # The same through direct calls: rustc may call a same-named definition in the
 # crate without the PLT. (A call inlined away is invisible here; clippy's
 # disallowed-methods, which forbids writing it, is the guard for that.)

@@ -271,7 +271,12 @@ def classify(ev, exports):
             sym = frame_symbol(frame)
             if sym in exports:
                 return "libsock", EXPORT_CALL.get(sym, sym)
-            if sym.startswith("sock::ffi::bsd::"):  # a shared body, e.g. accepted
+            if sym.startswith("sock::ffi::bsd::"):
+                # A call's own function (what its export runs when something
+                # is configured), or a shared body such as `accepted`.
+                name = re.sub(r"::h[0-9a-f]{16}$", "", sym[len("sock::ffi::bsd::"):])
+                if name in exports:
+                    return "libsock", EXPORT_CALL.get(name, name)
                 return "libsock", ev["name"]
             return "own", sym
     if not frames:

@@ -1,29 +1,27 @@
-//! The standard socket calls, exported under glibc's names.
-//!
-//! Each export makes one decision — is anything configured? — and with
-//! nothing configured it is the next definition itself: the arguments go
-//! through untouched, the kernel decides, and the result and errno are
-//! glibc's. With configuration the call is still forwarded exactly once;
+//! What libsock does around each standard socket call when something is
+//! configured: one function per call, named after it, called by its export
+//! (`super::exports`, generated from the table of calls) with the settings
+//! in force. Each forwards the call exactly once through `crate::real`;
 //! around it libsock applies policy (`crate::policy`) and counts and traces
 //! it (`Settings::done`), all inside its boundary with errno preserved.
-//! Signatures are checked at compile time against the table in
-//! `crate::real`, whose signatures are checked against the libc crate's.
 //!
 //! # Safety
-//! Every export has the contract of the C function of the same name: pointer
-//! arguments are the caller's and are handed on unchanged. libsock reads
-//! them (to trace or to rewrite a bind address) only through
-//! `crate::addr::copy_in`, which cannot fault.
+//! Every function has the contract of the C function of the same name:
+//! pointer arguments are the caller's and are handed on unchanged. libsock
+//! reads them (to trace or to rewrite a bind address) only through
+//! `crate::caller::copy_in`, which cannot fault.
 
 use std::ffi::c_void;
 
 use libc::{c_int, c_uint, mmsghdr, msghdr, size_t, sockaddr, socklen_t, ssize_t, timespec};
 
-use crate::addr;
-use crate::settings::{self, Settings};
+use crate::caller;
+use crate::settings::Settings;
 use crate::stats::{self, Dir};
-use crate::trace::{Record, Val};
 use crate::{closes, policy, real};
+use sock_core::Call;
+use sock_core::addr::{self, SockAddr};
+use sock_core::trace::Val;
 
 /// The bytes a data call moved: its non-negative result.
 fn moved(ret: i64) -> u64 {
@@ -36,26 +34,26 @@ fn int_option(value: *const c_void, len: socklen_t) -> Option<i64> {
         return None;
     }
     let mut buf = [0u8; addr::MAX_LEN];
-    addr::copy_in(value, 4, &mut buf)?;
+    caller::copy_in(value, 4, &mut buf)?;
     Some(i32::from_ne_bytes([buf[0], buf[1], buf[2], buf[3]]).into())
 }
 
 /// The name (address) of a msghdr, read without trusting the pointers.
-fn msg_name(msg: *const msghdr) -> Option<addr::SockAddr> {
+fn msg_name(msg: *const msghdr) -> Option<SockAddr> {
     let mut buf = [0u8; addr::MAX_LEN];
-    addr::copy_in(msg.cast(), size_of::<msghdr>(), &mut buf)?;
+    caller::copy_in(msg.cast(), size_of::<msghdr>(), &mut buf)?;
     // SAFETY: `buf` holds a full msghdr's bytes; read_unaligned copies it.
     let m: msghdr = unsafe { buf.as_ptr().cast::<msghdr>().read_unaligned() };
     if m.msg_name.is_null() || m.msg_namelen == 0 {
         return None;
     }
-    addr::read(m.msg_name.cast(), m.msg_namelen)
+    caller::read(m.msg_name.cast(), m.msg_namelen)
 }
 
 /// The room the caller gave for an address (`*len` before the call), read
 /// only when it will be traced.
 fn room(s: &Settings, len: *const socklen_t) -> Option<socklen_t> {
-    s.trace.as_ref().and_then(|_| addr::read_len(len))
+    s.trace.as_ref().and_then(|_| caller::read_len(len))
 }
 
 /// The bytes moved by the first `n` messages of an mmsghdr array.
@@ -65,7 +63,7 @@ fn mmsg_bytes(msgs: *const mmsghdr, n: c_int) -> u64 {
     for i in 0..n.max(0) as usize {
         let offset = i * size_of::<mmsghdr>() + std::mem::offset_of!(mmsghdr, msg_len);
         let field = msgs.cast::<u8>().wrapping_add(offset).cast::<c_void>();
-        if addr::copy_in(field, 4, &mut buf).is_none() {
+        if caller::copy_in(field, 4, &mut buf).is_none() {
             break;
         }
         total += u64::from(u32::from_ne_bytes([buf[0], buf[1], buf[2], buf[3]]));
@@ -77,22 +75,15 @@ fn mmsg_bytes(msgs: *const mmsghdr, n: c_int) -> u64 {
 ///
 /// # Safety
 /// As for the C function.
-#[cfg_attr(not(test), unsafe(export_name = "socket"))]
-#[cfg_attr(test, unsafe(export_name = "libsock_test_socket"))]
-pub unsafe extern "C" fn socket(domain: c_int, ty: c_int, protocol: c_int) -> c_int {
-    let Some(s) = settings::active() else {
-        // SAFETY: forwarded unchanged; the caller's contract is the C function's.
-        return unsafe { real::socket(domain, ty, protocol) };
-    };
+pub unsafe fn socket(s: &Settings, domain: c_int, ty: c_int, protocol: c_int) -> c_int {
     let t0 = s.start();
     // SAFETY: as above.
     let fd = unsafe { real::socket(domain, ty, protocol) };
     if fd >= 0 {
         s.policy(|c| policy::on_socket(c, fd, domain, ty, protocol));
     }
-    s.done("socket", t0, fd.into(), Dir::None, 0, || {
-        Record::new("socket")
-            .arg("domain", Val::Family(domain))
+    s.done(Call::socket, t0, fd.into(), Dir::None, 0, |rec| {
+        rec.arg("domain", Val::Family(domain))
             .arg("type", Val::SockType(ty))
             .arg("protocol", Val::Int(protocol.into()))
     });
@@ -103,28 +94,23 @@ pub unsafe extern "C" fn socket(domain: c_int, ty: c_int, protocol: c_int) -> c_
 ///
 /// # Safety
 /// As for the C function.
-#[cfg_attr(not(test), unsafe(export_name = "socketpair"))]
-#[cfg_attr(test, unsafe(export_name = "libsock_test_socketpair"))]
-pub unsafe extern "C" fn socketpair(
+pub unsafe fn socketpair(
+    s: &Settings,
     domain: c_int,
     ty: c_int,
     protocol: c_int,
     sv: *mut c_int,
 ) -> c_int {
-    let Some(s) = settings::active() else {
-        // SAFETY: forwarded unchanged.
-        return unsafe { real::socketpair(domain, ty, protocol, sv) };
-    };
     let t0 = s.start();
     // SAFETY: forwarded unchanged.
     let r = unsafe { real::socketpair(domain, ty, protocol, sv) };
-    s.done("socketpair", t0, r.into(), Dir::None, 0, || {
-        let rec = Record::new("socketpair")
+    s.done(Call::socketpair, t0, r.into(), Dir::None, 0, |rec| {
+        let rec = rec
             .arg("domain", Val::Family(domain))
             .arg("type", Val::SockType(ty))
             .arg("protocol", Val::Int(protocol.into()));
         let mut buf = [0u8; addr::MAX_LEN];
-        match (r, addr::copy_in(sv.cast(), 8, &mut buf)) {
+        match (r, caller::copy_in(sv.cast(), 8, &mut buf)) {
             (0, Some(_)) => rec.out(
                 "fds",
                 Val::Fds([
@@ -143,13 +129,7 @@ pub unsafe extern "C" fn socketpair(
 ///
 /// # Safety
 /// As for the C function.
-#[cfg_attr(not(test), unsafe(export_name = "bind"))]
-#[cfg_attr(test, unsafe(export_name = "libsock_test_bind"))]
-pub unsafe extern "C" fn bind(fd: c_int, addr: *const sockaddr, len: socklen_t) -> c_int {
-    let Some(s) = settings::active() else {
-        // SAFETY: forwarded unchanged.
-        return unsafe { real::bind(fd, addr, len) };
-    };
+pub unsafe fn bind(s: &Settings, fd: c_int, addr: *const sockaddr, len: socklen_t) -> c_int {
     let rebind = s
         .policy(|c| policy::before_bind(c, fd, addr, len))
         .flatten();
@@ -159,13 +139,13 @@ pub unsafe extern "C" fn bind(fd: c_int, addr: *const sockaddr, len: socklen_t) 
     let t0 = s.start();
     // SAFETY: the caller's address, or libsock's rewrite of it (valid for `l` bytes).
     let r = unsafe { real::bind(fd, a, l) };
-    s.done("bind", t0, r.into(), Dir::None, 0, || {
-        let rec = Record::new("bind").fd(fd);
+    s.done(Call::bind, t0, r.into(), Dir::None, 0, |rec| {
+        let rec = rec.fd(fd);
         match &rebind {
             Some(rb) => rec
                 .arg("addr", Val::Addr(Some(rb.addr.clone())))
-                .out("asked", Val::Addr(addr::read(addr, len))),
-            None => rec.arg("addr", Val::Addr(addr::read(addr, len))),
+                .out("asked", Val::Addr(caller::read(addr, len))),
+            None => rec.arg("addr", Val::Addr(caller::read(addr, len))),
         }
     });
     r
@@ -175,20 +155,12 @@ pub unsafe extern "C" fn bind(fd: c_int, addr: *const sockaddr, len: socklen_t) 
 ///
 /// # Safety
 /// As for the C function.
-#[cfg_attr(not(test), unsafe(export_name = "listen"))]
-#[cfg_attr(test, unsafe(export_name = "libsock_test_listen"))]
-pub unsafe extern "C" fn listen(fd: c_int, backlog: c_int) -> c_int {
-    let Some(s) = settings::active() else {
-        // SAFETY: forwarded unchanged.
-        return unsafe { real::listen(fd, backlog) };
-    };
+pub unsafe fn listen(s: &Settings, fd: c_int, backlog: c_int) -> c_int {
     let t0 = s.start();
     // SAFETY: forwarded unchanged.
     let r = unsafe { real::listen(fd, backlog) };
-    s.done("listen", t0, r.into(), Dir::None, 0, || {
-        Record::new("listen")
-            .fd(fd)
-            .arg("backlog", Val::Int(backlog.into()))
+    s.done(Call::listen, t0, r.into(), Dir::None, 0, |rec| {
+        rec.fd(fd).arg("backlog", Val::Int(backlog.into()))
     });
     r
 }
@@ -199,7 +171,7 @@ pub unsafe extern "C" fn listen(fd: c_int, backlog: c_int) -> c_int {
 /// As for accept4.
 unsafe fn accepted(
     s: &Settings,
-    call: &'static str,
+    call: Call,
     fd: c_int,
     addr: *mut sockaddr,
     len: *mut socklen_t,
@@ -216,13 +188,13 @@ unsafe fn accepted(
     if new >= 0 {
         s.policy(|c| policy::on_accept(c, new));
     }
-    s.done(call, t0, new.into(), Dir::None, 0, || {
-        let mut rec = Record::new(call).fd(fd);
+    s.done(call, t0, new.into(), Dir::None, 0, |rec| {
+        let mut rec = rec.fd(fd);
         if let Some(f) = flags {
             rec = rec.arg("flags", Val::SockFlags(f));
         }
         if new >= 0 && !addr.is_null() {
-            if let Some(peer) = addr::read_out(addr, len, room) {
+            if let Some(peer) = caller::read_out(addr, len, room) {
                 rec = rec.out("peer", Val::Addr(Some(peer)));
             }
         }
@@ -235,55 +207,36 @@ unsafe fn accepted(
 ///
 /// # Safety
 /// As for the C function.
-#[cfg_attr(not(test), unsafe(export_name = "accept"))]
-#[cfg_attr(test, unsafe(export_name = "libsock_test_accept"))]
-pub unsafe extern "C" fn accept(fd: c_int, addr: *mut sockaddr, len: *mut socklen_t) -> c_int {
-    match settings::active() {
-        // SAFETY: forwarded unchanged.
-        None => unsafe { real::accept(fd, addr, len) },
-        // SAFETY: as for accept.
-        Some(s) => unsafe { accepted(s, "accept", fd, addr, len, None) },
-    }
+pub unsafe fn accept(s: &Settings, fd: c_int, addr: *mut sockaddr, len: *mut socklen_t) -> c_int {
+    // SAFETY: as for accept.
+    unsafe { accepted(s, Call::accept, fd, addr, len, None) }
 }
 
 /// `accept4`; accepted sockets get the configured options.
 ///
 /// # Safety
 /// As for the C function.
-#[cfg_attr(not(test), unsafe(export_name = "accept4"))]
-#[cfg_attr(test, unsafe(export_name = "libsock_test_accept4"))]
-pub unsafe extern "C" fn accept4(
+pub unsafe fn accept4(
+    s: &Settings,
     fd: c_int,
     addr: *mut sockaddr,
     len: *mut socklen_t,
     flags: c_int,
 ) -> c_int {
-    match settings::active() {
-        // SAFETY: forwarded unchanged.
-        None => unsafe { real::accept4(fd, addr, len, flags) },
-        // SAFETY: as for accept4.
-        Some(s) => unsafe { accepted(s, "accept4", fd, addr, len, Some(flags)) },
-    }
+    // SAFETY: as for accept4.
+    unsafe { accepted(s, Call::accept4, fd, addr, len, Some(flags)) }
 }
 
 /// `connect`
 ///
 /// # Safety
 /// As for the C function.
-#[cfg_attr(not(test), unsafe(export_name = "connect"))]
-#[cfg_attr(test, unsafe(export_name = "libsock_test_connect"))]
-pub unsafe extern "C" fn connect(fd: c_int, addr: *const sockaddr, len: socklen_t) -> c_int {
-    let Some(s) = settings::active() else {
-        // SAFETY: forwarded unchanged.
-        return unsafe { real::connect(fd, addr, len) };
-    };
+pub unsafe fn connect(s: &Settings, fd: c_int, addr: *const sockaddr, len: socklen_t) -> c_int {
     let t0 = s.start();
     // SAFETY: forwarded unchanged.
     let r = unsafe { real::connect(fd, addr, len) };
-    s.done("connect", t0, r.into(), Dir::None, 0, || {
-        Record::new("connect")
-            .fd(fd)
-            .arg("addr", Val::Addr(addr::read(addr, len)))
+    s.done(Call::connect, t0, r.into(), Dir::None, 0, |rec| {
+        rec.fd(fd).arg("addr", Val::Addr(caller::read(addr, len)))
     });
     r
 }
@@ -292,19 +245,18 @@ pub unsafe extern "C" fn connect(fd: c_int, addr: *const sockaddr, len: socklen_
 ///
 /// # Safety
 /// As for the C function.
-#[cfg_attr(not(test), unsafe(export_name = "send"))]
-#[cfg_attr(test, unsafe(export_name = "libsock_test_send"))]
-pub unsafe extern "C" fn send(fd: c_int, buf: *const c_void, len: size_t, flags: c_int) -> ssize_t {
-    let Some(s) = settings::active() else {
-        // SAFETY: forwarded unchanged.
-        return unsafe { real::send(fd, buf, len, flags) };
-    };
+pub unsafe fn send(
+    s: &Settings,
+    fd: c_int,
+    buf: *const c_void,
+    len: size_t,
+    flags: c_int,
+) -> ssize_t {
     let t0 = s.start();
     // SAFETY: forwarded unchanged.
     let r = unsafe { real::send(fd, buf, len, flags) };
-    s.done("send", t0, r as i64, Dir::Out, moved(r as i64), || {
-        Record::new("send")
-            .fd(fd)
+    s.done(Call::send, t0, r as i64, Dir::Out, moved(r as i64), |rec| {
+        rec.fd(fd)
             .arg("size", Val::Int(len as i64))
             .arg("flags", Val::MsgFlags(flags))
     });
@@ -315,9 +267,8 @@ pub unsafe extern "C" fn send(fd: c_int, buf: *const c_void, len: size_t, flags:
 ///
 /// # Safety
 /// As for the C function.
-#[cfg_attr(not(test), unsafe(export_name = "sendto"))]
-#[cfg_attr(test, unsafe(export_name = "libsock_test_sendto"))]
-pub unsafe extern "C" fn sendto(
+pub unsafe fn sendto(
+    s: &Settings,
     fd: c_int,
     buf: *const c_void,
     len: size_t,
@@ -325,24 +276,27 @@ pub unsafe extern "C" fn sendto(
     addr: *const sockaddr,
     addrlen: socklen_t,
 ) -> ssize_t {
-    let Some(s) = settings::active() else {
-        // SAFETY: forwarded unchanged.
-        return unsafe { real::sendto(fd, buf, len, flags, addr, addrlen) };
-    };
     let t0 = s.start();
     // SAFETY: forwarded unchanged.
     let r = unsafe { real::sendto(fd, buf, len, flags, addr, addrlen) };
-    s.done("sendto", t0, r as i64, Dir::Out, moved(r as i64), || {
-        let rec = Record::new("sendto")
-            .fd(fd)
-            .arg("size", Val::Int(len as i64))
-            .arg("flags", Val::MsgFlags(flags));
-        if addr.is_null() {
-            rec
-        } else {
-            rec.arg("addr", Val::Addr(addr::read(addr, addrlen)))
-        }
-    });
+    s.done(
+        Call::sendto,
+        t0,
+        r as i64,
+        Dir::Out,
+        moved(r as i64),
+        |rec| {
+            let rec = rec
+                .fd(fd)
+                .arg("size", Val::Int(len as i64))
+                .arg("flags", Val::MsgFlags(flags));
+            if addr.is_null() {
+                rec
+            } else {
+                rec.arg("addr", Val::Addr(caller::read(addr, addrlen)))
+            }
+        },
+    );
     r
 }
 
@@ -350,25 +304,24 @@ pub unsafe extern "C" fn sendto(
 ///
 /// # Safety
 /// As for the C function.
-#[cfg_attr(not(test), unsafe(export_name = "sendmsg"))]
-#[cfg_attr(test, unsafe(export_name = "libsock_test_sendmsg"))]
-pub unsafe extern "C" fn sendmsg(fd: c_int, msg: *const msghdr, flags: c_int) -> ssize_t {
-    let Some(s) = settings::active() else {
-        // SAFETY: forwarded unchanged.
-        return unsafe { real::sendmsg(fd, msg, flags) };
-    };
+pub unsafe fn sendmsg(s: &Settings, fd: c_int, msg: *const msghdr, flags: c_int) -> ssize_t {
     let t0 = s.start();
     // SAFETY: forwarded unchanged.
     let r = unsafe { real::sendmsg(fd, msg, flags) };
-    s.done("sendmsg", t0, r as i64, Dir::Out, moved(r as i64), || {
-        let rec = Record::new("sendmsg")
-            .fd(fd)
-            .arg("flags", Val::MsgFlags(flags));
-        match msg_name(msg) {
-            Some(a) => rec.arg("addr", Val::Addr(Some(a))),
-            None => rec,
-        }
-    });
+    s.done(
+        Call::sendmsg,
+        t0,
+        r as i64,
+        Dir::Out,
+        moved(r as i64),
+        |rec| {
+            let rec = rec.fd(fd).arg("flags", Val::MsgFlags(flags));
+            match msg_name(msg) {
+                Some(a) => rec.arg("addr", Val::Addr(Some(a))),
+                None => rec,
+            }
+        },
+    );
     r
 }
 
@@ -376,18 +329,13 @@ pub unsafe extern "C" fn sendmsg(fd: c_int, msg: *const msghdr, flags: c_int) ->
 ///
 /// # Safety
 /// As for the C function.
-#[cfg_attr(not(test), unsafe(export_name = "sendmmsg"))]
-#[cfg_attr(test, unsafe(export_name = "libsock_test_sendmmsg"))]
-pub unsafe extern "C" fn sendmmsg(
+pub unsafe fn sendmmsg(
+    s: &Settings,
     fd: c_int,
     msgs: *mut mmsghdr,
     vlen: c_uint,
     flags: c_int,
 ) -> c_int {
-    let Some(s) = settings::active() else {
-        // SAFETY: forwarded unchanged.
-        return unsafe { real::sendmmsg(fd, msgs, vlen, flags) };
-    };
     let t0 = s.start();
     // SAFETY: forwarded unchanged.
     let r = unsafe { real::sendmmsg(fd, msgs, vlen, flags) };
@@ -396,9 +344,8 @@ pub unsafe extern "C" fn sendmmsg(
     } else {
         0
     };
-    s.done("sendmmsg", t0, r.into(), Dir::Out, bytes, || {
-        Record::new("sendmmsg")
-            .fd(fd)
+    s.done(Call::sendmmsg, t0, r.into(), Dir::Out, bytes, |rec| {
+        rec.fd(fd)
             .arg("vlen", Val::Int(vlen.into()))
             .arg("flags", Val::MsgFlags(flags))
     });
@@ -409,13 +356,13 @@ pub unsafe extern "C" fn sendmmsg(
 ///
 /// # Safety
 /// As for the C function.
-#[cfg_attr(not(test), unsafe(export_name = "recv"))]
-#[cfg_attr(test, unsafe(export_name = "libsock_test_recv"))]
-pub unsafe extern "C" fn recv(fd: c_int, buf: *mut c_void, len: size_t, flags: c_int) -> ssize_t {
-    let Some(s) = settings::active() else {
-        // SAFETY: forwarded unchanged.
-        return unsafe { real::recv(fd, buf, len, flags) };
-    };
+pub unsafe fn recv(
+    s: &Settings,
+    fd: c_int,
+    buf: *mut c_void,
+    len: size_t,
+    flags: c_int,
+) -> ssize_t {
     let t0 = s.start();
     // SAFETY: forwarded unchanged.
     let r = unsafe { real::recv(fd, buf, len, flags) };
@@ -424,9 +371,8 @@ pub unsafe extern "C" fn recv(fd: c_int, buf: *mut c_void, len: size_t, flags: c
 }
 
 fn traced_recv(s: &Settings, t0: u64, r: ssize_t, fd: c_int, len: size_t, flags: c_int) {
-    s.done("recv", t0, r as i64, Dir::In, moved(r as i64), || {
-        Record::new("recv")
-            .fd(fd)
+    s.done(Call::recv, t0, r as i64, Dir::In, moved(r as i64), |rec| {
+        rec.fd(fd)
             .arg("size", Val::Int(len as i64))
             .arg("flags", Val::MsgFlags(flags))
     });
@@ -436,9 +382,8 @@ fn traced_recv(s: &Settings, t0: u64, r: ssize_t, fd: c_int, len: size_t, flags:
 ///
 /// # Safety
 /// As for the C function.
-#[cfg_attr(not(test), unsafe(export_name = "recvfrom"))]
-#[cfg_attr(test, unsafe(export_name = "libsock_test_recvfrom"))]
-pub unsafe extern "C" fn recvfrom(
+pub unsafe fn recvfrom(
+    s: &Settings,
     fd: c_int,
     buf: *mut c_void,
     len: size_t,
@@ -446,10 +391,6 @@ pub unsafe extern "C" fn recvfrom(
     addr: *mut sockaddr,
     addrlen: *mut socklen_t,
 ) -> ssize_t {
-    let Some(s) = settings::active() else {
-        // SAFETY: forwarded unchanged.
-        return unsafe { real::recvfrom(fd, buf, len, flags, addr, addrlen) };
-    };
     let room = room(s, addrlen);
     let t0 = s.start();
     // SAFETY: forwarded unchanged.
@@ -467,44 +408,50 @@ fn traced_recvfrom(
     addrlen: *mut socklen_t,
     room: Option<socklen_t>,
 ) {
-    s.done("recvfrom", t0, r as i64, Dir::In, moved(r as i64), || {
-        let rec = Record::new("recvfrom")
-            .fd(fd)
-            .arg("size", Val::Int(len as i64))
-            .arg("flags", Val::MsgFlags(flags));
-        match (r >= 0 && !addr.is_null())
-            .then(|| addr::read_out(addr, addrlen, room))
-            .flatten()
-        {
-            Some(from) => rec.out("from", Val::Addr(Some(from))),
-            None => rec,
-        }
-    });
+    s.done(
+        Call::recvfrom,
+        t0,
+        r as i64,
+        Dir::In,
+        moved(r as i64),
+        |rec| {
+            let rec = rec
+                .fd(fd)
+                .arg("size", Val::Int(len as i64))
+                .arg("flags", Val::MsgFlags(flags));
+            match (r >= 0 && !addr.is_null())
+                .then(|| caller::read_out(addr, addrlen, room))
+                .flatten()
+            {
+                Some(from) => rec.out("from", Val::Addr(Some(from))),
+                None => rec,
+            }
+        },
+    );
 }
 
 /// `recvmsg`
 ///
 /// # Safety
 /// As for the C function.
-#[cfg_attr(not(test), unsafe(export_name = "recvmsg"))]
-#[cfg_attr(test, unsafe(export_name = "libsock_test_recvmsg"))]
-pub unsafe extern "C" fn recvmsg(fd: c_int, msg: *mut msghdr, flags: c_int) -> ssize_t {
-    let Some(s) = settings::active() else {
-        // SAFETY: forwarded unchanged.
-        return unsafe { real::recvmsg(fd, msg, flags) };
-    };
+pub unsafe fn recvmsg(s: &Settings, fd: c_int, msg: *mut msghdr, flags: c_int) -> ssize_t {
     let t0 = s.start();
     // SAFETY: forwarded unchanged.
     let r = unsafe { real::recvmsg(fd, msg, flags) };
-    s.done("recvmsg", t0, r as i64, Dir::In, moved(r as i64), || {
-        let rec = Record::new("recvmsg")
-            .fd(fd)
-            .arg("flags", Val::MsgFlags(flags));
-        match (r >= 0).then(|| msg_name(msg)).flatten() {
-            Some(a) => rec.out("from", Val::Addr(Some(a))),
-            None => rec,
-        }
-    });
+    s.done(
+        Call::recvmsg,
+        t0,
+        r as i64,
+        Dir::In,
+        moved(r as i64),
+        |rec| {
+            let rec = rec.fd(fd).arg("flags", Val::MsgFlags(flags));
+            match (r >= 0).then(|| msg_name(msg)).flatten() {
+                Some(a) => rec.out("from", Val::Addr(Some(a))),
+                None => rec,
+            }
+        },
+    );
     r
 }
 
@@ -512,19 +459,14 @@ pub unsafe extern "C" fn recvmsg(fd: c_int, msg: *mut msghdr, flags: c_int) -> s
 ///
 /// # Safety
 /// As for the C function.
-#[cfg_attr(not(test), unsafe(export_name = "recvmmsg"))]
-#[cfg_attr(test, unsafe(export_name = "libsock_test_recvmmsg"))]
-pub unsafe extern "C" fn recvmmsg(
+pub unsafe fn recvmmsg(
+    s: &Settings,
     fd: c_int,
     msgs: *mut mmsghdr,
     vlen: c_uint,
     flags: c_int,
     timeout: *mut timespec,
 ) -> c_int {
-    let Some(s) = settings::active() else {
-        // SAFETY: forwarded unchanged.
-        return unsafe { real::recvmmsg(fd, msgs, vlen, flags, timeout) };
-    };
     let t0 = s.start();
     // SAFETY: forwarded unchanged.
     let r = unsafe { real::recvmmsg(fd, msgs, vlen, flags, timeout) };
@@ -533,9 +475,8 @@ pub unsafe extern "C" fn recvmmsg(
     } else {
         0
     };
-    s.done("recvmmsg", t0, r.into(), Dir::In, bytes, || {
-        Record::new("recvmmsg")
-            .fd(fd)
+    s.done(Call::recvmmsg, t0, r.into(), Dir::In, bytes, |rec| {
+        rec.fd(fd)
             .arg("vlen", Val::Int(vlen.into()))
             .arg("flags", Val::MsgFlags(flags))
     });
@@ -546,19 +487,14 @@ pub unsafe extern "C" fn recvmmsg(
 ///
 /// # Safety
 /// As for the C function.
-#[cfg_attr(not(test), unsafe(export_name = "__recv_chk"))]
-#[cfg_attr(test, unsafe(export_name = "libsock_test___recv_chk"))]
-pub unsafe extern "C" fn __recv_chk(
+pub unsafe fn __recv_chk(
+    s: &Settings,
     fd: c_int,
     buf: *mut c_void,
     len: size_t,
     buflen: size_t,
     flags: c_int,
 ) -> ssize_t {
-    let Some(s) = settings::active() else {
-        // SAFETY: forwarded unchanged.
-        return unsafe { real::__recv_chk(fd, buf, len, buflen, flags) };
-    };
     let t0 = s.start();
     // SAFETY: forwarded unchanged.
     let r = unsafe { real::__recv_chk(fd, buf, len, buflen, flags) };
@@ -570,9 +506,9 @@ pub unsafe extern "C" fn __recv_chk(
 ///
 /// # Safety
 /// As for the C function.
-#[cfg_attr(not(test), unsafe(export_name = "__recvfrom_chk"))]
-#[cfg_attr(test, unsafe(export_name = "libsock_test___recvfrom_chk"))]
-pub unsafe extern "C" fn __recvfrom_chk(
+#[allow(clippy::too_many_arguments)] // the C call has seven, and the settings
+pub unsafe fn __recvfrom_chk(
+    s: &Settings,
     fd: c_int,
     buf: *mut c_void,
     len: size_t,
@@ -581,10 +517,6 @@ pub unsafe extern "C" fn __recvfrom_chk(
     addr: *mut sockaddr,
     addrlen: *mut socklen_t,
 ) -> ssize_t {
-    let Some(s) = settings::active() else {
-        // SAFETY: forwarded unchanged.
-        return unsafe { real::__recvfrom_chk(fd, buf, len, buflen, flags, addr, addrlen) };
-    };
     let room = room(s, addrlen);
     let t0 = s.start();
     // SAFETY: forwarded unchanged.
@@ -597,25 +529,19 @@ pub unsafe extern "C" fn __recvfrom_chk(
 ///
 /// # Safety
 /// As for the C function.
-#[cfg_attr(not(test), unsafe(export_name = "setsockopt"))]
-#[cfg_attr(test, unsafe(export_name = "libsock_test_setsockopt"))]
-pub unsafe extern "C" fn setsockopt(
+pub unsafe fn setsockopt(
+    s: &Settings,
     fd: c_int,
     level: c_int,
     name: c_int,
     value: *const c_void,
     len: socklen_t,
 ) -> c_int {
-    let Some(s) = settings::active() else {
-        // SAFETY: forwarded unchanged.
-        return unsafe { real::setsockopt(fd, level, name, value, len) };
-    };
     let t0 = s.start();
     // SAFETY: forwarded unchanged.
     let r = unsafe { real::setsockopt(fd, level, name, value, len) };
-    s.done("setsockopt", t0, r.into(), Dir::None, 0, || {
-        Record::new("setsockopt")
-            .fd(fd)
+    s.done(Call::setsockopt, t0, r.into(), Dir::None, 0, |rec| {
+        rec.fd(fd)
             .arg(
                 "opt",
                 Val::Opt {
@@ -633,34 +559,29 @@ pub unsafe extern "C" fn setsockopt(
 ///
 /// # Safety
 /// As for the C function.
-#[cfg_attr(not(test), unsafe(export_name = "getsockopt"))]
-#[cfg_attr(test, unsafe(export_name = "libsock_test_getsockopt"))]
-pub unsafe extern "C" fn getsockopt(
+pub unsafe fn getsockopt(
+    s: &Settings,
     fd: c_int,
     level: c_int,
     name: c_int,
     value: *mut c_void,
     len: *mut socklen_t,
 ) -> c_int {
-    let Some(s) = settings::active() else {
-        // SAFETY: forwarded unchanged.
-        return unsafe { real::getsockopt(fd, level, name, value, len) };
-    };
     let t0 = s.start();
     // SAFETY: forwarded unchanged.
     let r = unsafe { real::getsockopt(fd, level, name, value, len) };
-    s.done("getsockopt", t0, r.into(), Dir::None, 0, || {
+    s.done(Call::getsockopt, t0, r.into(), Dir::None, 0, |rec| {
         let got = (r == 0)
             .then(|| {
                 let mut buf = [0u8; addr::MAX_LEN];
-                addr::copy_in(len.cast(), 4, &mut buf)?;
+                caller::copy_in(len.cast(), 4, &mut buf)?;
                 int_option(
                     value,
                     socklen_t::from_ne_bytes([buf[0], buf[1], buf[2], buf[3]]),
                 )
             })
             .flatten();
-        Record::new("getsockopt").fd(fd).arg(
+        rec.fd(fd).arg(
             "opt",
             Val::Opt {
                 level,
@@ -679,7 +600,7 @@ pub unsafe extern "C" fn getsockopt(
 /// As for getsockname.
 unsafe fn named(
     s: &Settings,
-    name: &'static str,
+    name: Call,
     call: unsafe fn(c_int, *mut sockaddr, *mut socklen_t) -> c_int,
     fd: c_int,
     addr: *mut sockaddr,
@@ -689,9 +610,12 @@ unsafe fn named(
     let t0 = s.start();
     // SAFETY: forwarded unchanged.
     let r = unsafe { call(fd, addr, len) };
-    s.done(name, t0, r.into(), Dir::None, 0, || {
-        let rec = Record::new(name).fd(fd);
-        match (r == 0).then(|| addr::read_out(addr, len, room)).flatten() {
+    s.done(name, t0, r.into(), Dir::None, 0, |rec| {
+        let rec = rec.fd(fd);
+        match (r == 0)
+            .then(|| caller::read_out(addr, len, room))
+            .flatten()
+        {
             Some(a) => rec.out("addr", Val::Addr(Some(a))),
             None => rec,
         }
@@ -703,48 +627,40 @@ unsafe fn named(
 ///
 /// # Safety
 /// As for the C function.
-#[cfg_attr(not(test), unsafe(export_name = "getsockname"))]
-#[cfg_attr(test, unsafe(export_name = "libsock_test_getsockname"))]
-pub unsafe extern "C" fn getsockname(fd: c_int, addr: *mut sockaddr, len: *mut socklen_t) -> c_int {
-    match settings::active() {
-        // SAFETY: forwarded unchanged.
-        None => unsafe { real::getsockname(fd, addr, len) },
-        // SAFETY: as for getsockname.
-        Some(s) => unsafe { named(s, "getsockname", real::getsockname, fd, addr, len) },
-    }
+pub unsafe fn getsockname(
+    s: &Settings,
+    fd: c_int,
+    addr: *mut sockaddr,
+    len: *mut socklen_t,
+) -> c_int {
+    // SAFETY: as for getsockname.
+    unsafe { named(s, Call::getsockname, real::getsockname, fd, addr, len) }
 }
 
 /// `getpeername`
 ///
 /// # Safety
 /// As for the C function.
-#[cfg_attr(not(test), unsafe(export_name = "getpeername"))]
-#[cfg_attr(test, unsafe(export_name = "libsock_test_getpeername"))]
-pub unsafe extern "C" fn getpeername(fd: c_int, addr: *mut sockaddr, len: *mut socklen_t) -> c_int {
-    match settings::active() {
-        // SAFETY: forwarded unchanged.
-        None => unsafe { real::getpeername(fd, addr, len) },
-        // SAFETY: as for getpeername.
-        Some(s) => unsafe { named(s, "getpeername", real::getpeername, fd, addr, len) },
-    }
+pub unsafe fn getpeername(
+    s: &Settings,
+    fd: c_int,
+    addr: *mut sockaddr,
+    len: *mut socklen_t,
+) -> c_int {
+    // SAFETY: as for getpeername.
+    unsafe { named(s, Call::getpeername, real::getpeername, fd, addr, len) }
 }
 
 /// `shutdown`
 ///
 /// # Safety
 /// As for the C function.
-#[cfg_attr(not(test), unsafe(export_name = "shutdown"))]
-#[cfg_attr(test, unsafe(export_name = "libsock_test_shutdown"))]
-pub unsafe extern "C" fn shutdown(fd: c_int, how: c_int) -> c_int {
-    let Some(s) = settings::active() else {
-        // SAFETY: forwarded unchanged.
-        return unsafe { real::shutdown(fd, how) };
-    };
+pub unsafe fn shutdown(s: &Settings, fd: c_int, how: c_int) -> c_int {
     let t0 = s.start();
     // SAFETY: forwarded unchanged.
     let r = unsafe { real::shutdown(fd, how) };
-    s.done("shutdown", t0, r.into(), Dir::None, 0, || {
-        Record::new("shutdown").fd(fd).arg("how", Val::How(how))
+    s.done(Call::shutdown, t0, r.into(), Dir::None, 0, |rec| {
+        rec.fd(fd).arg("how", Val::How(how))
     });
     r
 }
@@ -754,26 +670,18 @@ pub unsafe extern "C" fn shutdown(fd: c_int, how: c_int) -> c_int {
 ///
 /// # Safety
 /// As for the C function.
-#[cfg_attr(not(test), unsafe(export_name = "close"))]
-#[cfg_attr(test, unsafe(export_name = "libsock_test_close"))]
-pub unsafe extern "C" fn close(fd: c_int) -> c_int {
-    let Some(s) = settings::active() else {
-        // SAFETY: forwarded unchanged.
-        let r = unsafe { real::close(fd) };
-        closes::closed(fd);
-        return r;
-    };
-    let t0 = s.start();
+pub unsafe fn close(s: Option<&Settings>, fd: c_int) -> c_int {
+    let t0 = s.map_or(0, Settings::start);
     // SAFETY: forwarded unchanged.
     let r = unsafe { real::close(fd) };
     closes::closed(fd);
-    // Linux closes the descriptor even when close fails, unless it was not open.
-    if fd >= 0 && !(r < 0 && crate::errno::get() == libc::EBADF) {
-        s.descriptor_gone(fd as c_uint, fd as c_uint);
+    if let Some(s) = s {
+        // Linux closes the descriptor even when close fails, unless it was not open.
+        if fd >= 0 && !(r < 0 && crate::errno::get() == libc::EBADF) {
+            s.descriptor_gone(fd as c_uint, fd as c_uint);
+        }
+        s.done(Call::close, t0, r.into(), Dir::None, 0, |rec| rec.fd(fd));
     }
-    s.done("close", t0, r.into(), Dir::None, 0, || {
-        Record::new("close").fd(fd)
-    });
     r
 }
 
@@ -781,10 +689,7 @@ pub unsafe extern "C" fn close(fd: c_int) -> c_int {
 ///
 /// # Safety
 /// As for the C function.
-#[cfg_attr(not(test), unsafe(export_name = "dup2"))]
-#[cfg_attr(test, unsafe(export_name = "libsock_test_dup2"))]
-pub unsafe extern "C" fn dup2(oldfd: c_int, newfd: c_int) -> c_int {
-    let s = settings::active();
+pub unsafe fn dup2(s: Option<&Settings>, oldfd: c_int, newfd: c_int) -> c_int {
     let t0 = s.map_or(0, Settings::start);
     // SAFETY: forwarded unchanged.
     let r = unsafe { real::dup2(oldfd, newfd) };
@@ -795,10 +700,8 @@ pub unsafe extern "C" fn dup2(oldfd: c_int, newfd: c_int) -> c_int {
         if r >= 0 && oldfd != newfd {
             s.descriptor_gone(newfd as c_uint, newfd as c_uint);
         }
-        s.done("dup2", t0, r.into(), Dir::None, 0, || {
-            Record::new("dup2")
-                .fd(oldfd)
-                .arg("newfd", Val::Int(newfd.into()))
+        s.done(Call::dup2, t0, r.into(), Dir::None, 0, |rec| {
+            rec.fd(oldfd).arg("newfd", Val::Int(newfd.into()))
         });
     }
     r
@@ -808,10 +711,7 @@ pub unsafe extern "C" fn dup2(oldfd: c_int, newfd: c_int) -> c_int {
 ///
 /// # Safety
 /// As for the C function.
-#[cfg_attr(not(test), unsafe(export_name = "dup3"))]
-#[cfg_attr(test, unsafe(export_name = "libsock_test_dup3"))]
-pub unsafe extern "C" fn dup3(oldfd: c_int, newfd: c_int, flags: c_int) -> c_int {
-    let s = settings::active();
+pub unsafe fn dup3(s: Option<&Settings>, oldfd: c_int, newfd: c_int, flags: c_int) -> c_int {
     let t0 = s.map_or(0, Settings::start);
     // SAFETY: forwarded unchanged.
     let r = unsafe { real::dup3(oldfd, newfd, flags) };
@@ -822,9 +722,8 @@ pub unsafe extern "C" fn dup3(oldfd: c_int, newfd: c_int, flags: c_int) -> c_int
         if r >= 0 {
             s.descriptor_gone(newfd as c_uint, newfd as c_uint);
         }
-        s.done("dup3", t0, r.into(), Dir::None, 0, || {
-            Record::new("dup3")
-                .fd(oldfd)
+        s.done(Call::dup3, t0, r.into(), Dir::None, 0, |rec| {
+            rec.fd(oldfd)
                 .arg("newfd", Val::Int(newfd.into()))
                 .arg("flags", Val::SockFlags(flags))
         });
@@ -837,10 +736,12 @@ pub unsafe extern "C" fn dup3(oldfd: c_int, newfd: c_int, flags: c_int) -> c_int
 ///
 /// # Safety
 /// As for the C function.
-#[cfg_attr(not(test), unsafe(export_name = "close_range"))]
-#[cfg_attr(test, unsafe(export_name = "libsock_test_close_range"))]
-pub unsafe extern "C" fn close_range(first: c_uint, last: c_uint, flags: c_int) -> c_int {
-    let s = settings::active();
+pub unsafe fn close_range(
+    s: Option<&Settings>,
+    first: c_uint,
+    last: c_uint,
+    flags: c_int,
+) -> c_int {
     let t0 = s.map_or(0, Settings::start);
     // SAFETY: forwarded unchanged.
     let r = unsafe { real::close_range(first, last, flags) };
@@ -852,9 +753,8 @@ pub unsafe extern "C" fn close_range(first: c_uint, last: c_uint, flags: c_int) 
         if closed {
             s.descriptor_gone(first, last);
         }
-        s.done("close_range", t0, r.into(), Dir::None, 0, || {
-            Record::new("close_range")
-                .arg("first", Val::Int(first.into()))
+        s.done(Call::close_range, t0, r.into(), Dir::None, 0, |rec| {
+            rec.arg("first", Val::Int(first.into()))
                 .arg("last", Val::Int(last.into()))
                 .arg("flags", Val::Int(flags.into()))
         });
@@ -867,9 +767,7 @@ pub unsafe extern "C" fn close_range(first: c_uint, last: c_uint, flags: c_int) 
 ///
 /// # Safety
 /// As for the C function.
-#[cfg_attr(not(test), unsafe(export_name = "_exit"))]
-#[cfg_attr(test, unsafe(export_name = "libsock_test__exit"))]
-pub unsafe extern "C" fn _exit(status: c_int) {
+pub unsafe fn _exit(status: c_int) {
     stats::report_before_exit();
     // SAFETY: forwarded unchanged; it does not return.
     unsafe { real::_exit(status) }
@@ -879,10 +777,8 @@ pub unsafe extern "C" fn _exit(status: c_int) {
 ///
 /// # Safety
 /// As for the C function.
-#[cfg_attr(not(test), unsafe(export_name = "_Exit"))]
-#[cfg_attr(test, unsafe(export_name = "libsock_test__Exit"))]
 #[allow(non_snake_case)]
-pub unsafe extern "C" fn _Exit(status: c_int) {
+pub unsafe fn _Exit(status: c_int) {
     stats::report_before_exit();
     // SAFETY: forwarded unchanged; it does not return.
     unsafe { real::_Exit(status) }

@@ -4,6 +4,28 @@
 //! Pure means: no exported C symbols and no system calls. Everything here
 //! is plain data in, data out, so any crate can depend on it — unlike the
 //! cdylib, whose exported `socket`, `close`, … would interpose on the
-//! depending program itself.
+//! depending program itself. (`libc` is used for constants and types.)
+//!
+//! - [`config`]: the `LIBSOCK_*` grammar, one table of variables;
+//! - [`calls`]: the table of the calls libsock exports, and the [`Call`]
+//!   enum derived from it;
+//! - [`addr`]: socket addresses, decoded from bytes and encoded back;
+//! - [`names`]: symbolic names of families, levels, options, flags, errno;
+//! - [`trace`] and [`line`]: a call's trace line, formatted into a fixed
+//!   buffer;
+//! - [`sockset`]: the SocketSet's bits.
+//!
+//! No unsafe code (errno names come from nix's table, not from glibc's
+//! `strerrorname_np`); only a unit test asks glibc, to compare.
 
+#![deny(unsafe_code)]
+
+pub mod addr;
+pub mod calls;
 pub mod config;
+pub mod line;
+pub mod names;
+pub mod sockset;
+pub mod trace;
+
+pub use calls::Call;

@@ -1,9 +1,11 @@
 //! `SockAddr::decode` on every family and every length, the encoders, the
-//! Display form, and `copy_in`/`read` on this process's own memory.
+//! Display form. (Reading caller memory — `copy_in` and the readers built on
+//! it — is the library's, `src/caller.rs`; its unit test runs the same
+//! property over this target's corpus.)
 
 use std::net::{Ipv4Addr, Ipv6Addr, SocketAddrV4, SocketAddrV6};
 
-use crate::addr::{self, MAX_LEN, SockAddr};
+use sock_core::addr::{self, MAX_LEN, SockAddr};
 
 /// The fuzz input is a socket address as a program would pass it.
 pub fn run(data: &[u8]) {
@@ -18,7 +20,6 @@ pub fn run(data: &[u8]) {
         }
     }
     encoders(data);
-    copy_in(data);
 }
 
 fn family(bytes: &[u8]) -> Option<u16> {
@@ -160,42 +161,6 @@ fn encoders(data: &[u8]) {
         SockAddr::decode(&enc[..23]),
         SockAddr::Other { .. }
     ));
-}
-
-/// `copy_in` reads at most MAX_LEN bytes of readable memory, and refuses
-/// memory that is not readable instead of faulting.
-fn copy_in(data: &[u8]) {
-    let mut buf = [0u8; MAX_LEN];
-    let got = addr::copy_in(data.as_ptr().cast(), data.len(), &mut buf);
-    let want = data.len().min(MAX_LEN);
-    assert_eq!(got, Some(want));
-    assert_eq!(buf[..want], data[..want]);
-    let len = libc::socklen_t::try_from(data.len()).unwrap_or(libc::socklen_t::MAX);
-    assert_eq!(
-        addr::read(data.as_ptr().cast(), len),
-        Some(SockAddr::decode(&data[..want]))
-    );
-    if !data.is_empty() {
-        assert_eq!(addr::read(std::ptr::null(), len), None);
-        assert_eq!(addr::read(8 as *const libc::sockaddr, len), None);
-    }
-    // read_out: the length the kernel wrote back (*lenp), capped by the room
-    // the caller gave (the *lenp before the call); nothing when either is 0,
-    // the room is unknown, or *lenp is unreadable.
-    let lenp = len;
-    let room = data.first().map_or(len, |&b| libc::socklen_t::from(b));
-    let shown = (len.min(room) as usize).min(MAX_LEN);
-    assert_eq!(
-        addr::read_out(data.as_ptr().cast(), &lenp, Some(room)),
-        (shown > 0).then(|| SockAddr::decode(&data[..shown]))
-    );
-    assert_eq!(addr::read_out(data.as_ptr().cast(), &lenp, None), None);
-    assert_eq!(
-        addr::read_out(data.as_ptr().cast(), std::ptr::null(), Some(room)),
-        None
-    );
-    assert_eq!(addr::read_len(&lenp), Some(lenp));
-    assert_eq!(addr::read_len(std::ptr::null()), None);
 }
 
 /// Undoes the escaping of a name in Display: `\\` and `\xNN`.

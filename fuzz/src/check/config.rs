@@ -7,7 +7,7 @@
 use std::collections::BTreeMap;
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 
-use crate::config::{self, Config, Format, Keepalive, Output, Problem, VARIABLES};
+use sock_core::config::{self, Config, Format, Keepalive, Output, Problem, VARIABLES};
 
 /// The environment the input describes.
 pub fn env_of(data: &[u8]) -> BTreeMap<&'static str, String> {

@@ -11,12 +11,13 @@ use std::fmt::Write;
 use libfuzzer_sys::arbitrary::{Result, Unstructured};
 use serde_json::Value;
 
-use crate::addr::{MAX_LEN, SockAddr};
-use crate::diag::LineBuf;
-use crate::names;
-use crate::trace::{self, Outcome, Record, Val};
+use sock_core::Call;
+use sock_core::addr::{MAX_LEN, SockAddr};
+use sock_core::line::LineBuf;
+use sock_core::names;
+use sock_core::trace::{self, Outcome, Record, Val};
 
-/// How many bytes a `diag::LineBuf` holds (private there: measured).
+/// How many bytes a `LineBuf` holds (measured).
 fn line_max() -> usize {
     static MAX: std::sync::OnceLock<usize> = std::sync::OnceLock::new();
     *MAX.get_or_init(|| {
@@ -166,11 +167,17 @@ fn with_addr(
     }
 }
 
+/// The calls libsock traces under their own names.
+fn traced() -> Vec<Call> {
+    Call::counted().collect()
+}
+
 /// A record as one of libsock's calls builds it.
 fn real_shape(u: &mut Unstructured) -> Result<(&'static str, Record, Vec<Kept>)> {
-    let call = *u.choose(names::CALLS)?;
+    let call = *u.choose(&traced())?;
     let mut k = Vec::new();
     let mut r = Record::new(call);
+    let call = call.name();
     let fd = i64::from(u.arbitrary::<i32>()?);
     match call {
         "socket" | "socketpair" => {
@@ -263,8 +270,9 @@ fn real_shape(u: &mut Unstructured) -> Result<(&'static str, Record, Vec<Kept>)>
 
 /// Any fields, any values, any number of them.
 fn free_form(u: &mut Unstructured) -> Result<(&'static str, Record, Vec<Kept>)> {
-    let call = *u.choose(names::CALLS)?;
+    let call = *u.choose(&traced())?;
     let mut r = Record::new(call);
+    let call = call.name();
     let n = u.int_in_range(0..=12)?;
     for _ in 0..n {
         let key = *u.choose(KEYS)?;

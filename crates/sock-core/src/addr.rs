@@ -1,16 +1,9 @@
 //! Socket addresses as libsock reads and writes them: decoded from raw
-//! bytes (pure, every family, every length) and copied out of the caller's
-//! memory without trusting the pointer.
-//!
-//! A pointer a program passes to `bind` may be NULL or point nowhere; the
-//! kernel answers EFAULT, and libsock must not crash first. [`copy_in`]
-//! reads caller memory with `process_vm_readv` on this very process, which
-//! fails cleanly where a plain read would fault.
+//! bytes and encoded back (pure, every family, every length). Reading the
+//! bytes out of a caller's memory is the library's job (`src/caller.rs`).
 
 use std::fmt;
 use std::net::{Ipv4Addr, Ipv6Addr, SocketAddrV4, SocketAddrV6};
-
-use libc::{c_void, sockaddr, socklen_t};
 
 /// The largest socket address (`sizeof(struct sockaddr_storage)`).
 pub const MAX_LEN: usize = 128;
@@ -148,63 +141,6 @@ pub fn encode_v6(a: SocketAddrV6) -> [u8; 28] {
     out
 }
 
-/// Copies up to `len` (at most [`MAX_LEN`]) bytes from the caller's `ptr`
-/// into `buf`; the bytes copied, or None if the memory is not readable.
-pub fn copy_in(ptr: *const c_void, len: usize, buf: &mut [u8; MAX_LEN]) -> Option<usize> {
-    let len = len.min(MAX_LEN);
-    if len == 0 {
-        return Some(0);
-    }
-    if ptr.is_null() {
-        return None;
-    }
-    let local = libc::iovec {
-        iov_base: buf.as_mut_ptr().cast(),
-        iov_len: len,
-    };
-    let remote = libc::iovec {
-        iov_base: ptr.cast_mut(),
-        iov_len: len,
-    };
-    let _errno = crate::errno::ErrnoGuard::save();
-    // SAFETY: `local` is our buffer of at least `len` bytes; the kernel
-    // checks `remote` and fails with EFAULT instead of faulting.
-    let n = unsafe { libc::process_vm_readv(libc::getpid(), &local, 1, &remote, 1, 0) };
-    (n == len as isize).then_some(len)
-}
-
-/// Reads the caller's address at `ptr` of length `len`.
-pub fn read(ptr: *const sockaddr, len: socklen_t) -> Option<SockAddr> {
-    let mut buf = [0u8; MAX_LEN];
-    let n = copy_in(ptr.cast(), len as usize, &mut buf)?;
-    Some(SockAddr::decode(&buf[..n]))
-}
-
-/// The caller's `*lenp`, if readable.
-pub fn read_len(lenp: *const socklen_t) -> Option<socklen_t> {
-    let mut lbuf = [0u8; MAX_LEN];
-    copy_in(lenp.cast(), size_of::<socklen_t>(), &mut lbuf)?;
-    Some(socklen_t::from_ne_bytes([
-        lbuf[0], lbuf[1], lbuf[2], lbuf[3],
-    ]))
-}
-
-/// Reads an address the kernel wrote back to `ptr`. The kernel sets
-/// `*lenp` to the address's full length, which may exceed the caller's
-/// buffer (`room`, the `*lenp` before the call): only what it wrote is read.
-/// None when there is nothing to show.
-pub fn read_out(
-    ptr: *const sockaddr,
-    lenp: *const socklen_t,
-    room: Option<socklen_t>,
-) -> Option<SockAddr> {
-    let len = read_len(lenp)?.min(room?);
-    if len == 0 {
-        return None;
-    }
-    read(ptr, len)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -256,16 +192,5 @@ mod tests {
             SockAddr::decode(&[odd[0], odd[1], 1, 2]).to_string(),
             "family 4242, 4 bytes"
         );
-    }
-
-    #[test]
-    fn copy_in_refuses_bad_memory() {
-        let mut buf = [0u8; MAX_LEN];
-        assert_eq!(copy_in(std::ptr::null(), 16, &mut buf), None);
-        assert_eq!(copy_in(8 as *const c_void, 16, &mut buf), None);
-        let src = [7u8; 200];
-        assert_eq!(copy_in(src.as_ptr().cast(), 200, &mut buf), Some(MAX_LEN));
-        assert_eq!(buf[127], 7);
-        assert_eq!(copy_in(std::ptr::null(), 0, &mut buf), Some(0));
     }
 }

@@ -1,0 +1,136 @@
+//! Caller memory, read without trusting the pointer.
+//!
+//! A pointer a program passes to `bind` may be NULL or point nowhere; the
+//! kernel answers EFAULT, and libsock must not crash first. [`copy_in`]
+//! reads caller memory with `process_vm_readv` on this very process, which
+//! fails cleanly where a plain read would fault. Decoding what was read is
+//! pure and lives in `sock_core::addr`.
+
+use libc::{c_void, sockaddr, socklen_t};
+use sock_core::addr::{MAX_LEN, SockAddr};
+
+/// Copies up to `len` (at most [`MAX_LEN`]) bytes from the caller's `ptr`
+/// into `buf`; the bytes copied, or None if the memory is not readable.
+pub fn copy_in(ptr: *const c_void, len: usize, buf: &mut [u8; MAX_LEN]) -> Option<usize> {
+    let len = len.min(MAX_LEN);
+    if len == 0 {
+        return Some(0);
+    }
+    if ptr.is_null() {
+        return None;
+    }
+    let local = libc::iovec {
+        iov_base: buf.as_mut_ptr().cast(),
+        iov_len: len,
+    };
+    let remote = libc::iovec {
+        iov_base: ptr.cast_mut(),
+        iov_len: len,
+    };
+    let _errno = crate::errno::ErrnoGuard::save();
+    // SAFETY: `local` is our buffer of at least `len` bytes; the kernel
+    // checks `remote` and fails with EFAULT instead of faulting.
+    let n =
+        unsafe { libc::process_vm_readv(nix::unistd::getpid().as_raw(), &local, 1, &remote, 1, 0) };
+    (n == len as isize).then_some(len)
+}
+
+/// Reads the caller's address at `ptr` of length `len`.
+pub fn read(ptr: *const sockaddr, len: socklen_t) -> Option<SockAddr> {
+    let mut buf = [0u8; MAX_LEN];
+    let n = copy_in(ptr.cast(), len as usize, &mut buf)?;
+    Some(SockAddr::decode(&buf[..n]))
+}
+
+/// The caller's `*lenp`, if readable.
+pub fn read_len(lenp: *const socklen_t) -> Option<socklen_t> {
+    let mut lbuf = [0u8; MAX_LEN];
+    copy_in(lenp.cast(), size_of::<socklen_t>(), &mut lbuf)?;
+    Some(socklen_t::from_ne_bytes([
+        lbuf[0], lbuf[1], lbuf[2], lbuf[3],
+    ]))
+}
+
+/// Reads an address the kernel wrote back to `ptr`. The kernel sets
+/// `*lenp` to the address's full length, which may exceed the caller's
+/// buffer (`room`, the `*lenp` before the call): only what it wrote is read.
+/// None when there is nothing to show.
+pub fn read_out(
+    ptr: *const sockaddr,
+    lenp: *const socklen_t,
+    room: Option<socklen_t>,
+) -> Option<SockAddr> {
+    let len = read_len(lenp)?.min(room?);
+    if len == 0 {
+        return None;
+    }
+    read(ptr, len)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn copy_in_refuses_bad_memory() {
+        let mut buf = [0u8; MAX_LEN];
+        assert_eq!(copy_in(std::ptr::null(), 16, &mut buf), None);
+        assert_eq!(copy_in(8 as *const c_void, 16, &mut buf), None);
+        let src = [7u8; 200];
+        assert_eq!(copy_in(src.as_ptr().cast(), 200, &mut buf), Some(MAX_LEN));
+        assert_eq!(buf[127], 7);
+        assert_eq!(copy_in(std::ptr::null(), 0, &mut buf), Some(0));
+    }
+
+    /// The property the addr fuzz target checked: `copy_in` reads at most MAX_LEN bytes of readable memory, and refuses
+    /// memory that is not readable instead of faulting.
+    fn reads_like_memory(data: &[u8]) {
+        let mut buf = [0u8; MAX_LEN];
+        let got = copy_in(data.as_ptr().cast(), data.len(), &mut buf);
+        let want = data.len().min(MAX_LEN);
+        assert_eq!(got, Some(want));
+        assert_eq!(buf[..want], data[..want]);
+        let len = libc::socklen_t::try_from(data.len()).unwrap_or(libc::socklen_t::MAX);
+        assert_eq!(
+            read(data.as_ptr().cast(), len),
+            Some(SockAddr::decode(&data[..want]))
+        );
+        if !data.is_empty() {
+            assert_eq!(read(std::ptr::null(), len), None);
+            assert_eq!(read(8 as *const libc::sockaddr, len), None);
+        }
+        // read_out: the length the kernel wrote back (*lenp), capped by the room
+        // the caller gave (the *lenp before the call); nothing when either is 0,
+        // the room is unknown, or *lenp is unreadable.
+        let lenp = len;
+        let room = data.first().map_or(len, |&b| libc::socklen_t::from(b));
+        let shown = (len.min(room) as usize).min(MAX_LEN);
+        assert_eq!(
+            read_out(data.as_ptr().cast(), &lenp, Some(room)),
+            (shown > 0).then(|| SockAddr::decode(&data[..shown]))
+        );
+        assert_eq!(read_out(data.as_ptr().cast(), &lenp, None), None);
+        assert_eq!(
+            read_out(data.as_ptr().cast(), std::ptr::null(), Some(room)),
+            None
+        );
+        assert_eq!(read_len(&lenp), Some(lenp));
+        assert_eq!(read_len(std::ptr::null()), None);
+    }
+
+    /// Every input of the addr fuzz target's corpus (and a few edges).
+    #[test]
+    fn reads_the_fuzz_corpus_like_memory() {
+        let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/fuzz/corpus/addr");
+        let mut n = 0;
+        for entry in std::fs::read_dir(dir).expect("fuzz/corpus/addr") {
+            let path = entry.expect("a corpus entry").path();
+            reads_like_memory(&std::fs::read(&path).expect("a corpus file"));
+            n += 1;
+        }
+        assert!(n > 0, "no corpus in {dir}");
+        for data in [&[][..], &[1], &[7; 127], &[7; 128], &[7; 129], &[0; 300]] {
+            reads_like_memory(data);
+        }
+    }
+}
