@@ -130,7 +130,7 @@ class SocketSet:
             count = int(lib.sockset_count(handle))
             if count == 0:
                 return []
-            out = array("i", bytes(4 * count))
+            out = array("i", [0]) * count
             total = lib.sockset_members(handle, _c_ints(out), count)
             if total < 0:
                 raise_errno(ctypes.get_errno())

@@ -16,6 +16,7 @@ import resource
 import select
 import signal
 import socket
+import threading
 import time
 import unittest
 from typing import Any, List, Tuple
@@ -399,6 +400,19 @@ class BulkPathsTest(SocketTestCase):
             self.assertEqual(ours, theirs)
             for got, want in zip(ours, theirs):
                 self.assertEqual([id(o) for o in got], [id(o) for o in want], "the same objects")
+
+    def test_ready_during_the_wait(self) -> None:
+        # Nothing is ready when the wait starts (the ppoll backend's
+        # non-blocking pass finds nothing and it blocks): data sent later
+        # still ends the wait, with the right object.
+        pairs = self.pairs(50)
+        readers = [a for a, _ in pairs]
+        sender = threading.Timer(0.1, pairs[37][1].send, (b"!",))
+        sender.start()
+        self.addCleanup(sender.join)
+        start = time.monotonic()
+        self.assertEqual(libsock.select(readers, [], [], 10), ([readers[37]], [], []))
+        self.assertLess(time.monotonic() - start, 5)
 
     def test_any_iterable(self) -> None:
         (a, b), = self.pairs(1)
