@@ -13,7 +13,7 @@ VERSION := $(shell sed -n 's/^version = "\(.*\)"/\1/p' Cargo.toml | head -1)
 
 export LIBDIR PYTHON
 
-.PHONY: all build header check-header install uninstall demo bench test lint unit fuzz fuzz-test \
+.PHONY: all build header check-header install uninstall demo bench bench-python test lint unit fuzz fuzz-test \
         check-exports check-modules sockrun-test header-test diff-test sockset-test policy-test trace-test \
         cpython-traced-test stress-test exit-test faults-test sanitize-test valgrind-test python-test \
         programs-test install-test cpython-test dist dist-test clean
@@ -68,10 +68,16 @@ demo: build
 	bash demo/demo.sh
 
 # SocketSet against select, poll and epoll_wait, then the cost of
-# interposition against plain glibc: tables, each measured in one run.
+# interposition against plain glibc, then libsock.select from Python against
+# the standard library: tables, each measured in one run.
 bench: build
 	bash bench/run.sh
 	bash bench/interpose.sh
+	bash bench/python.sh
+
+# The Python table alone.
+bench-python: build
+	bash bench/python.sh
 
 # Every check, cheapest first.
 test: lint unit fuzz-test check-header check-exports check-modules sockrun-test header-test diff-test sockset-test policy-test \

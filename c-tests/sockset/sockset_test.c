@@ -456,11 +456,95 @@ static void test_fork(void)
     sockset_free(r);
 }
 
+/* The bulk reads for bindings: sockset_members (every member in one call)
+ * and sockset_positions (which entries of a caller's array are members):
+ * bad inputs with their errno, truncation, duplicates, aliasing, and the
+ * ready entries after a real wait, past FD_SETSIZE. */
+static void test_bulk_reads(void)
+{
+    SocketSet *s = sockset_new();
+    int out[8] = { 0 };
+    int fds[] = { 7, 3, 200, 3, 5000, 9 };
+
+    errno = 0;
+    CHECK(sockset_members(NULL, out, 8) == -1 && errno == EINVAL, "members NULL set");
+    errno = 0;
+    CHECK(sockset_members(s, NULL, 4) == -1 && errno == EINVAL, "members NULL out");
+    errno = 0;
+    CHECK(sockset_members(s, out, SIZE_MAX) == -1 && errno == EINVAL, "members huge cap");
+    errno = 0;
+    CHECK(sockset_positions(NULL, fds, 6, out) == -1 && errno == EINVAL, "positions NULL set");
+    errno = 0;
+    CHECK(sockset_positions(s, NULL, 6, out) == -1 && errno == EINVAL, "positions NULL fds");
+    errno = 0;
+    CHECK(sockset_positions(s, fds, 6, NULL) == -1 && errno == EINVAL, "positions NULL out");
+    errno = 0;
+    CHECK(sockset_positions(s, fds, (size_t)INT32_MAX + 1, out) == -1 && errno == EINVAL,
+          "positions n above INT_MAX");
+    errno = 0;
+    CHECK(sockset_positions(s, fds, SIZE_MAX, out) == -1 && errno == EINVAL, "positions huge n");
+    CHECK(sockset_members(s, NULL, 0) == 0, "members of an empty set, no buffer");
+    CHECK(sockset_positions(s, NULL, 0, NULL) == 0, "positions of nothing");
+    CHECK(sockset_positions(s, fds, 6, out) == 0, "no entry is a member of an empty set");
+
+    CHECK(sockset_add_many(s, fds, 6) == 0 && sockset_count(s) == 5, "add_many with a duplicate");
+    CHECK(sockset_members(s, out, 8) == 5, "members: the count");
+    CHECK(out[0] == 3 && out[1] == 7 && out[2] == 9 && out[3] == 200 && out[4] == 5000,
+          "members smallest first: %d %d %d %d %d", out[0], out[1], out[2], out[3], out[4]);
+    memset(out, -1, sizeof out);
+    CHECK(sockset_members(s, out, 2) == 5, "a short buffer still gets the count");
+    CHECK(out[0] == 3 && out[1] == 7 && out[2] == -1, "and only what fits is written");
+
+    sockset_remove(s, 200);
+    sockset_remove(s, 3);
+    int probe[] = { 3, 7, 200, 9, -1, 7, INT32_MAX, 5000 };
+    memset(out, -1, sizeof out);
+    int n = sockset_positions(s, probe, 8, out);
+    CHECK(n == 4 && out[0] == 1 && out[1] == 3 && out[2] == 5 && out[3] == 7 && out[4] == -1,
+          "positions in order, duplicates included: %d: %d %d %d %d", n, out[0], out[1], out[2],
+          out[3]);
+    n = sockset_positions(s, probe, 8, probe); /* out may be fds itself */
+    CHECK(n == 4 && probe[0] == 1 && probe[1] == 3 && probe[2] == 5 && probe[3] == 7,
+          "positions written over the entries: %d: %d %d %d %d", n, probe[0], probe[1], probe[2],
+          probe[3]);
+    sockset_free(s);
+
+    /* After a real wait: the ready entries of the array the set was filled
+     * from, with descriptors past FD_SETSIZE. */
+    enum { PAIRS = 700 };
+    int (*sv)[2] = calloc(PAIRS, sizeof *sv);
+    int *watched = calloc(2 * PAIRS, sizeof *watched);
+    for (int i = 0; i < PAIRS; i++) {
+        pair(sv[i]);
+        watched[i] = sv[i][0];
+    }
+    watched[PAIRS] = sv[PAIRS - 1][0]; /* a duplicate, last */
+    SocketSet *r = sockset_new();
+    CHECK(sockset_add_many(r, watched, PAIRS + 1) == 0, "fill");
+    CHECK(write(sv[PAIRS - 1][1], "x", 1) == 1 && write(sv[2][1], "x", 1) == 1, "send");
+    struct timeval wait = { 5, 0 };
+    CHECK(sockset_select(r, NULL, NULL, &wait) == 2, "two ready");
+    CHECK(sockset_members(r, out, 8) == 2 && out[0] == sv[2][0] && out[1] == sv[PAIRS - 1][0],
+          "the ready members: %d %d", out[0], out[1]);
+    CHECK(sv[PAIRS - 1][0] > 1023, "past FD_SETSIZE: %d", sv[PAIRS - 1][0]);
+    n = sockset_positions(r, watched, PAIRS + 1, watched);
+    CHECK(n == 3 && watched[0] == 2 && watched[1] == PAIRS - 1 && watched[2] == PAIRS,
+          "the ready positions: %d: %d %d %d", n, watched[0], watched[1], watched[2]);
+    sockset_free(r);
+    for (int i = 0; i < PAIRS; i++) {
+        close(sv[i][0]);
+        close(sv[i][1]);
+    }
+    free(sv);
+    free(watched);
+}
+
 int main(void)
 {
     raise_nofile();
     test_bad_inputs();
     test_membership_and_walk();
+    test_bulk_reads();
     test_past_fd_setsize();
     test_timeouts();
     test_eintr();

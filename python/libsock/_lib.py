@@ -192,6 +192,11 @@ PROTOTYPES = {
     "sockset_count": (_c_size_t, [_c_void_p]),
     "sockset_max": (_c_int, [_c_void_p]),
     "sockset_next": (_c_int, [_c_void_p, _c_int]),
+    "sockset_members": (_c_int, [_c_void_p, ctypes.POINTER(_c_int), _c_size_t]),
+    "sockset_positions": (
+        _c_int,
+        [_c_void_p, ctypes.POINTER(_c_int), _c_size_t, ctypes.POINTER(_c_int)],
+    ),
     "sockset_select": (_c_int, [_c_void_p, _c_void_p, _c_void_p, ctypes.POINTER(timeval)]),
 }
 

@@ -4,8 +4,11 @@
 the same return shape, :class:`OSError` with errno on failure, EINTR retried
 after the signal handlers run (PEP 475) — that takes descriptors past 1023,
 where :func:`select.select` raises ``ValueError: filedescriptor out of
-range``. Each set costs one ctypes call (``sockset_add_many``), not one per
-descriptor.
+range``. Per round it costs the objects' ``fileno()`` calls, a few ctypes
+calls per set (none per descriptor) and the wait: the descriptors go to C
+as one ``array('i')`` (``sockset_add_many``), and C answers with the
+positions of the ready objects (``sockset_positions``), so the answer is
+built from the ready objects alone.
 
 Loaded through ctypes, libsock does not see the program's ``close`` (Python
 calls glibc's), so ``sockset_select`` waits with ``ppoll`` over the members:
@@ -23,19 +26,27 @@ import math
 import threading
 import time
 import weakref
-from typing import Any, Iterable, Iterator, List, Optional, Sequence, Tuple, TypeVar
+from array import array
+from typing import Any, Iterable, Iterator, List, Optional, Sequence, Tuple
 
 from ._lib import lib
 from ._cstructs import timeval
-from ._util import FdLike, raise_errno, to_fd
+from ._util import FdLike, check_fds, fd_array, filenos, raise_errno, to_fd
 
 __all__ = ["SocketSet", "select"]
 
-T = TypeVar("T")
+_c_int = ctypes.c_int
 
 
-def _fd_array(fds: Sequence[int]) -> "ctypes.Array[ctypes.c_int]":
-    return (ctypes.c_int * len(fds))(*fds)
+def _c_ints(fds: "array[int]") -> "ctypes.Array[ctypes.c_int]":
+    """A ctypes view of an ``array('i')``, sharing its memory (no copy)."""
+    return (_c_int * len(fds)).from_buffer(fds)
+
+
+def _sequence(objects: Iterable[Any]) -> Sequence[Any]:
+    if type(objects) is list or type(objects) is tuple:
+        return objects
+    return list(objects)
 
 
 class SocketSet:
@@ -54,9 +65,7 @@ class SocketSet:
             raise_errno(ctypes.get_errno())
         self._handle: int = handle
         self._finalizer = weakref.finalize(self, lib.sockset_free, handle)
-        members = [to_fd(fd) for fd in fds]
-        if members:
-            self.update(members)
+        self.update(fds)
 
     @property
     def handle(self) -> int:
@@ -84,8 +93,8 @@ class SocketSet:
     def update(self, fds: Iterable[FdLike]) -> None:
         """Adds every descriptor of ``fds`` in one C call — all, or none if
         one is invalid (``OSError(EINVAL)``)."""
-        members = [to_fd(fd) for fd in fds]
-        if members and lib.sockset_add_many(self.handle, _fd_array(members), len(members)) != 0:
+        members = fd_array(filenos(_sequence(fds)))
+        if members and lib.sockset_add_many(self.handle, _c_ints(members), len(members)) != 0:
             raise_errno(ctypes.get_errno())
 
     def remove(self, fd: FdLike) -> None:
@@ -112,12 +121,27 @@ class SocketSet:
     def __len__(self) -> int:
         return int(lib.sockset_count(self.handle))
 
-    def __iter__(self) -> Iterator[int]:
+    def members(self) -> List[int]:
+        """The members, smallest first, read in one C call
+        (``sockset_members``). After a ``sockset_select`` on this set, the
+        ready descriptors."""
         handle = self.handle
-        fd = lib.sockset_next(handle, -1)
-        while fd >= 0:
-            yield fd
-            fd = lib.sockset_next(handle, fd)
+        while True:
+            count = int(lib.sockset_count(handle))
+            if count == 0:
+                return []
+            out = array("i", [0]) * count
+            total = lib.sockset_members(handle, _c_ints(out), count)
+            if total < 0:
+                raise_errno(ctypes.get_errno())
+            if total <= count:
+                return out.tolist()[:total]
+            # Grown by another thread in between (a set is for one thread at
+            # a time, but never write past the buffer): read again.
+
+    def __iter__(self) -> Iterator[int]:
+        """The members, smallest first, as they were when iteration began."""
+        return iter(self.members())
 
     def __repr__(self) -> str:
         if not self._finalizer.alive:
@@ -155,21 +179,34 @@ def _sets() -> Tuple[SocketSet, SocketSet, SocketSet]:
     return sets
 
 
-def _fill(target: SocketSet, objects: Iterable[T]) -> List[Tuple[T, int]]:
-    """Loads ``objects`` into ``target`` (one C call) and returns them with
-    their descriptors, in order."""
-    pairs: List[Tuple[T, int]] = []
-    for obj in objects:
-        fd = to_fd(obj)
-        if fd < 0:
-            raise ValueError(f"file descriptor cannot be a negative integer ({fd})")
-        pairs.append((obj, fd))
+def _fill(target: SocketSet, objects: Iterable[Any]) -> Tuple[Sequence[Any], "array[int]"]:
+    """Loads ``objects`` into ``target`` (one C call) and returns them as a
+    sequence with their descriptors as an ``array('i')``, in order. Errors
+    are those of checking each object in turn: TypeError, ValueError (also
+    for a negative descriptor), then OSError from C (EINVAL: beyond the
+    kernel's limit)."""
+    seq = _sequence(objects)
+    fds = fd_array(filenos(seq, negative=False))
     target.reset()
-    if pairs:
-        fds = [fd for _, fd in pairs]
-        if lib.sockset_add_many(target.handle, _fd_array(fds), len(fds)) != 0:
-            raise_errno(ctypes.get_errno())
-    return pairs
+    if fds and lib.sockset_add_many(target.handle, _c_ints(fds), len(fds)) != 0:
+        err = ctypes.get_errno()
+        check_fds(fds, negative=False)  # a negative one: ValueError, as before C
+        raise_errno(err)
+    return seq, fds
+
+
+def _ready(s: SocketSet, seq: Sequence[Any], fds: "array[int]") -> List[Any]:
+    """The objects of ``seq`` whose descriptor is in ``s`` (the ready ones
+    after the wait), in order, duplicates included: C writes their positions
+    over ``fds`` (one call), and only those are looked at."""
+    if not fds:
+        return []
+    view = _c_ints(fds)
+    found = lib.sockset_positions(s.handle, view, len(fds), view)
+    if found < 0:
+        raise_errno(ctypes.get_errno())
+    del view
+    return [seq[i] for i in fds[:found]]
 
 
 def select(
@@ -201,9 +238,9 @@ def select(
             tv.tv_sec, tv.tv_usec = whole, min(999_999, int(math.ceil((left - whole) * 1e6)))
             tvp = ctypes.byref(tv)
         n = lib.sockset_select(
-            sets[0].handle if given[0] else None,
-            sets[1].handle if given[1] else None,
-            sets[2].handle if given[2] else None,
+            sets[0].handle if given[0][1] else None,
+            sets[1].handle if given[1][1] else None,
+            sets[2].handle if given[2][1] else None,
             tvp,
         )
         if n >= 0:
@@ -216,12 +253,9 @@ def select(
         # The sets are unchanged after EINTR: wait again for the time left.
     if n == 0:
         return [], [], []
-    result: List[List[Any]] = []
-    for s, pairs in zip(sets, given):
-        if not pairs:
-            result.append([])
-            continue
-        ready = set(s)  # one C call per ready member
-        result.append([obj for obj, fd in pairs if fd in ready])
-    return result[0], result[1], result[2]
+    return (
+        _ready(sets[0], *given[0]),
+        _ready(sets[1], *given[1]),
+        _ready(sets[2], *given[2]),
+    )
 

@@ -11,7 +11,8 @@ from __future__ import annotations
 import ctypes
 import errno as _errno
 import os
-from typing import Any, Callable, NoReturn, Protocol, Tuple, Union
+from array import array
+from typing import Any, Callable, List, NoReturn, Protocol, Sequence, Tuple, Union
 
 __all__ = [
     "HasFileno",
@@ -19,6 +20,8 @@ __all__ = [
     "INT_MIN",
     "INT_MAX",
     "to_fd",
+    "filenos",
+    "fd_array",
     "to_cint",
     "to_size",
     "raise_errno",
@@ -65,6 +68,70 @@ def to_fd(fd: object) -> int:
             )
         fd = fileno()
     return to_cint(fd, "fd")
+
+
+def filenos(objects: Sequence[Any], negative: bool = True) -> List[int]:
+    """The descriptor of each object, in order, as :func:`to_fd` gives it —
+    ints as they are, else ``fileno()`` — with no Python-level call per
+    object. The values are not checked here: :func:`fd_array` does that in
+    bulk. The error raised is the one a one-by-one :func:`to_fd` loop
+    raises (checking each value before the next object, and refusing a
+    negative one unless ``negative``)."""
+    if not any(issubclass(t, int) for t in {*map(type, objects)}):
+        # No ints: the common case, at the speed of a bare comprehension.
+        try:
+            return [o.fileno() for o in objects]
+        except Exception:
+            # Start again one by one for the exact error (the fileno() of
+            # the objects before the failing one is then called again).
+            pass
+    return _filenos_one_by_one(objects, negative)
+
+
+def _filenos_one_by_one(objects: Sequence[Any], negative: bool) -> List[int]:
+    """:func:`filenos` with ints mixed in: each ``fileno()`` called once."""
+    fds: List[int] = []
+    try:
+        # A generator, not a comprehension: after a failure, len(fds) says
+        # which object failed.
+        fds.extend(o if isinstance(o, int) else o.fileno() for o in objects)
+        return fds
+    except AttributeError:
+        failed = objects[len(fds)]
+        check_fds(fds, negative)
+        if getattr(failed, "fileno", None) is None:
+            to_fd(failed)  # TypeError naming the type
+        raise  # raised inside fileno()
+    except BaseException:
+        check_fds(fds, negative)
+        raise
+
+
+def check_fds(fds: Sequence[object], negative: bool = True) -> None:
+    """Raises what :func:`to_fd` (and, unless ``negative``, a refusal of
+    negative numbers) raises for the first bad value of ``fds``."""
+    for fd in fds:
+        fd = to_cint(fd, "fd")
+        if not negative and fd < 0:
+            raise ValueError(f"file descriptor cannot be a negative integer ({fd})")
+
+
+_INT = {int}
+
+
+def fd_array(fds: List[int]) -> "array[int]":
+    """``fds`` as a C int array (``array('i')``, for ``from_buffer``),
+    checked as :func:`to_fd` checks each: TypeError for a value that is not
+    an int, ValueError for one beyond a C int. Negative numbers pass, for C
+    to judge."""
+    if not {*map(type, fds)} <= _INT:
+        check_fds(fds)  # raises, unless they are int subclasses (bool)
+        fds = [int(fd) for fd in fds]
+    try:
+        return array("i", fds)
+    except OverflowError:
+        check_fds(fds)
+        raise
 
 
 def to_size(value: object, what: str) -> int:

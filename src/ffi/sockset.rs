@@ -190,6 +190,81 @@ pub unsafe extern "C" fn sockset_next(set: *const SocketSet, after: c_int) -> c_
     unsafe { set.as_ref() }.map_or(-1, |s| s.next(after))
 }
 
+/// Copies the members, smallest first, to `out`, which has room for `cap`
+/// ints: one call instead of one `sockset_next` per member, for bindings
+/// where a call is costly. After `sockset_select` the members are the
+/// ready descriptors.
+///
+/// Returns the number of members — when it exceeds `cap` only the first
+/// `cap` were written (size `out` with `sockset_count`) — or -1 with errno
+/// EINVAL: NULL set, `out` NULL while `cap` > 0, or `cap` larger than any
+/// array can be.
+///
+/// # Safety
+/// `set` is NULL or a live set; `out` is NULL or points to `cap` writable ints.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn sockset_members(
+    set: *const SocketSet,
+    out: *mut c_int,
+    cap: size_t,
+) -> c_int {
+    // SAFETY: per the contract, `set` is NULL or live.
+    let Some(set) = (unsafe { set.as_ref() }) else {
+        return fail(libc::EINVAL);
+    };
+    if cap > 0 && (out.is_null() || cap > isize::MAX as usize / size_of::<c_int>()) {
+        return fail(libc::EINVAL);
+    }
+    for (i, fd) in set.iter().take(cap).enumerate() {
+        // SAFETY: i < cap, and `out` has room for `cap` ints.
+        unsafe { out.add(i).write_unaligned(fd) };
+    }
+    // A set holds at most fs.nr_open + 1 members, which fits an int.
+    set.count().min(c_int::MAX as usize) as c_int
+}
+
+/// Writes to `out`, in increasing order, each position `i` < `n` at which
+/// `fds[i]` is a member of `set`, and returns how many it wrote. After
+/// `sockset_select` these are the positions of the ready entries of the
+/// array the set was filled from (duplicates included), so a binding builds
+/// its answer from the ready entries alone. `out` may be `fds` itself: a
+/// position is written only after the entry it overwrites was read.
+///
+/// Returns -1 with errno EINVAL for a NULL set, `fds` or `out` NULL while
+/// `n` > 0, or `n` above INT_MAX (a position must fit an int).
+///
+/// # Safety
+/// `set` is NULL or a live set; `fds` is NULL or points to `n` readable
+/// ints; `out` is NULL or points to `n` writable ints (or is `fds`).
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn sockset_positions(
+    set: *const SocketSet,
+    fds: *const c_int,
+    n: size_t,
+    out: *mut c_int,
+) -> c_int {
+    // SAFETY: per the contract, `set` is NULL or live.
+    let Some(set) = (unsafe { set.as_ref() }) else {
+        return fail(libc::EINVAL);
+    };
+    if n > 0 && (fds.is_null() || out.is_null() || n > c_int::MAX as usize) {
+        return fail(libc::EINVAL);
+    }
+    let mut found = 0;
+    for i in 0..n {
+        // SAFETY: i < n, and `fds` points to `n` readable ints. Raw reads and
+        // writes, not slices, since `out` may alias `fds`.
+        let fd = unsafe { fds.add(i).read_unaligned() };
+        if set.contains(fd) {
+            // SAFETY: found <= i < n, and `out` has room for `n` ints; when
+            // `out` is `fds`, entry `found` was already read.
+            unsafe { out.add(found).write_unaligned(i as c_int) };
+            found += 1;
+        }
+    }
+    found as c_int
+}
+
 /// select(2) over SocketSets: waits until a member of `readfds` is readable
 /// (data, EOF, hangup, error or a pending connection), a member of
 /// `writefds` writable (space or error) or a member of `exceptfds` has
