@@ -81,6 +81,11 @@ pub struct Config {
     pub bind_v6: Option<Ipv6Addr>,
     /// LIBSOCK_PORT_MAP: (from, to) pairs
     pub port_map: Vec<(u16, u16)>,
+    /// LIBSOCK_ALLOW, as written (access rules: parsed, and failed closed
+    /// if invalid, by `sock_core::rules::Policy` when the settings load).
+    pub allow: Option<String>,
+    /// LIBSOCK_DENY, as written (see `allow`).
+    pub deny: Option<String>,
 }
 
 impl Config {
@@ -241,6 +246,15 @@ pub fn parse(get: impl Fn(&str) -> Option<String>) -> (Config, Vec<Problem>) {
         }
         None => false,
     });
+    // Access rules (issue 11): kept as written; an invalid value is not
+    // "ignored" like the options above but fails closed, so it is judged
+    // where the rules are built (access.rs), not here.
+    for (var, slot) in [
+        ("LIBSOCK_ALLOW", &mut config.allow),
+        ("LIBSOCK_DENY", &mut config.deny),
+    ] {
+        *slot = get(var).filter(|v| !v.is_empty());
+    }
     (config, problems)
 }
 

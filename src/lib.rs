@@ -24,8 +24,12 @@
 //!   child) and how many forks it is from the loader;
 //! - [`alloc`]: malloc with a reserve, so an allocation failure in
 //!   libsock's own work never aborts the host program;
+//! - [`access`]: the access rules (LIBSOCK_ALLOW/LIBSOCK_DENY) applied to
+//!   calls and sockets; their grammar, matcher and filter compiler are in
+//!   the `sock-core` crate;
 //! - [`ffi`]: the thin `extern "C"` layer (standard names and `<sock.h>`).
 
+pub mod access;
 pub mod addr;
 pub mod alloc;
 pub mod boundary;

@@ -21,6 +21,8 @@ pub struct Settings {
     pub trace: Option<Sink>,
     /// Per-call counters, if LIBSOCK_STATS is set.
     pub stats: Option<Stats>,
+    /// Access rules, if LIBSOCK_ALLOW or LIBSOCK_DENY is set.
+    pub access: Option<crate::access::Access>,
 }
 
 impl Settings {
@@ -149,6 +151,9 @@ fn load() {
             .clone()
             .map(|out| Sink::new(out, config.format)),
         stats: config.stats.clone().map(Stats::new),
+        // Access rules (issue 11): parsed and compiled once, here.
+        access: (config.allow.is_some() || config.deny.is_some())
+            .then(|| crate::access::Access::load(config.allow.as_deref(), config.deny.as_deref())),
         config,
     });
     let fresh = Box::into_raw(settings);
@@ -162,6 +167,11 @@ fn load() {
             // SAFETY: `fresh` is now published for the life of the process.
             if let Some(stats) = unsafe { &(*fresh).stats } {
                 stats.report_at_exit();
+            }
+            // Access rules (issue 11): filter the inherited sockets, once.
+            // SAFETY: as above.
+            if let Some(access) = unsafe { &(*fresh).access } {
+                access.filter_inherited();
             }
         }
         // SAFETY: another thread published first; `fresh` was never shared.

@@ -17,6 +17,8 @@ struct Counter {
     errors: AtomicU64,
     bytes_in: AtomicU64,
     bytes_out: AtomicU64,
+    /// Calls refused by the access rules (issue 11).
+    denied: AtomicU64,
 }
 
 /// The counters of one process.
@@ -37,7 +39,7 @@ fn pid() -> i32 {
 extern "C" fn after_fork_in_child() {
     if let Some(stats) = crate::settings::active_unguarded().and_then(|s| s.stats.as_ref()) {
         for c in &stats.counters {
-            for n in [&c.calls, &c.errors, &c.bytes_in, &c.bytes_out] {
+            for n in [&c.calls, &c.errors, &c.bytes_in, &c.bytes_out, &c.denied] {
                 n.store(0, Ordering::Relaxed);
             }
         }
@@ -81,6 +83,14 @@ impl Stats {
             Dir::Out => c.bytes_out.fetch_add(bytes, Ordering::Relaxed),
             Dir::None => 0,
         };
+    }
+
+    /// Counts one call of `call` refused by the access rules (counted as a
+    /// call and an error by [`Stats::count`] too).
+    pub fn denied(&self, call: &str) {
+        if let Some(i) = CALLS.iter().position(|&c| c == call) {
+            self.counters[i].denied.fetch_add(1, Ordering::Relaxed);
+        }
     }
 
     /// Arranges for [`Stats::report`] at exit, and for a forked child to
@@ -139,6 +149,19 @@ impl Stats {
             "  {:<12} {calls:>10} {errors:>8} {bin:>14} {bout:>14}",
             "total"
         );
+        // Access rules (issue 11): only when something was refused, so the
+        // table above keeps its shape.
+        let denied: Vec<String> = CALLS
+            .iter()
+            .zip(&self.counters)
+            .filter_map(|(name, c)| {
+                let n = c.denied.load(Ordering::Relaxed);
+                (n > 0).then(|| format!("{name} {n}"))
+            })
+            .collect();
+        if !denied.is_empty() {
+            let _ = writeln!(text, "  denied by access rules: {}", denied.join(", "));
+        }
         write_all(&self.out, pid, text.as_bytes());
     }
 }

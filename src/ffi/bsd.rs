@@ -23,7 +23,7 @@ use crate::addr;
 use crate::settings::{self, Settings};
 use crate::stats::{self, Dir};
 use crate::trace::{Record, Val};
-use crate::{closes, policy, real};
+use crate::{access, closes, policy, real};
 
 /// The bytes a data call moved: its non-negative result.
 fn moved(ret: i64) -> u64 {
@@ -85,17 +85,28 @@ pub unsafe extern "C" fn socket(domain: c_int, ty: c_int, protocol: c_int) -> c_
         return unsafe { real::socket(domain, ty, protocol) };
     };
     let t0 = s.start();
-    // SAFETY: as above.
-    let fd = unsafe { real::socket(domain, ty, protocol) };
-    if fd >= 0 {
-        s.policy(|c| policy::on_socket(c, fd, domain, ty, protocol));
-    }
-    s.done("socket", t0, fd.into(), Dir::None, 0, || {
+    let record = || {
         Record::new("socket")
             .arg("domain", Val::Family(domain))
             .arg("type", Val::SockType(ty))
             .arg("protocol", Val::Int(protocol.into()))
-    });
+    };
+    // Access rules: a socket no filter holds is refused.
+    if s.access.is_some() && access::unfilterable(domain, ty) {
+        return access::refuse(s, "socket", t0, access::UNFILTERABLE, record);
+    }
+    // SAFETY: as above.
+    let mut fd = unsafe { real::socket(domain, ty, protocol) };
+    // Access rules: the filter, locked, before the program sees the socket.
+    if fd >= 0 && !access::on_socket(s, fd, (domain, ty, protocol)) {
+        access::discard(fd);
+        crate::errno::set(libc::EPERM);
+        fd = -1;
+    }
+    if fd >= 0 {
+        s.policy(|c| policy::on_socket(c, fd, domain, ty, protocol));
+    }
+    s.done("socket", t0, fd.into(), Dir::None, 0, record);
     fd
 }
 
@@ -213,6 +224,15 @@ unsafe fn accepted(
         // SAFETY: forwarded unchanged.
         None => unsafe { real::accept(fd, addr, len) },
     };
+    // Access rules: the filter (inherited from the listener, normally),
+    // and no connection from a refused peer queued before it was filtered.
+    let new = if new >= 0 && !access::on_accept(s, new) {
+        access::discard(new);
+        crate::errno::set(libc::ECONNABORTED);
+        -1
+    } else {
+        new
+    };
     if new >= 0 {
         s.policy(|c| policy::on_accept(c, new));
     }
@@ -278,13 +298,18 @@ pub unsafe extern "C" fn connect(fd: c_int, addr: *const sockaddr, len: socklen_
         return unsafe { real::connect(fd, addr, len) };
     };
     let t0 = s.start();
-    // SAFETY: forwarded unchanged.
-    let r = unsafe { real::connect(fd, addr, len) };
-    s.done("connect", t0, r.into(), Dir::None, 0, || {
+    let record = || {
         Record::new("connect")
             .fd(fd)
             .arg("addr", Val::Addr(addr::read(addr, len)))
-    });
+    };
+    // Access rules: a refused peer is never reached.
+    if let Some(why) = access::check(s, fd, access::peer(addr, len)) {
+        return access::refuse(s, "connect", t0, why, record);
+    }
+    // SAFETY: forwarded unchanged.
+    let r = unsafe { real::connect(fd, addr, len) };
+    s.done("connect", t0, r.into(), Dir::None, 0, record);
     r
 }
 
@@ -330,9 +355,7 @@ pub unsafe extern "C" fn sendto(
         return unsafe { real::sendto(fd, buf, len, flags, addr, addrlen) };
     };
     let t0 = s.start();
-    // SAFETY: forwarded unchanged.
-    let r = unsafe { real::sendto(fd, buf, len, flags, addr, addrlen) };
-    s.done("sendto", t0, r as i64, Dir::Out, moved(r as i64), || {
+    let record = || {
         let rec = Record::new("sendto")
             .fd(fd)
             .arg("size", Val::Int(len as i64))
@@ -342,7 +365,14 @@ pub unsafe extern "C" fn sendto(
         } else {
             rec.arg("addr", Val::Addr(addr::read(addr, addrlen)))
         }
-    });
+    };
+    // Access rules (MSG_FASTOPEN included): nothing sent to a refused peer.
+    if let Some(why) = access::check(s, fd, access::peer(addr, addrlen)) {
+        return access::refuse(s, "sendto", t0, why, record) as ssize_t;
+    }
+    // SAFETY: forwarded unchanged.
+    let r = unsafe { real::sendto(fd, buf, len, flags, addr, addrlen) };
+    s.done("sendto", t0, r as i64, Dir::Out, moved(r as i64), record);
     r
 }
 
@@ -358,9 +388,7 @@ pub unsafe extern "C" fn sendmsg(fd: c_int, msg: *const msghdr, flags: c_int) ->
         return unsafe { real::sendmsg(fd, msg, flags) };
     };
     let t0 = s.start();
-    // SAFETY: forwarded unchanged.
-    let r = unsafe { real::sendmsg(fd, msg, flags) };
-    s.done("sendmsg", t0, r as i64, Dir::Out, moved(r as i64), || {
+    let record = || {
         let rec = Record::new("sendmsg")
             .fd(fd)
             .arg("flags", Val::MsgFlags(flags));
@@ -368,7 +396,16 @@ pub unsafe extern "C" fn sendmsg(fd: c_int, msg: *const msghdr, flags: c_int) ->
             Some(a) => rec.arg("addr", Val::Addr(Some(a))),
             None => rec,
         }
-    });
+    };
+    // Access rules: nothing sent to a refused peer.
+    if s.access.is_some()
+        && let Some(why) = access::check(s, fd, msg_name(msg))
+    {
+        return access::refuse(s, "sendmsg", t0, why, record) as ssize_t;
+    }
+    // SAFETY: forwarded unchanged.
+    let r = unsafe { real::sendmsg(fd, msg, flags) };
+    s.done("sendmsg", t0, r as i64, Dir::Out, moved(r as i64), record);
     r
 }
 
@@ -389,19 +426,39 @@ pub unsafe extern "C" fn sendmmsg(
         return unsafe { real::sendmmsg(fd, msgs, vlen, flags) };
     };
     let t0 = s.start();
-    // SAFETY: forwarded unchanged.
-    let r = unsafe { real::sendmmsg(fd, msgs, vlen, flags) };
+    let record = || {
+        Record::new("sendmmsg")
+            .fd(fd)
+            .arg("vlen", Val::Int(vlen.into()))
+            .arg("flags", Val::MsgFlags(flags))
+    };
+    // Access rules: only the messages before the first one to a refused
+    // peer are sent; if that is the first, nothing is and the call fails.
+    let mut send = vlen;
+    if s.access.is_some() {
+        // The kernel sends at most UIO_MAXIOV (1024) messages per call.
+        for i in 0..vlen.min(1024) {
+            let m = msgs
+                .cast::<u8>()
+                .wrapping_add(i as usize * size_of::<mmsghdr>())
+                .cast::<msghdr>();
+            if let Some(why) = access::check(s, fd, msg_name(m)) {
+                if i == 0 {
+                    return access::refuse(s, "sendmmsg", t0, why, record);
+                }
+                send = i;
+                break;
+            }
+        }
+    }
+    // SAFETY: forwarded unchanged (`send` <= `vlen` messages of the caller's).
+    let r = unsafe { real::sendmmsg(fd, msgs, send, flags) };
     let bytes = if s.stats.is_some() {
         mmsg_bytes(msgs, r)
     } else {
         0
     };
-    s.done("sendmmsg", t0, r.into(), Dir::Out, bytes, || {
-        Record::new("sendmmsg")
-            .fd(fd)
-            .arg("vlen", Val::Int(vlen.into()))
-            .arg("flags", Val::MsgFlags(flags))
-    });
+    s.done("sendmmsg", t0, r.into(), Dir::Out, bytes, record);
     r
 }
 
