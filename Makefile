@@ -14,7 +14,7 @@ VERSION := $(shell sed -n 's/^version = "\(.*\)"/\1/p' Cargo.toml | head -1)
 export LIBDIR PYTHON
 
 .PHONY: all build header check-header install uninstall demo bench test lint unit fuzz fuzz-test \
-        check-exports sockrun-test header-test diff-test sockset-test policy-test trace-test \
+        check-exports sockrun-test header-test diff-test sockset-test policy-test trace-test access-test \
         cpython-traced-test stress-test faults-test sanitize-test valgrind-test python-test \
         programs-test install-test cpython-test clean
 
@@ -63,7 +63,7 @@ bench: build
 
 # Every check, cheapest first.
 test: lint unit fuzz-test check-header check-exports sockrun-test header-test diff-test sockset-test policy-test \
-      trace-test stress-test faults-test sanitize-test valgrind-test python-test install-test programs-test cpython-test cpython-traced-test
+      trace-test access-test stress-test faults-test sanitize-test valgrind-test python-test install-test programs-test cpython-test cpython-traced-test
 	@echo "make test: all checks passed"
 
 lint:
@@ -118,6 +118,11 @@ trace-test: build
 
 policy-test: build
 	bash tests/policy.sh
+
+# Access rules (LIBSOCK_ALLOW/LIBSOCK_DENY): C programs preloaded and linked,
+# real programs (curl, socat, Python), traces and stats (c-tests/access/run.sh).
+access-test: build
+	bash c-tests/access/run.sh
 
 sockset-test: build
 	bash c-tests/sockset/run.sh

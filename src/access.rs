@@ -346,3 +346,37 @@ fn max_fd() -> c_int {
     }
     rl.rlim_cur.min(65536) as c_int
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn raw_and_packet_sockets_are_unfilterable() {
+        assert!(unfilterable(libc::AF_INET, libc::SOCK_RAW));
+        assert!(unfilterable(
+            libc::AF_INET6,
+            libc::SOCK_RAW | libc::SOCK_CLOEXEC
+        ));
+        assert!(unfilterable(libc::AF_PACKET, libc::SOCK_DGRAM));
+        assert!(!unfilterable(
+            libc::AF_INET,
+            libc::SOCK_DGRAM | libc::SOCK_NONBLOCK
+        ));
+        assert!(!unfilterable(libc::AF_UNIX, libc::SOCK_RAW));
+    }
+
+    #[test]
+    fn invalid_rules_fail_closed_with_a_drop_all_filter() {
+        let a = Access::load(Some("loclhost"), None);
+        assert!(a.policy.is_fail_closed());
+        assert_eq!((a.with_ports.len(), a.without_ports.len()), (1, 1));
+        let peer = SockAddr::V4("127.0.0.1:80".parse().unwrap());
+        assert_eq!(a.judge(&peer), Some(Reason::FailClosed));
+        assert_eq!(a.judge(&SockAddr::Unnamed), None);
+        let a = Access::load(None, Some("127.0.0.2"));
+        assert!(a.judge(&peer).is_none());
+        let mapped = SockAddr::V6("[::ffff:127.0.0.2]:1".parse().unwrap());
+        assert!(matches!(a.judge(&mapped), Some(Reason::Denied(_))));
+    }
+}
