@@ -56,10 +56,12 @@ demo: build
 	bash demo/demo.sh
 
 # SocketSet against select, poll and epoll_wait, then the cost of
-# interposition against plain glibc: tables, each measured in one run.
+# interposition against plain glibc, then access rules (connect and sendto
+# with 10 and 1,000 rules against none): tables, each measured in one run.
 bench: build
 	bash bench/run.sh
 	bash bench/interpose.sh
+	bash bench/access.sh
 
 # Every check, cheapest first.
 test: lint unit fuzz-test check-header check-exports sockrun-test header-test diff-test sockset-test policy-test \
