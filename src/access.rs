@@ -193,12 +193,17 @@ pub type Why = (&'static str, &'static str);
 /// The refusal of a raw INET/INET6 or AF_PACKET socket.
 pub const UNFILTERABLE: Why = ("access-rules", "raw-or-packet-socket");
 
-/// Whether the rules refuse `peer` for the socket `fd`: Some(why) only for
-/// a refused INET/INET6 address on an INET/INET6 socket.
-pub fn check(s: &'static Settings, fd: c_int, peer: Option<SockAddr>) -> Option<Why> {
+/// Whether the rules refuse the peer `peer()` reads for the socket `fd`:
+/// Some(why) only for a refused INET/INET6 address on an INET/INET6
+/// socket. Without rules nothing is read.
+pub fn check(
+    s: &'static Settings,
+    fd: c_int,
+    peer: impl FnOnce() -> Option<SockAddr>,
+) -> Option<Why> {
     let access = s.access.as_ref()?;
     crate::boundary::own(|| {
-        let why = access.judge(peer.as_ref()?)?;
+        let why = access.judge(&peer()?)?;
         let why = (list(why), rule(why));
         // Only INET/INET6 sockets are held: anything else keeps the
         // kernel's answer to an INET address.

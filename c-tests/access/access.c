@@ -14,8 +14,10 @@
  *              the program's own SO_ATTACH_FILTER, SO_DETACH_FILTER,
  *              SO_ATTACH_BPF, SO_LOCK_FILTER=0 fail; raw and packet sockets
  *              are refused
- *   inherit    (no rules) binds UDP and TCP sockets, then execs itself as
- *              inherit-child with DENY=127.0.0.2, which must filter them
+ *   inherit    (no rules) binds UDP and TCP sockets, queues a connection
+ *              from 127.0.0.2, then execs itself as inherit-child with
+ *              DENY=127.0.0.2, which must filter them and refuse the queued
+ *              connection at accept (ECONNABORTED)
  *   failclosed (invalid rules) every INET peer refused, Unix works
  *
  * Prints one "ok ..." line per check; any failure prints "FAIL ..." and the
@@ -393,6 +395,13 @@ static int inherit(char **argv) {
     int u = bound(SOCK_DGRAM, "127.0.0.1", 0);
     int l = bound(SOCK_STREAM, "::", 0);
     listen(l, 8);
+    /* A connection from 127.0.0.2 already queued when the child loads. */
+    int queued = tcp_from("127.0.0.2", 0, "127.0.0.1", port_of(l));
+    if (!readable(l, 2000)) {
+        printf("FAIL the queued connection did not complete\n");
+        return 1;
+    }
+    (void)queued;
     char a[16], b[16];
     snprintf(a, sizeof a, "%d", u);
     snprintf(b, sizeof b, "%d", l);
@@ -413,6 +422,9 @@ static int inherit_child(char **argv) {
     locked = 0;
     CHECK(getsockopt(l, SOL_SOCKET, SO_LOCK_FILTER, &locked, &ll) == 0 && locked == 1,
           "inherited TCP listener: filter locked");
+    errno = 0;
+    CHECK(accept(l, NULL, NULL) == -1 && errno == ECONNABORTED,
+          "inherited listener: a connection from 127.0.0.2 queued before load: ECONNABORTED");
     int port = port_of(u);
     char got[64];
     send_from("127.0.0.2", 0, "127.0.0.1", port, "denied");

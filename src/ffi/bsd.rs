@@ -304,7 +304,7 @@ pub unsafe extern "C" fn connect(fd: c_int, addr: *const sockaddr, len: socklen_
             .arg("addr", Val::Addr(addr::read(addr, len)))
     };
     // Access rules: a refused peer is never reached.
-    if let Some(why) = access::check(s, fd, access::peer(addr, len)) {
+    if let Some(why) = access::check(s, fd, || access::peer(addr, len)) {
         return access::refuse(s, "connect", t0, why, record);
     }
     // SAFETY: forwarded unchanged.
@@ -367,7 +367,7 @@ pub unsafe extern "C" fn sendto(
         }
     };
     // Access rules (MSG_FASTOPEN included): nothing sent to a refused peer.
-    if let Some(why) = access::check(s, fd, access::peer(addr, addrlen)) {
+    if let Some(why) = access::check(s, fd, || access::peer(addr, addrlen)) {
         return access::refuse(s, "sendto", t0, why, record) as ssize_t;
     }
     // SAFETY: forwarded unchanged.
@@ -398,9 +398,7 @@ pub unsafe extern "C" fn sendmsg(fd: c_int, msg: *const msghdr, flags: c_int) ->
         }
     };
     // Access rules: nothing sent to a refused peer.
-    if s.access.is_some()
-        && let Some(why) = access::check(s, fd, msg_name(msg))
-    {
+    if let Some(why) = access::check(s, fd, || msg_name(msg)) {
         return access::refuse(s, "sendmsg", t0, why, record) as ssize_t;
     }
     // SAFETY: forwarded unchanged.
@@ -442,7 +440,7 @@ pub unsafe extern "C" fn sendmmsg(
                 .cast::<u8>()
                 .wrapping_add(i as usize * size_of::<mmsghdr>())
                 .cast::<msghdr>();
-            if let Some(why) = access::check(s, fd, msg_name(m)) {
+            if let Some(why) = access::check(s, fd, || msg_name(m)) {
                 if i == 0 {
                     return access::refuse(s, "sendmmsg", t0, why, record);
                 }
