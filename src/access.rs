@@ -139,8 +139,12 @@ impl Access {
             // Already locked: an accepted socket inherits its listener's
             // filter and lock; an inherited socket was filtered by libsock
             // in the parent.
-            return crate::errno::get() == libc::EPERM
-                && get_int(fd, libc::SOL_SOCKET, SO_LOCK_FILTER) == Some(1);
+            let e = crate::errno::get();
+            if e == libc::EPERM && get_int(fd, libc::SOL_SOCKET, SO_LOCK_FILTER) == Some(1) {
+                return true;
+            }
+            cannot_attach(prog.len(), e);
+            return false;
         }
         let one: c_int = 1;
         // SAFETY: `one` is a valid int for the duration of the call.
@@ -175,6 +179,26 @@ impl Access {
             }
         }
     }
+}
+
+/// Says once per process why sockets are refused: the kernel would not
+/// take the filter (ENOMEM: it is charged to net.core.optmem_max).
+fn cannot_attach(insns: usize, e: c_int) {
+    use std::sync::atomic::{AtomicBool, Ordering};
+    static SAID: AtomicBool = AtomicBool::new(false);
+    if SAID.swap(true, Ordering::Relaxed) {
+        return;
+    }
+    let hint = if e == libc::ENOMEM {
+        "; the kernel charges it to net.core.optmem_max: raise that, or use fewer rules"
+    } else {
+        ""
+    };
+    crate::diag::warn(format_args!(
+        "cannot attach the access-rules socket filter ({insns} instructions): {}{hint}; \
+         such sockets are refused (fail closed)",
+        crate::diag::Strerror(e)
+    ));
 }
 
 /// A socket that no filter can hold: raw INET/INET6, or any AF_PACKET
