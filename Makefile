@@ -14,7 +14,7 @@ VERSION := $(shell sed -n 's/^version = "\(.*\)"/\1/p' Cargo.toml | head -1)
 export LIBDIR PYTHON
 
 .PHONY: all build header check-header install uninstall demo bench bench-python test lint unit fuzz fuzz-test \
-        check-exports check-modules sockrun-test header-test diff-test sockset-test policy-test trace-test \
+        check-exports check-modules sockrun-test header-test diff-test sockset-test policy-test trace-test access-test \
         cpython-traced-test stress-test exit-test faults-test sanitize-test valgrind-test python-test \
         programs-test install-test cpython-test dist dist-test clean
 
@@ -69,11 +69,13 @@ demo: build
 
 # SocketSet against select, poll and epoll_wait, then the cost of
 # interposition against plain glibc, then libsock.select from Python against
-# the standard library: tables, each measured in one run.
+# the standard library, then access rules (connect and sendto with 10 and
+# 1,000 rules against none): tables, each measured in one run.
 bench: build
 	bash bench/run.sh
 	bash bench/interpose.sh
 	bash bench/python.sh
+	bash bench/access.sh
 
 # The Python table alone.
 bench-python: build
@@ -81,7 +83,7 @@ bench-python: build
 
 # Every check, cheapest first.
 test: lint unit fuzz-test check-header check-exports check-modules sockrun-test header-test diff-test sockset-test policy-test \
-      trace-test stress-test exit-test faults-test sanitize-test valgrind-test python-test install-test programs-test dist-test \
+      trace-test access-test stress-test exit-test faults-test sanitize-test valgrind-test python-test install-test programs-test dist-test \
       cpython-test cpython-traced-test
 	@echo "make test: all checks passed"
 
@@ -147,6 +149,11 @@ trace-test: build
 
 policy-test: build
 	bash c-tests/policy/run.sh
+
+# Access rules (LIBSOCK_ALLOW/LIBSOCK_DENY): C programs preloaded and linked,
+# real programs (curl, socat, Python), traces and stats (c-tests/access/run.sh).
+access-test: build
+	bash c-tests/access/run.sh
 
 sockset-test: build
 	bash c-tests/sockset/run.sh

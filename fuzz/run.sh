@@ -29,7 +29,7 @@ shift
 here=$PWD/fuzz
 cd "$here"
 
-all=(addr config trace sockset)
+all=(addr config trace sockset rules rules_bpf)
 targets=("${@:-${all[@]}}")
 for t in "${targets[@]}"; do
     [ -f "fuzz_targets/$t.rs" ] || die "no target '$t' (have: ${all[*]})"
@@ -43,6 +43,7 @@ max_len() {
     case $1 in
         addr) echo 256 ;;
         config) echo 1024 ;;
+        rules | rules_bpf) echo 4096 ;;
         *) echo 2048 ;;
     esac
 }

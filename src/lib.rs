@@ -30,8 +30,12 @@
 //! - [`process`]: whether this process owns libsock's memory (not a vfork
 //!   child) and how many forks it is from the loader;
 //! - [`alloc`]: malloc with a reserve, so an allocation failure in
-//!   libsock's own work never aborts the host program.
+//!   libsock's own work never aborts the host program;
+//! - [`access`]: the access rules (LIBSOCK_ALLOW/LIBSOCK_DENY) applied to
+//!   calls and sockets; their grammar, matcher and filter compiler are in
+//!   `sock_core::rules`.
 
+pub mod access;
 pub mod alloc;
 pub mod boundary;
 pub mod caller;

@@ -11,11 +11,15 @@ use std::sync::atomic::{AtomicBool, AtomicU8, Ordering};
 
 use once_cell::race::OnceBox;
 
+use libc::c_int;
+
+use crate::access;
 use crate::stats::{Dir, Stats};
 use crate::trace::Sink;
 use sock_core::Call;
+use sock_core::addr::SockAddr;
 use sock_core::config::{self, Config};
-use sock_core::trace::{Outcome, Record};
+use sock_core::trace::{Outcome, Record, Val};
 
 /// What libsock does in this process besides forwarding.
 pub struct Settings {
@@ -25,6 +29,8 @@ pub struct Settings {
     pub trace: Option<Sink>,
     /// Per-call counters, if LIBSOCK_STATS is set.
     pub stats: Option<Stats>,
+    /// Access rules, if LIBSOCK_ALLOW or LIBSOCK_DENY is set.
+    pub access: Option<access::Access>,
 }
 
 impl Settings {
@@ -53,6 +59,37 @@ impl Settings {
         if let Some(sink) = &self.trace {
             sink.forget_range(first, last);
         }
+    }
+
+    /// Whether the access rules refuse the peer `peer()` reads for `fd`
+    /// (nothing is read without rules): why, for [`Settings::refuse`].
+    pub fn refused(
+        &'static self,
+        fd: c_int,
+        peer: impl FnOnce() -> Option<SockAddr>,
+    ) -> Option<access::Why<'static>> {
+        self.access.as_ref()?.check(fd, peer)
+    }
+
+    /// Fails `call` with EPERM for the access rules: counts the denial and
+    /// traces the call with the rule that denied it (`record` adds its
+    /// arguments). Returns -1, for the export to return.
+    pub fn refuse(
+        &self,
+        call: Call,
+        t0: u64,
+        why: access::Why<'static>,
+        record: impl FnOnce(Record) -> Record,
+    ) -> c_int {
+        if let Some(stats) = &self.stats {
+            crate::boundary::own(|| stats.denied(call));
+        }
+        crate::errno::set(libc::EPERM);
+        self.done(call, t0, -1, Dir::None, 0, |rec| {
+            record(rec).out("denied_by", Val::Rule(why.0, why.1))
+        });
+        crate::errno::set(libc::EPERM);
+        -1
     }
 
     /// After a forwarded call `call` that returned `ret` (errno, if it
@@ -141,12 +178,19 @@ fn load() {
             .clone()
             .map(|out| Sink::new(out, config.format)),
         stats: config.stats.clone().map(Stats::new),
+        // Access rules: parsed and compiled once, here.
+        access: (config.allow.is_some() || config.deny.is_some())
+            .then(|| access::Access::load(config.allow.as_deref(), config.deny.as_deref())),
         config,
     });
     // Another thread may have published first: then `fresh` is dropped.
     if SETTINGS.set(fresh).is_ok() {
         if let Some(stats) = SETTINGS.get().and_then(|s| s.stats.as_ref()) {
             crate::lifecycle::count_until_exit(stats);
+        }
+        // The sockets the process inherited get the access filter, once.
+        if let Some(access) = SETTINGS.get().and_then(|s| s.access.as_ref()) {
+            access.filter_inherited();
         }
     }
     STATE.store(ACTIVE, Ordering::Release);

@@ -24,6 +24,8 @@ struct Counter {
     errors: AtomicU64,
     bytes_in: AtomicU64,
     bytes_out: AtomicU64,
+    /// Calls refused by the access rules (issue 11).
+    denied: AtomicU64,
 }
 
 /// How long writing the table at exit may take before it is given up, and
@@ -74,7 +76,7 @@ fn published() -> Option<&'static Stats> {
 pub fn restart_in_fork_child() {
     if let Some(stats) = published() {
         for c in &stats.counters {
-            for n in [&c.calls, &c.errors, &c.bytes_in, &c.bytes_out] {
+            for n in [&c.calls, &c.errors, &c.bytes_in, &c.bytes_out, &c.denied] {
                 n.store(0, Ordering::Relaxed);
             }
         }
@@ -116,6 +118,14 @@ impl Stats {
             Dir::Out => c.bytes_out.fetch_add(bytes, Ordering::Relaxed),
             Dir::None => 0,
         };
+    }
+
+    /// Counts one call of `call` refused by the access rules (counted as a
+    /// call and an error by [`Stats::count`] too).
+    pub fn denied(&self, call: Call) {
+        self.counters[call.index()]
+            .denied
+            .fetch_add(1, Ordering::Relaxed);
     }
 
     /// The summary, once per process: written by the first thread that
@@ -191,6 +201,17 @@ impl Stats {
             "  {:<12} {calls:>10} {errors:>8} {bin:>14} {bout:>14}",
             "total"
         );
+        // Access rules: a line only when something was refused, so the
+        // table above keeps its shape.
+        let denied: Vec<String> = Call::counted()
+            .filter_map(|call| {
+                let n = self.counters[call.index()].denied.load(Ordering::Relaxed);
+                (n > 0).then(|| format!("{} {n}", call.name()))
+            })
+            .collect();
+        if !denied.is_empty() {
+            let _ = writeln!(text, "  denied by access rules: {}", denied.join(", "));
+        }
         Some(text)
     }
 }

@@ -59,7 +59,8 @@ for word in --trace --json --stats --reuseaddr --reuseport --freebind --nodelay 
             --keepalive --tos --rcvbuf --sndbuf --bind-addr --port-map --lib --help --version \
             LIBSOCK_TRACE LIBSOCK_TRACE_FORMAT LIBSOCK_STATS LIBSOCK_REUSEADDR LIBSOCK_REUSEPORT \
             LIBSOCK_FREEBIND LIBSOCK_NODELAY LIBSOCK_KEEPALIVE LIBSOCK_TOS LIBSOCK_RCVBUF \
-            LIBSOCK_SNDBUF LIBSOCK_BIND_ADDR LIBSOCK_PORT_MAP LIBSOCK_LIB LD_PRELOAD \
+            LIBSOCK_SNDBUF LIBSOCK_BIND_ADDR LIBSOCK_PORT_MAP LIBSOCK_ALLOW LIBSOCK_DENY \
+            --allow=RULES --deny=RULES LIBSOCK_LIB LD_PRELOAD \
             "DIR/../lib/libsock.so.0" "$root/target/release" "Exit status" 126 127 Examples; do
     has "--help mentions $word" out "$word"
 done
@@ -97,7 +98,7 @@ expect "two bad values" 2
 
 # --- usage errors: exit 2 with the synopsis, nothing runs -----------------------
 for args in "--frob" "-x" "--nodelay=1" "--json=yes" "--tos=" "--trace=" \
-            "--allow=10.0.0.0/8" "--deny=10.0.0.0/8"; do
+            "--allow=" "--deny="; do
     rm -f "$tmp/ran"
     run "$sockrun" "$args" -- touch "$tmp/ran"
     expect "usage error $args" 2
@@ -106,8 +107,25 @@ for args in "--frob" "-x" "--nodelay=1" "--json=yes" "--tos=" "--trace=" \
 done
 run "$sockrun" --frob -- true
 has "unknown option message" err "sockrun: unknown option: --frob"
-run "$sockrun" --allow=10.0.0.0/8 -- true
-has "--allow planned" err "--allow is not yet supported"
+
+# --- access rules: set as given, or refused before anything runs ---------------
+run "$sockrun" --allow=localhost:6379 --deny "10.0.0.0/8,[::1]:8000-8100" -- env
+expect "--allow/--deny" 0
+has "--allow sets LIBSOCK_ALLOW" out "LIBSOCK_ALLOW=localhost:6379"
+has "--deny sets LIBSOCK_DENY" out "LIBSOCK_DENY=10.0.0.0/8,[::1]:8000-8100"
+while read -r option value message; do
+    rm -f "$tmp/ran"
+    run "$sockrun" "$option=$value" -- touch "$tmp/ran"
+    expect "$option=$value" 2
+    has "$option=$value message" err "sockrun: $option \"$value\": $message"
+    [ "$(wc -l <"$tmp/err")" -eq 1 ] && pass "$option=$value: one line" || fail "$option=$value: one line"
+    [ ! -e "$tmp/ran" ] && pass "$option=$value: the command did not run" || fail "$option=$value: the command ran"
+done <<'EOF'
+--deny 10.0.0.0/33 rule 1 "10.0.0.0/33": expected
+--allow localhost, rule 2 "": expected
+--allow lcalhost rule 1 "lcalhost": expected
+--deny 127.0.0.1:99999 rule 1 "127.0.0.1:99999": expected
+EOF
 for args in "" "--nodelay" "--nodelay --" "--tos"; do
     # shellcheck disable=SC2086  # the words are the arguments
     run "$sockrun" $args

@@ -18,10 +18,10 @@ use libc::{c_int, c_uint, mmsghdr, msghdr, size_t, sockaddr, socklen_t, ssize_t,
 use crate::caller;
 use crate::settings::Settings;
 use crate::stats::{self, Dir};
-use crate::{closes, policy, real};
+use crate::{access, closes, policy, real};
 use sock_core::Call;
 use sock_core::addr::{self, SockAddr};
-use sock_core::trace::Val;
+use sock_core::trace::{Record, Val};
 
 /// The bytes a data call moved: its non-negative result.
 fn moved(ret: i64) -> u64 {
@@ -75,18 +75,30 @@ fn mmsg_bytes(msgs: *const mmsghdr, n: c_int) -> u64 {
 ///
 /// # Safety
 /// As for the C function.
-pub unsafe fn socket(s: &Settings, domain: c_int, ty: c_int, protocol: c_int) -> c_int {
+pub unsafe fn socket(s: &'static Settings, domain: c_int, ty: c_int, protocol: c_int) -> c_int {
     let t0 = s.start();
-    // SAFETY: as above.
-    let fd = unsafe { real::socket(domain, ty, protocol) };
-    if fd >= 0 {
-        s.policy(|c| policy::on_socket(c, fd, domain, ty, protocol));
-    }
-    s.done(Call::socket, t0, fd.into(), Dir::None, 0, |rec| {
+    let record = |rec: Record| {
         rec.arg("domain", Val::Family(domain))
             .arg("type", Val::SockType(ty))
             .arg("protocol", Val::Int(protocol.into()))
-    });
+    };
+    // Access rules: a socket no filter holds is refused.
+    if s.access.is_some() && access::unfilterable(domain, ty) {
+        return s.refuse(Call::socket, t0, access::UNFILTERABLE, record);
+    }
+    // SAFETY: the caller's contract is the C function's.
+    let mut fd = unsafe { real::socket(domain, ty, protocol) };
+    // Access rules: the filter, locked, before the program sees the socket.
+    let kind = (domain, ty, protocol);
+    if fd >= 0 && s.access.as_ref().is_some_and(|a| !a.on_socket(fd, kind)) {
+        access::discard(fd);
+        crate::errno::set(libc::EPERM);
+        fd = -1;
+    }
+    if fd >= 0 {
+        s.policy(|c| policy::on_socket(c, fd, domain, ty, protocol));
+    }
+    s.done(Call::socket, t0, fd.into(), Dir::None, 0, record);
     fd
 }
 
@@ -185,6 +197,15 @@ unsafe fn accepted(
         // SAFETY: forwarded unchanged.
         None => unsafe { real::accept(fd, addr, len) },
     };
+    // Access rules: the filter (inherited from the listener, normally),
+    // and no connection from a refused peer queued before it was filtered.
+    let new = if new >= 0 && s.access.as_ref().is_some_and(|a| !a.on_accept(new)) {
+        access::discard(new);
+        crate::errno::set(libc::ECONNABORTED);
+        -1
+    } else {
+        new
+    };
     if new >= 0 {
         s.policy(|c| policy::on_accept(c, new));
     }
@@ -231,13 +252,21 @@ pub unsafe fn accept4(
 ///
 /// # Safety
 /// As for the C function.
-pub unsafe fn connect(s: &Settings, fd: c_int, addr: *const sockaddr, len: socklen_t) -> c_int {
+pub unsafe fn connect(
+    s: &'static Settings,
+    fd: c_int,
+    addr: *const sockaddr,
+    len: socklen_t,
+) -> c_int {
     let t0 = s.start();
+    let record = |rec: Record| rec.fd(fd).arg("addr", Val::Addr(caller::read(addr, len)));
+    // Access rules: a refused peer is never reached.
+    if let Some(why) = s.refused(fd, || access::peer(addr, len)) {
+        return s.refuse(Call::connect, t0, why, record);
+    }
     // SAFETY: forwarded unchanged.
     let r = unsafe { real::connect(fd, addr, len) };
-    s.done(Call::connect, t0, r.into(), Dir::None, 0, |rec| {
-        rec.fd(fd).arg("addr", Val::Addr(caller::read(addr, len)))
-    });
+    s.done(Call::connect, t0, r.into(), Dir::None, 0, record);
     r
 }
 
@@ -268,7 +297,7 @@ pub unsafe fn send(
 /// # Safety
 /// As for the C function.
 pub unsafe fn sendto(
-    s: &Settings,
+    s: &'static Settings,
     fd: c_int,
     buf: *const c_void,
     len: size_t,
@@ -277,6 +306,21 @@ pub unsafe fn sendto(
     addrlen: socklen_t,
 ) -> ssize_t {
     let t0 = s.start();
+    let record = |rec: Record| {
+        let rec = rec
+            .fd(fd)
+            .arg("size", Val::Int(len as i64))
+            .arg("flags", Val::MsgFlags(flags));
+        if addr.is_null() {
+            rec
+        } else {
+            rec.arg("addr", Val::Addr(caller::read(addr, addrlen)))
+        }
+    };
+    // Access rules (MSG_FASTOPEN included): nothing sent to a refused peer.
+    if let Some(why) = s.refused(fd, || access::peer(addr, addrlen)) {
+        return s.refuse(Call::sendto, t0, why, record) as ssize_t;
+    }
     // SAFETY: forwarded unchanged.
     let r = unsafe { real::sendto(fd, buf, len, flags, addr, addrlen) };
     s.done(
@@ -285,17 +329,7 @@ pub unsafe fn sendto(
         r as i64,
         Dir::Out,
         moved(r as i64),
-        |rec| {
-            let rec = rec
-                .fd(fd)
-                .arg("size", Val::Int(len as i64))
-                .arg("flags", Val::MsgFlags(flags));
-            if addr.is_null() {
-                rec
-            } else {
-                rec.arg("addr", Val::Addr(caller::read(addr, addrlen)))
-            }
-        },
+        record,
     );
     r
 }
@@ -304,8 +338,24 @@ pub unsafe fn sendto(
 ///
 /// # Safety
 /// As for the C function.
-pub unsafe fn sendmsg(s: &Settings, fd: c_int, msg: *const msghdr, flags: c_int) -> ssize_t {
+pub unsafe fn sendmsg(
+    s: &'static Settings,
+    fd: c_int,
+    msg: *const msghdr,
+    flags: c_int,
+) -> ssize_t {
     let t0 = s.start();
+    let record = |rec: Record| {
+        let rec = rec.fd(fd).arg("flags", Val::MsgFlags(flags));
+        match msg_name(msg) {
+            Some(a) => rec.arg("addr", Val::Addr(Some(a))),
+            None => rec,
+        }
+    };
+    // Access rules: nothing sent to a refused peer.
+    if let Some(why) = s.refused(fd, || msg_name(msg)) {
+        return s.refuse(Call::sendmsg, t0, why, record) as ssize_t;
+    }
     // SAFETY: forwarded unchanged.
     let r = unsafe { real::sendmsg(fd, msg, flags) };
     s.done(
@@ -314,13 +364,7 @@ pub unsafe fn sendmsg(s: &Settings, fd: c_int, msg: *const msghdr, flags: c_int)
         r as i64,
         Dir::Out,
         moved(r as i64),
-        |rec| {
-            let rec = rec.fd(fd).arg("flags", Val::MsgFlags(flags));
-            match msg_name(msg) {
-                Some(a) => rec.arg("addr", Val::Addr(Some(a))),
-                None => rec,
-            }
-        },
+        record,
     );
     r
 }
@@ -330,25 +374,45 @@ pub unsafe fn sendmsg(s: &Settings, fd: c_int, msg: *const msghdr, flags: c_int)
 /// # Safety
 /// As for the C function.
 pub unsafe fn sendmmsg(
-    s: &Settings,
+    s: &'static Settings,
     fd: c_int,
     msgs: *mut mmsghdr,
     vlen: c_uint,
     flags: c_int,
 ) -> c_int {
     let t0 = s.start();
-    // SAFETY: forwarded unchanged.
-    let r = unsafe { real::sendmmsg(fd, msgs, vlen, flags) };
+    let record = |rec: Record| {
+        rec.fd(fd)
+            .arg("vlen", Val::Int(vlen.into()))
+            .arg("flags", Val::MsgFlags(flags))
+    };
+    // Access rules: only the messages before the first one to a refused
+    // peer are sent; if that is the first, nothing is and the call fails.
+    let mut send = vlen;
+    if s.access.is_some() {
+        // The kernel sends at most UIO_MAXIOV (1024) messages per call.
+        for i in 0..vlen.min(1024) {
+            let m = msgs
+                .cast::<u8>()
+                .wrapping_add(i as usize * size_of::<mmsghdr>())
+                .cast::<msghdr>();
+            if let Some(why) = s.refused(fd, || msg_name(m)) {
+                if i == 0 {
+                    return s.refuse(Call::sendmmsg, t0, why, record);
+                }
+                send = i;
+                break;
+            }
+        }
+    }
+    // SAFETY: forwarded unchanged (`send` <= `vlen` of the caller's messages).
+    let r = unsafe { real::sendmmsg(fd, msgs, send, flags) };
     let bytes = if s.stats.is_some() {
         mmsg_bytes(msgs, r)
     } else {
         0
     };
-    s.done(Call::sendmmsg, t0, r.into(), Dir::Out, bytes, |rec| {
-        rec.fd(fd)
-            .arg("vlen", Val::Int(vlen.into()))
-            .arg("flags", Val::MsgFlags(flags))
-    });
+    s.done(Call::sendmmsg, t0, r.into(), Dir::Out, bytes, record);
     r
 }
 

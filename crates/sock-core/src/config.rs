@@ -81,6 +81,11 @@ pub struct Config {
     pub bind_v6: Option<Ipv6Addr>,
     /// LIBSOCK_PORT_MAP: (from, to) pairs
     pub port_map: Vec<(u16, u16)>,
+    /// LIBSOCK_ALLOW, as written (access rules: parsed, and failed closed
+    /// if invalid, by `sock_core::rules::Policy` when the settings load).
+    pub allow: Option<String>,
+    /// LIBSOCK_DENY, as written (see `allow`).
+    pub deny: Option<String>,
 }
 
 impl Config {
@@ -366,6 +371,39 @@ pub const VARIABLES: &[Variable] = &[
         metavar: "MAP",
         file: false,
         help: "Bind-port rewrites.",
+    },
+    // Access rules: kept as written. A bad value is not "ignored" like an
+    // option's but fails closed, so it is judged where the rules are built
+    // (`crate::rules::Policy`: the library's access module, and sockrun).
+    Variable {
+        name: crate::rules::ALLOW_VAR,
+        expected: crate::rules::GRAMMAR,
+        apply: |c, v| {
+            c.allow = Some(v.to_string());
+            true
+        },
+        flag: "allow",
+        arg: FlagArg::Required,
+        metavar: "RULES",
+        file: false,
+        help: "Access rules: only peers these rules match are reached or heard from \
+               (connect, sendto, sendmsg, sendmmsg refused with EPERM; a locked kernel \
+               socket filter drops everything else on receive). Raw and packet sockets \
+               are refused. A bad rule denies all INET/INET6 traffic (fail closed).",
+    },
+    Variable {
+        name: crate::rules::DENY_VAR,
+        expected: crate::rules::GRAMMAR,
+        apply: |c, v| {
+            c.deny = Some(v.to_string());
+            true
+        },
+        flag: "deny",
+        arg: FlagArg::Required,
+        metavar: "RULES",
+        file: false,
+        help: "Access rules: peers these rules match are never reached nor heard from; \
+               deny wins over --allow. Same enforcement and fail-closed rule as --allow.",
     },
 ];
 

@@ -13,7 +13,10 @@
 //! - [`names`]: symbolic names of families, levels, options, flags, errno;
 //! - [`trace`] and [`line`]: a call's trace line, formatted into a fixed
 //!   buffer;
-//! - [`sockset`]: the SocketSet's bits.
+//! - [`sockset`]: the SocketSet's bits;
+//! - [`rules`]: the access rules (`LIBSOCK_ALLOW`/`LIBSOCK_DENY`): their
+//!   grammar, the per-call matcher, and the classic BPF socket filter
+//!   compiled from them (with a small interpreter to check it).
 //!
 //! No unsafe code (errno names come from nix's table, not from glibc's
 //! `strerrorname_np`); only a unit test asks glibc, to compare.
@@ -25,6 +28,7 @@ pub mod calls;
 pub mod config;
 pub mod line;
 pub mod names;
+pub mod rules;
 pub mod sockset;
 pub mod trace;
 

@@ -42,6 +42,8 @@ pub enum Val {
     },
     /// `SHUT_*`.
     How(c_int),
+    /// The access rule that refused a call: its list and its text.
+    Rule(&'static str, &'static str),
 }
 
 struct Field {
@@ -137,6 +139,7 @@ fn text_val(out: &mut LineBuf, val: &Val) -> fmt::Result {
             }
         }
         Val::How(v) => write!(out, "{}", names::how(*v)),
+        Val::Rule(list, rule) => write!(out, "{list}:{rule}"),
     }
 }
 

@@ -8,6 +8,7 @@
 //! refuse `-hV` or a non-UTF-8 option as a whole) is read before it parses it.
 
 use sock_core::config::{self, FlagArg as Arg, Variable as Flag};
+use sock_core::rules;
 
 use std::collections::BTreeMap;
 use std::ffi::{OsStr, OsString};
@@ -16,9 +17,6 @@ use std::path::Path;
 
 /// One option per variable the library reads, in its table's order.
 pub(crate) const FLAGS: &[Flag] = config::VARIABLES;
-
-/// Options the specification plans for a later issue: refused clearly.
-const PLANNED: &[&str] = &["allow", "deny"];
 
 /// What the command line asks for.
 #[derive(Debug, PartialEq, Eq)]
@@ -71,10 +69,6 @@ pub(crate) fn parse_args(args: impl IntoIterator<Item = OsString>) -> Result<Act
         let text = written.to_string_lossy();
         if name == "lib" {
             launch.lib = Some(required_value(&name, &mut parser)?);
-        } else if PLANNED.contains(&name.as_str()) {
-            return Err(format!(
-                "--{name} is not yet supported (planned for a later version)"
-            ));
         } else {
             // (--help=x and --version=x land here too: unknown.)
             let flag = FLAGS
@@ -159,11 +153,33 @@ pub(crate) fn variables(
         };
         vars.insert(flag.name, value);
     }
-    let (_, problems) = config::parse(|var| vars.get(var).cloned());
-    if problems.is_empty() {
+    let (config, problems) = config::parse(|var| vars.get(var).cloned());
+    let mut complaints: Vec<String> = problems.iter().map(complaint).collect();
+    // Access rules are taken as written by the parser (the library fails
+    // closed on a bad list rather than ignore it): they are judged as the
+    // library builds them, both lists together, so a pair too large for the
+    // kernel filter is refused here too.
+    if let Err(e) = rules::Policy::new(config.allow.as_deref(), config.deny.as_deref()) {
+        complaints.push(rules_complaint(&e, &vars));
+    }
+    if complaints.is_empty() {
         Ok(vars)
     } else {
-        Err(problems.iter().map(complaint).collect())
+        Err(complaints)
+    }
+}
+
+/// `--deny "10.0.0.0/33": rule 1 …`: a rules problem, named by its option.
+fn rules_complaint(e: &rules::PolicyError, vars: &BTreeMap<&'static str, String>) -> String {
+    match FLAGS.iter().find(|f| f.name == e.var) {
+        Some(flag) => format!(
+            "--{} {:?}: {}",
+            flag.flag,
+            vars.get(flag.name).map_or("", String::as_str),
+            e.message
+        ),
+        // Both lists together.
+        None => format!("--allow and --deny together: {}", e.message),
     }
 }
 
@@ -320,8 +336,7 @@ mod tests {
                 "--trace needs a value, not an empty one",
             ),
             (&["--lib"], "--lib needs a value"),
-            (&["--allow=10.0.0.0/8", "x"], "--allow is not yet supported"),
-            (&["--deny", "x"], "--deny is not yet supported"),
+            (&["--deny"], "--deny needs a value"),
             (&[], "no command given"),
             (&["--nodelay"], "no command given"),
             (&["--nodelay", "--"], "no command given"),
@@ -428,6 +443,30 @@ mod tests {
         // Fixed in a later option: fine.
         let l = launch(&["--tos=fast", "--tos=16", "x"]);
         assert!(variables(&l.settings, None).is_ok());
+    }
+
+    #[test]
+    fn access_rules_are_judged_as_the_library_builds_them() {
+        let l = launch(&["--allow=localhost:6379", "--deny", "10.0.0.0/8,::1", "x"]);
+        let vars = variables(&l.settings, None).unwrap();
+        assert_eq!(vars["LIBSOCK_ALLOW"], "localhost:6379");
+        assert_eq!(vars["LIBSOCK_DENY"], "10.0.0.0/8,::1");
+        for (args, want) in [
+            (
+                &["--deny=10.0.0.0/33", "x"][..],
+                "--deny \"10.0.0.0/33\": rule 1 ",
+            ),
+            (
+                &["--allow=localhost,", "x"],
+                "--allow \"localhost,\": rule 2 ",
+            ),
+            (&["--allow=lcalhost", "x"], "--allow \"lcalhost\": rule 1 "),
+        ] {
+            let complaints = variables(&launch(args).settings, None).unwrap_err();
+            assert_eq!(complaints.len(), 1, "{complaints:?}");
+            assert!(complaints[0].starts_with(want), "{args:?}: {complaints:?}");
+            assert!(complaints[0].contains("expected"), "{complaints:?}");
+        }
     }
 
     #[test]

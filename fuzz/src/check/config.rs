@@ -115,6 +115,8 @@ fn merge(into: &mut Config, one: &Config, var: &str) {
         "LIBSOCK_SNDBUF" => into.sndbuf = one.sndbuf,
         "LIBSOCK_BIND_ADDR" => (into.bind_v4, into.bind_v6) = (one.bind_v4, one.bind_v6),
         "LIBSOCK_PORT_MAP" => into.port_map = one.port_map.clone(),
+        "LIBSOCK_ALLOW" => into.allow = one.allow.clone(),
+        "LIBSOCK_DENY" => into.deny = one.deny.clone(),
         other => panic!("VARIABLES has {other}, which this target does not know"),
     }
     // Nothing else moved.
@@ -142,6 +144,8 @@ fn merge_none(c: &mut Config, var: &str) {
         "LIBSOCK_SNDBUF" => c.sndbuf = d.sndbuf,
         "LIBSOCK_BIND_ADDR" => (c.bind_v4, c.bind_v6) = (d.bind_v4, d.bind_v6),
         "LIBSOCK_PORT_MAP" => c.port_map = d.port_map,
+        "LIBSOCK_ALLOW" => c.allow = d.allow,
+        "LIBSOCK_DENY" => c.deny = d.deny,
         _ => {}
     }
 }
@@ -352,5 +356,11 @@ fn canonical(c: &Config) -> BTreeMap<&'static str, String> {
             .collect::<Vec<_>>()
             .join(","),
     );
+    // Access rules are kept as written (judged where they are built).
+    for (rules, var) in [(&c.allow, "LIBSOCK_ALLOW"), (&c.deny, "LIBSOCK_DENY")] {
+        if let Some(v) = rules {
+            env.insert(var, v.clone());
+        }
+    }
     env
 }

@@ -3,5 +3,7 @@
 
 pub mod addr;
 pub mod config;
+pub mod rules;
+pub mod rules_bpf;
 pub mod sockset;
 pub mod trace;

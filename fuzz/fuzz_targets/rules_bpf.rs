@@ -1,0 +1,5 @@
+//! The access rules' socket filter against their matcher (differential).
+#![no_main]
+// fuzz_target! opens its debug file with std::fs::File; this binary is not interposed.
+#![allow(clippy::disallowed_types)]
+libfuzzer_sys::fuzz_target!(|data: &[u8]| sock_fuzz::check::rules_bpf::run(data));

@@ -1,0 +1,122 @@
+"""The package's calls obey LIBSOCK_ALLOW/LIBSOCK_DENY: they go through libsock.
+
+The rules are read once per process, at libsock's first call, so each case
+runs in a child Python with the rules in its environment (and LD_PRELOAD as
+this process has it, so it holds in both runs of ``make python-test``).
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import textwrap
+import unittest
+from typing import Dict
+
+from _support import PYTHON_DIR
+
+
+def _run(env_update: Dict[str, str], code: str) -> "subprocess.CompletedProcess[str]":
+    env = {k: v for k, v in os.environ.items() if not k.startswith("LIBSOCK_") or k == "LIBSOCK_LIB"}
+    env.update(env_update)
+    env["PYTHONPATH"] = str(PYTHON_DIR)
+    return subprocess.run(
+        [sys.executable, "-c", textwrap.dedent(code)],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+
+
+OUTBOUND = """
+    import errno, socket, libsock
+    def refused(f, *a):
+        try:
+            f(*a)
+        except OSError as e:
+            return e.errno == errno.EPERM
+        return False
+    fd = libsock.socket(socket.AF_INET, socket.SOCK_STREAM)
+    print("connect", refused(libsock.connect, fd, ("127.0.0.2", 9)))
+    u = libsock.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    print("sendto", refused(libsock.sendto, u, b"x", ("127.0.0.2", 9)))
+    print("sendmsg", refused(libsock.sendmsg, u, [b"x"], [], 0, ("127.0.0.2", 9)))
+    u6 = libsock.socket(socket.AF_INET6, socket.SOCK_DGRAM)
+    print("mapped", refused(libsock.sendto, u6, b"x", ("::ffff:127.0.0.2", 9)))
+    r = libsock.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    libsock.bind(r, ("127.0.0.3", 0))
+    print("allowed", libsock.sendto(u, b"ok", libsock.getsockname(r)) == 2)
+    print("raw", refused(libsock.socket, socket.AF_INET, socket.SOCK_RAW, socket.IPPROTO_ICMP))
+"""
+
+INBOUND = """
+    import socket, time, libsock
+    r = libsock.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    libsock.bind(r, ("127.0.0.1", 0))
+    port = libsock.getsockname(r)[1]
+    for src in ("127.0.0.2", "127.0.0.3"):
+        s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        s.bind((src, 0))
+        s.sendto(src.encode(), ("127.0.0.1", port))
+        s.close()
+    time.sleep(0.1)
+    got = []
+    while True:
+        try:
+            got.append(libsock.recvfrom(r, 64, socket.MSG_DONTWAIT))
+        except BlockingIOError:
+            break
+    print([(d.decode(), a[0]) for d, a in got])
+"""
+
+
+FAIL_CLOSED = """
+    import errno, socket, libsock
+    u = libsock.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    try:
+        libsock.sendto(u, b"x", ("127.0.0.1", 9))
+        print("sent")
+    except OSError as e:
+        print("refused", errno.errorcode[e.errno])
+    a, b = libsock.socketpair(socket.AF_UNIX, socket.SOCK_STREAM)
+    libsock.send(a, b"u")
+    print("unix", libsock.recv(b, 1))
+"""
+
+
+class AccessRulesTest(unittest.TestCase):
+    def test_outbound_calls_are_refused_with_eperm(self) -> None:
+        r = _run({"LIBSOCK_DENY": "127.0.0.2"}, OUTBOUND)
+        self.assertEqual(r.returncode, 0, r.stderr)
+        self.assertEqual(
+            r.stdout.split("\n"),
+            ["connect True", "sendto True", "sendmsg True", "mapped True", "allowed True", "raw True", ""],
+        )
+
+    def test_an_allow_list_refuses_everything_else(self) -> None:
+        r = _run({"LIBSOCK_ALLOW": "127.0.0.3"}, OUTBOUND)
+        self.assertEqual(r.returncode, 0, r.stderr)
+        self.assertIn("connect True", r.stdout)
+        self.assertIn("allowed True", r.stdout)
+
+    def test_a_denied_senders_datagrams_never_arrive(self) -> None:
+        r = _run({"LIBSOCK_DENY": "127.0.0.2"}, INBOUND)
+        self.assertEqual(r.returncode, 0, r.stderr)
+        self.assertEqual(r.stdout.strip(), "[('127.0.0.3', '127.0.0.3')]")
+        # The control: without rules both arrive.
+        r = _run({}, INBOUND)
+        self.assertEqual(r.stdout.strip(), "[('127.0.0.2', '127.0.0.2'), ('127.0.0.3', '127.0.0.3')]")
+
+    def test_an_invalid_rule_fails_closed_with_one_line(self) -> None:
+        r = _run({"LIBSOCK_DENY": "10.0.0.0/33"}, FAIL_CLOSED)
+        self.assertEqual(r.returncode, 0, r.stderr)
+        self.assertEqual(r.stdout.split("\n"), ["refused EPERM", "unix b'u'", ""])
+        lines = [l for l in r.stderr.splitlines() if l.startswith("libsock:")]
+        self.assertEqual(len(lines), 1, r.stderr)
+        self.assertIn("LIBSOCK_DENY", lines[0])
+        self.assertIn("expected a prefix length 0-32", lines[0])
+
+if __name__ == "__main__":
+    unittest.main()
