@@ -76,9 +76,8 @@ for ((r = 0; r < ROUNDS; r++)); do
     done
 done
 
-cpu=$(sed -n 's/^model name[[:space:]]*: //p' /proc/cpuinfo | head -1)
 echo "libsock access rules: the cost of a checked call ($lib)"
-echo "machine: nproc $(nproc), kernel $(uname -r), ${cpu:-unknown CPU}, load average $(cut -d' ' -f1-3 /proc/loadavg)"
+machine
 echo "each cell: ns per call, median of $ROUNDS rounds x $K batches of $ITERS calls; modes interleaved in a rotating order"
 echo "ratio: median over rounds of (mode / glibc in the same round)"
 echo

@@ -116,9 +116,8 @@ for ((r = 0; r < ROUNDS; r++)); do
 done
 
 # ---- the report ----
-cpu=$(sed -n 's/^model name[[:space:]]*: //p' /proc/cpuinfo | head -1)
 echo "libsock interposition cost ($lib)"
-echo "machine: nproc $(nproc), kernel $(uname -r), ${cpu:-unknown CPU}, load average $(cut -d' ' -f1-3 /proc/loadavg)"
+machine
 echo "each cell: median of $ROUNDS rounds x $K batches of ~$BATCH_MS ms; the three modes interleaved in a rotating order every round"
 echo "ratio: median over rounds of (mode / glibc in the same round)"
 echo

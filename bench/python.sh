@@ -42,7 +42,7 @@ echo "bench: Python, preloaded ..." >&2
 env LD_PRELOAD="$lib" LIBSOCK_LIB="$lib" "$PYTHON" bench/python_bench.py | sed 's/^/P /' >>"$tmp/results"
 
 echo "libsock Python benchmark — libsock.select against the standard library ($("$PYTHON" -c 'import platform; print("Python", platform.python_version())'), $lib)"
-echo "machine: nproc $(nproc), kernel $(uname -r), load average $(cut -d' ' -f1-3 /proc/loadavg)"
+machine
 echo "one round: send 1 byte to the peer of one watched socket (a different one each round), wait, check that the answer is exactly that socket, read the byte back"
 echo "each cell: µs per round, median of $BENCH_BATCHES batches of ~$BENCH_BATCH_MS ms; ratio: libsock / reference, median over $BENCH_BATCHES pairs of batches run back to back"
 echo

@@ -100,9 +100,8 @@ else
 fi
 
 # ---- the report ----
-cpu=$(sed -n 's/^model name[[:space:]]*: //p' /proc/cpuinfo | head -1)
 echo "libsock SocketSet benchmark — libsock $version ($lib)"
-echo "machine: nproc $(nproc), kernel $(uname -r), ${cpu:-unknown CPU}, RLIMIT_NOFILE hard $(ulimit -Hn)"
+machine "RLIMIT_NOFILE hard $(ulimit -Hn)"
 echo "one round: write 1 byte to the peer of one watched socket, wait, check the one ready member, read it back"
 echo "each cell: µs per round, median of $BENCH_BATCHES batches of ~$BENCH_BATCH_MS ms; N watched AF_UNIX sockets (N socketpairs: 2N open)"
 echo

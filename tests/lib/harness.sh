@@ -31,6 +31,8 @@
 #                         until FILE has a line matching the extended regex
 #                         RE (default 10 s); else say so, show FILE, return 1
 #     elapsed T0          seconds since T0 (from `date +%s.%N`), "%.1f"
+#     machine [EXTRA]     the line a benchmark prints about where it ran:
+#                         "machine: nproc N, kernel K, CPU, load average L[, EXTRA]"
 #     only_std_fds        close every descriptor above 2 in this (sub)shell,
 #                         so a program starts with 0, 1 and 2 only
 # `harness` changes to the repository root: paths in drivers (and a relative
@@ -159,6 +161,12 @@ wait_for() {
     echo "no '$re' in $file:"
     cat "$file" 2>/dev/null || true
     return 1
+}
+
+machine() {
+    local cpu
+    cpu=$(sed -n 's/^model name[[:space:]]*: //p' /proc/cpuinfo | head -1)
+    echo "machine: nproc $(nproc), kernel $(uname -r), ${cpu:-unknown CPU}, load average $(cut -d' ' -f1-3 /proc/loadavg)${1:+, $1}"
 }
 
 elapsed() {
