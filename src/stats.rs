@@ -15,6 +15,8 @@ use std::fmt::Write;
 use std::sync::atomic::{AtomicPtr, AtomicU32, AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
+use crate::process::getpid;
+
 use sock_core::calls::{Call, Kind};
 use sock_core::config::Output;
 
@@ -45,10 +47,6 @@ pub struct Stats {
     counters: Vec<Counter>,
     /// IDLE, WRITING or DONE: who reports, and when it is over.
     state: AtomicU32,
-}
-
-fn pid() -> i32 {
-    nix::unistd::getpid().as_raw()
 }
 
 /// The counters of this process, once settings with LIBSOCK_STATS are
@@ -142,23 +140,31 @@ impl Stats {
             Ok(_) => {
                 let deadline = Instant::now() + EXIT_WRITE_LIMIT;
                 if let Some(text) = self.table() {
-                    write_all(&self.out, pid(), text.as_bytes(), deadline);
+                    write_all(&self.out, getpid(), text.as_bytes(), deadline);
                 }
                 self.state.store(DONE, Ordering::Release);
                 futex::wake_all(&self.state);
             }
-            Err(WRITING) => {
-                // The writer has its own deadline; the margin covers its
-                // last write and wake-up.
-                let deadline = Instant::now() + EXIT_WRITE_LIMIT + Duration::from_millis(100);
-                while self.state.load(Ordering::Acquire) == WRITING {
-                    let Some(left) = deadline.checked_duration_since(Instant::now()) else {
-                        break;
-                    };
-                    futex::wait(&self.state, WRITING, left);
-                }
-            }
+            Err(WRITING) => self.wait_for_writer(false),
             Err(_) => {}
+        }
+    }
+
+    /// Waits until the report is written, at most [`EXIT_WRITE_LIMIT`] and
+    /// a margin (the writer's own deadline, its last write and wake-up).
+    /// With `claimed`, another thread has taken the report but may not have
+    /// started it yet, so a report not yet begun is waited for too.
+    fn wait_for_writer(&self, claimed: bool) {
+        let deadline = Instant::now() + EXIT_WRITE_LIMIT + Duration::from_millis(100);
+        loop {
+            let state = self.state.load(Ordering::Acquire);
+            if state == DONE || (state == IDLE && !claimed) {
+                return;
+            }
+            let Some(left) = deadline.checked_duration_since(Instant::now()) else {
+                return;
+            };
+            futex::wait(&self.state, state, left);
         }
     }
 
@@ -175,7 +181,7 @@ impl Stats {
             return None;
         }
         let mut text = String::new();
-        let _ = writeln!(text, "libsock stats for pid {}:", pid());
+        let _ = writeln!(text, "libsock stats for pid {}:", getpid());
         let _ = writeln!(
             text,
             "  {:<12} {:>10} {:>8} {:>14} {:>14}",
@@ -222,14 +228,23 @@ fn report_now() {
     }
 }
 
-/// Reports now, if stats are on (the atexit hook, see `crate::lifecycle`).
-pub fn report_at_exit() {
-    crate::boundary::own(report_now);
+/// Reports now, if stats are on: the atexit handler (`crate::lifecycle`)
+/// and the `_exit`/`_Exit` exports. False when it could not run (this
+/// thread is inside libsock's own work).
+pub fn report_before_exit() -> bool {
+    crate::boundary::own(report_now).is_some()
 }
 
-/// Reports now, if stats are on (the `_exit` hook).
-pub fn report_before_exit() {
-    crate::boundary::own(report_now);
+/// The second of two threads in `exit`: waits (bounded) for the report the
+/// other one has taken (`claimed`) or is writing, so that this thread's
+/// exit, once its handlers are done, does not end the process under the
+/// writer (see `crate::lifecycle`).
+pub fn wait_for_report(claimed: bool) {
+    crate::boundary::own(|| {
+        if let Some(s) = published() {
+            s.wait_for_writer(claimed);
+        }
+    });
 }
 
 /// Writes the summary to stderr or the file — in one `write(2)` when it

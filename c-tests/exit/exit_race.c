@@ -6,6 +6,8 @@
  *   many   main calls exit(); 6 workers call _exit, _Exit, _exit, ...
  *   last   workers call pthread_exit; main returns from pthread_exit too:
  *          the last thread to end ends the process (glibc calls exit)
+ *   exits  main returns from main (glibc calls exit) while a worker calls
+ *          exit(): two threads in exit at once, each running handlers
  *
  * Each thread sends and receives one byte on its own socketpair first, so
  * the table has socketpair, send and recv rows. Exit status 0 always.
@@ -39,6 +41,14 @@ static void *worker(void *arg) {
     _exit(0);
 }
 
+static void *exiting_worker(void *arg) {
+    (void)arg;
+    talk();
+    pthread_barrier_wait(&barrier);
+    usleep(100);
+    exit(0);
+}
+
 static void *quiet_worker(void *arg) {
     (void)arg;
     talk();
@@ -60,8 +70,11 @@ int main(int argc, char **argv) {
     } else if (strcmp(mode, "last") == 0) {
         n = 3;
         fn = quiet_worker;
+    } else if (strcmp(mode, "exits") == 0) {
+        n = 1;
+        fn = exiting_worker;
     } else {
-        fprintf(stderr, "usage: exit_race pair|many|last\n");
+        fprintf(stderr, "usage: exit_race pair|many|last|exits\n");
         return 2;
     }
     pthread_t t[MAX_WORKERS];
@@ -72,5 +85,6 @@ int main(int argc, char **argv) {
     pthread_barrier_wait(&barrier);
     usleep(100);
     if (fn == quiet_worker) pthread_exit(NULL);
+    if (fn == exiting_worker) return 0;
     exit(0);
 }

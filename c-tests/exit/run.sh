@@ -1,10 +1,11 @@
 #!/usr/bin/env bash
 # Exit: however a process ends, its LIBSOCK_STATS table is written once and
 # whole, and no exit waits on it longer than the stated limit (issue 9).
-#   race-*     exit_race.c pair|many|last, EXIT_RUNS times each, preloaded
+#   race-*     exit_race.c pair|many|last|exits, EXIT_RUNS times each, preloaded
 #              and linked, stats to a file per run: every file must hold
 #              exactly one table, with its socketpair/send/recv rows and the
-#              total line (threads racing through exit, _exit and _Exit).
+#              total line (threads racing through exit, _exit and _Exit,
+#              and two threads in exit at once).
 #   stuck-*    stuck_stats.c: stderr is a full pipe nobody reads and stats go
 #              to stderr (preloaded, linked), or the stats file is a FIFO
 #              nobody opens: the exit must come with the program's own
@@ -58,7 +59,7 @@ race() {
     fi
 }
 
-for mode in pair many last; do
+for mode in pair many last exits; do
     race "race-$mode-preload" "$mode" "$out/exit_race" LD_PRELOAD="$lib"
     race "race-$mode-linked" "$mode" "$out/exit_race-linked"
 done
