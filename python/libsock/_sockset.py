@@ -171,11 +171,15 @@ def _timeout(timeout: Optional[float]) -> Optional[float]:
 _local = threading.local()
 
 
-def _sets() -> Tuple[SocketSet, SocketSet, SocketSet]:
+def _take_sets() -> Tuple[SocketSet, SocketSet, SocketSet]:
+    """This thread's three sets, taken out of the thread's slot while a call
+    uses them: a signal handler that calls :func:`select` during the wait
+    gets fresh ones, instead of emptying the sets the interrupted call will
+    wait on again. :func:`select` puts them back when it is done."""
     sets: Optional[Tuple[SocketSet, SocketSet, SocketSet]] = getattr(_local, "sets", None)
     if sets is None:
-        sets = (SocketSet(), SocketSet(), SocketSet())
-        _local.sets = sets
+        return (SocketSet(), SocketSet(), SocketSet())
+    _local.sets = None
     return sets
 
 
@@ -225,7 +229,21 @@ def select(
     run and the wait resumes with the time left.
     """
     seconds = _timeout(timeout)
-    sets = _sets()
+    sets = _take_sets()
+    try:
+        return _select(sets, rlist, wlist, xlist, seconds)
+    finally:
+        _local.sets = sets
+
+
+def _select(
+    sets: Tuple[SocketSet, SocketSet, SocketSet],
+    rlist: Iterable[Any],
+    wlist: Iterable[Any],
+    xlist: Iterable[Any],
+    seconds: Optional[float],
+) -> Tuple[List[Any], List[Any], List[Any]]:
+    """:func:`select` with the checked timeout, on ``sets``."""
     given = [_fill(s, objs) for s, objs in zip(sets, (rlist, wlist, xlist))]
     deadline = None if seconds is None else time.monotonic() + seconds
     tv = timeval()

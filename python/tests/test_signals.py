@@ -73,3 +73,30 @@ class EintrTest(SocketTestCase):
 
 if __name__ == "__main__":
     unittest.main()
+
+
+@unittest.skipUnless(hasattr(signal, "setitimer"), "needs setitimer")
+class ReentrantSelectTest(SocketTestCase):
+    """A signal handler that calls libsock.select while another select of
+    the same thread waits must not change what the interrupted one waits on
+    and answers."""
+
+    def test_select_in_a_handler_leaves_the_interrupted_one_alone(self) -> None:
+        a, b = self.pair()
+        c, d = self.pair()
+        libsock.send(c, b"!")  # d is ready from the start: the handler finds it
+        seen = []
+
+        def handler(signum: int, frame: object) -> None:
+            seen.append(libsock.select([d], [], [], 0))
+
+        previous = signal.signal(signal.SIGALRM, handler)
+        self.addCleanup(signal.signal, signal.SIGALRM, previous)
+        self.addCleanup(signal.setitimer, signal.ITIMER_REAL, 0)
+        signal.setitimer(signal.ITIMER_REAL, 0.05)
+        sender = threading.Timer(0.4, libsock.send, (a, b"x"))
+        sender.start()
+        self.addCleanup(sender.join)
+        ready = libsock.select([b], [], [], 5.0)
+        self.assertEqual(seen, [([d], [], [])])
+        self.assertEqual(ready, ([b], [], []))
