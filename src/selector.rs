@@ -103,6 +103,10 @@ pub struct Selector {
     rearm: Vec<c_int>,
     events: Vec<epoll_event>,
     pollfds: Vec<libc::pollfd>,
+    /// ppoll rounds left to wait without the non-blocking probe: after a
+    /// probe that found nothing, the next few rounds skip it (see
+    /// `wait_poll`).
+    probe_skip: u8,
     /// This round's request and answer, per set.
     pub(crate) request: [Vec<u64>; SETS],
     pub(crate) answer: [Vec<u64>; SETS],
@@ -132,6 +136,7 @@ impl Selector {
             rearm: Vec::new(),
             events: Vec::new(),
             pollfds: Vec::new(),
+            probe_skip: 0,
             request: Default::default(),
             answer: Default::default(),
         }
@@ -432,7 +437,12 @@ impl Selector {
         // wait on every descriptor it scans before the first ready one (half
         // the kernel's time at thousands of idle members), one that cannot
         // registers none. Only when nothing is ready does the wait block.
-        let mut probe = remaining(deadline) != Some(Duration::ZERO);
+        // When the probe finds nothing it was a scan for nothing, so after a
+        // miss the next PROBE_BACKOFF rounds go straight to the blocking
+        // wait: an idle loop pays for one probe in PROBE_BACKOFF + 1 rounds.
+        const PROBE_BACKOFF: u8 = 7;
+        let mut probe = remaining(deadline) != Some(Duration::ZERO) && self.probe_skip == 0;
+        self.probe_skip = self.probe_skip.saturating_sub(1);
         loop {
             let ts = if probe {
                 Some(timespec(Duration::ZERO))
@@ -456,6 +466,7 @@ impl Selector {
                 return Err(crate::errno::get());
             }
             if std::mem::take(&mut probe) && n == 0 {
+                self.probe_skip = PROBE_BACKOFF;
                 continue;
             }
             let mut ready = 0;
@@ -582,20 +593,31 @@ type EpollPwait2 = unsafe extern "C" fn(
 /// glibc's `epoll_pwait2`, looked up at run time: libsock loads on glibc
 /// 2.17+ (no versioned reference above GLIBC_2.17), and a link-time
 /// reference to a 2.35 function would keep it from loading on older ones.
-/// Resolved on the first epoll wait (never from the constructor), once:
+/// Resolved with the next definitions, from the constructor (so before the
+/// program can `fork`: a `dlsym` in the child of a threaded parent could
+/// find the loader's lock held), or on the first wait if that did not run:
 /// `UNRESOLVED`, then the function's address or `ABSENT`.
-fn epoll_pwait2_fn() -> Option<EpollPwait2> {
-    const UNRESOLVED: usize = 0;
-    const ABSENT: usize = 1;
-    static FN: AtomicUsize = AtomicUsize::new(UNRESOLVED);
-    let mut addr = FN.load(Ordering::Acquire);
+static EPOLL_PWAIT2: AtomicUsize = AtomicUsize::new(UNRESOLVED);
+const UNRESOLVED: usize = 0;
+const ABSENT: usize = 1;
+
+/// Looks `epoll_pwait2` up, once (see [`EPOLL_PWAIT2`]); called by
+/// `crate::lifecycle` at load. Atomics only, like the rest of that path.
+pub fn resolve_epoll_pwait2() -> usize {
+    let mut addr = EPOLL_PWAIT2.load(Ordering::Acquire);
     if addr == UNRESOLVED {
         // SAFETY: a NUL-terminated name; RTLD_NEXT is the library after
         // libsock (glibc), which is where the real function lives.
         let f = unsafe { libc::dlsym(libc::RTLD_NEXT, c"epoll_pwait2".as_ptr()) };
         addr = if f.is_null() { ABSENT } else { f.addr() };
-        FN.store(addr, Ordering::Release);
+        EPOLL_PWAIT2.store(addr, Ordering::Release);
     }
+    addr
+}
+
+/// The resolved `epoll_pwait2`, if glibc has it.
+fn epoll_pwait2_fn() -> Option<EpollPwait2> {
+    let addr = resolve_epoll_pwait2();
     if addr == ABSENT {
         return None;
     }
