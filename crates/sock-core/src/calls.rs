@@ -6,7 +6,7 @@
 //! [`for_each_call!`] hands the table to a macro of the caller's choosing.
 //! This crate derives the [`Call`] enum from it; the library derives its
 //! table of next definitions (`src/real.rs`), the signature checks against
-//! the libc crate, and the export skeletons (`src/ffi/bsd.rs`). Every other
+//! the libc crate, and the export skeletons (`src/ffi/exports.rs`). Every other
 //! list of calls (the header's exclusions, the lint bans, the export list,
 //! the Python prototypes, the trace checker's call list) is checked against
 //! [`Call::ALL`] by `crates/sock-core/tests/call_lists.rs`, so none can drift.
