@@ -58,6 +58,18 @@ say "sockrun --trace: the same curl, every socket call decoded (payload never sh
 grep -vE '\] (close|dup2)\(' "$work/curl.trace" | grep -v 'getsockopt' | head -12 | sed 's/^/  /'
 echo "  ... $(wc -l <"$work/curl.trace") lines in all; with --json each is a JSON object"
 
+say "sockrun --deny / --allow: access rules on the same curl"
+rc=0
+"$sockrun" --deny=127.0.0.1 --trace="$work/deny.trace" -- \
+    curl -sS -o /dev/null "http://127.0.0.1:$port/random.bin" 2>"$work/deny.err" || rc=$?
+echo "  --deny=127.0.0.1: curl exits $rc: $(head -n 1 "$work/deny.err")"
+grep -m 1 ' connect(' "$work/deny.trace" | sed 's/^/  /'
+"$sockrun" --allow=localhost -- curl -sS -o /dev/null -w '  --allow=localhost: HTTP %{http_code}\n' \
+    "http://127.0.0.1:$port/random.bin"
+rc=0
+"$sockrun" --allow=localhst -- true 2>"$work/typo.err" || rc=$?
+echo "  a typo never opens a hole: exit $rc, $(head -n 1 "$work/typo.err" | cut -c1-90)..."
+
 say "sockrun --reuseaddr: a killed server restarts on its port at once"
 # kill_and_restart [SOCKRUN-OPTIONS]: a server that never sets SO_REUSEADDR
 # serves a client, is killed with the connection open, and is started again.
@@ -109,4 +121,4 @@ ready, _, _ = libsock.select(readers, [], [], 0)
 print(f"  libsock.select over the same sockets: ready {[s.fileno() for s in ready]}")
 PY
 echo
-echo "Next: make test (every check; see the README) and make bench (the SocketSet and interposition tables)."
+echo "Next: make test (every check; see the README) and make bench (the SocketSet, interposition, Python and access-rules tables)."
