@@ -206,12 +206,6 @@ pub fn parse(value: &str) -> Result<Vec<Rule>, RuleError> {
         .collect()
 }
 
-/// Checks a rules value (sockrun's `--allow`/`--deny`): Ok, or the error
-/// to print before exiting with status 2.
-pub fn validate(value: &str) -> Result<(), RuleError> {
-    parse(value).map(|_| ())
-}
-
 fn rule(text: &str) -> Result<Rule, String> {
     if text.is_empty() {
         return Err("a rule (found an empty one: two commas, or a comma at an end)".into());
@@ -353,6 +347,9 @@ pub struct Policy {
     allow: Option<(Vec<Rule>, Matcher)>,
     deny: (Vec<Rule>, Matcher),
     fail_closed: bool,
+    /// The socket filters compiled from the rules, once: for TCP and UDP
+    /// sockets (with ports) and for other INET/INET6 sockets.
+    filters: [Vec<bpf::SockFilter>; 2],
 }
 
 /// A rules value that cannot be used: which variable, and why.
@@ -386,7 +383,7 @@ impl Policy {
         };
         let allow = list(ALLOW_VAR, allow)?;
         let deny = list(DENY_VAR, deny)?.unwrap_or_default();
-        let policy = Policy {
+        let mut policy = Policy {
             allow: allow.map(|rules| {
                 let m = Matcher::new(&rules);
                 (rules, m)
@@ -396,10 +393,12 @@ impl Policy {
                 (deny, m)
             },
             fail_closed: false,
+            filters: [Vec::new(), Vec::new()],
         };
-        // Both filters (with and without ports) must fit.
-        for ports in [true, false] {
-            if let Err(e) = bpf::compile(&policy, ports) {
+        // Both filters (with and without ports) must fit; they are kept.
+        match (bpf::compile(&policy, true), bpf::compile(&policy, false)) {
+            (Ok(with_ports), Ok(without_ports)) => policy.filters = [with_ports, without_ports],
+            (Err(e), _) | (_, Err(e)) => {
                 let var = match (&policy.allow, policy.deny.0.is_empty()) {
                     (Some(_), false) => "LIBSOCK_ALLOW and LIBSOCK_DENY",
                     (Some(_), true) => ALLOW_VAR,
@@ -414,12 +413,20 @@ impl Policy {
         Ok(policy)
     }
 
+    /// The compiled socket filter: `ports` for TCP and UDP sockets (the
+    /// source port at offset 0), else the one that judges rules with ports
+    /// without them (see [`bpf::compile`]).
+    pub fn filter(&self, ports: bool) -> &[bpf::SockFilter] {
+        &self.filters[usize::from(!ports)]
+    }
+
     /// The policy that refuses every INET/INET6 peer (after an error).
     pub fn fail_closed() -> Policy {
         Policy {
             allow: None,
             deny: (Vec::new(), Matcher::new(&[])),
             fail_closed: true,
+            filters: [bpf::drop_all(), bpf::drop_all()],
         }
     }
 
@@ -566,7 +573,7 @@ mod tests {
         }
         let e = parse("10.0.0.0/8, 300.1.1.1").unwrap_err();
         assert_eq!((e.index, e.rule.as_str()), (2, "300.1.1.1"));
-        assert!(validate("localhost:6379").is_ok() && validate("nope").is_err());
+        assert!(parse("localhost:6379").is_ok() && parse("nope").is_err());
     }
 
     #[test]
