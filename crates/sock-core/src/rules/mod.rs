@@ -211,31 +211,31 @@ fn rule(text: &str) -> Result<Rule, String> {
         return Err("a rule (found an empty one: two commas, or a comma at an end)".into());
     }
     let all = (0, u16::MAX);
-    if text.starts_with(|c: char| c.is_ascii_alphabetic()) && !text.contains("::") {
+    // A keyword, optionally with :PORTS: a letter first and at most one ':'
+    // (an IPv6 address has at least two, and may begin with a letter:
+    // fe80::1, fe80:0:0:0:0:0:0:1).
+    if text.starts_with(|c: char| c.is_ascii_alphabetic()) && text.matches(':').count() <= 1 {
         let (word, ports) = match text.split_once(':') {
             Some((w, p)) => (w, ports(p)?),
             None => (text, all),
         };
-        if let Some((_, nets)) = KEYWORDS.iter().find(|(k, _)| *k == word) {
-            let nets = nets
-                .iter()
-                .map(|n| {
-                    let (a, l) = n.split_once('/').expect("keyword nets have prefixes");
-                    Net::new(a.parse().expect("keyword address"), l.parse().expect("len"))
-                })
-                .collect();
-            return Ok(Rule {
-                text: text.into(),
-                nets,
-                ports,
-            });
-        }
-        // Not a keyword: an IPv6 address may begin with a letter (fe80::1).
-        if !word.contains(':') && word.parse::<Ipv6Addr>().is_err() && !text.contains(':') {
+        let Some((_, nets)) = KEYWORDS.iter().find(|(k, _)| *k == word) else {
             return Err(format!(
                 "{EXPECT_ADDR} ({word:?} is not a keyword or an address)"
             ));
-        }
+        };
+        let nets = nets
+            .iter()
+            .map(|n| {
+                let (a, l) = n.split_once('/').expect("keyword nets have prefixes");
+                Net::new(a.parse().expect("keyword address"), l.parse().expect("len"))
+            })
+            .collect();
+        return Ok(Rule {
+            text: text.into(),
+            nets,
+            ports,
+        });
     }
     let (net, ports) = if let Some(rest) = text.strip_prefix('[') {
         // [v6], [v6]/len, [v6/len], each optionally followed by :PORTS.
@@ -517,6 +517,25 @@ mod tests {
             parse("fe80::1").unwrap()[0].nets,
             vec![Net::new(ip("fe80::1"), 128)]
         );
+        // Full-form IPv6 addresses may begin with a letter too.
+        for (text, net, len, ports) in [
+            ("fe80:0:0:0:0:0:0:1", "fe80::1", 128, (0, u16::MAX)),
+            ("fe80:0:0:0:0:0:0:0/64", "fe80::", 64, (0, u16::MAX)),
+            ("ff02:0:0:0:0:0:0:1/128", "ff02::1", 128, (0, u16::MAX)),
+            (
+                "abcd:ef01:2345:6789:abcd:ef01:2345:6789",
+                "abcd:ef01:2345:6789:abcd:ef01:2345:6789",
+                128,
+                (0, u16::MAX),
+            ),
+            ("fe80::", "fe80::", 128, (0, u16::MAX)),
+            ("[fe80:0:0:0:0:0:0:1]:80", "fe80::1", 128, (80, 80)),
+            ("[fe80:0:0:0:0:0:0:0]/10:1-2", "fe80::", 10, (1, 2)),
+        ] {
+            let r = parse(text).unwrap_or_else(|e| panic!("{text}: {e}"));
+            assert_eq!(r[0].nets, vec![Net::new(ip(net), len)], "{text}");
+            assert_eq!(r[0].ports, ports, "{text}");
+        }
         // Host bits are cleared.
         assert_eq!(
             parse("10.1.2.3/8").unwrap()[0].nets,
@@ -559,6 +578,9 @@ mod tests {
             ("10.0.0.1:", "PORTS"),
             ("localhost:x", "PORTS"),
             ("loclhost", "not a keyword"),
+            ("loclhost:80", "not a keyword"),
+            ("fe80:1", "not a keyword"),
+            ("fe80:0:0:0:0:0:0:1:80", "needs brackets"),
             ("10.0.0", "IPv4 or IPv6 address"),
             ("[::1", "closing ']'"),
             ("[::1]80", ":PORTS after ']'"),
