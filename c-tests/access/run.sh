@@ -124,6 +124,14 @@ else
     bad "control: natively the inbound checks passed (they cannot tell)"
 fi
 
+# Control: as root, natively, the raw and packet sockets refused above are
+# created (otherwise the kernel refuses them too and the check is skipped).
+if [ "$(id -u)" -eq 0 ]; then
+    check "control: natively, root creates raw and packet sockets" "$BUILD/access.native" raw-native
+else
+    echo "note: not root: raw and packet socket checks skipped"
+fi
+
 # Control: without libsock the seccomp'd program reaches 127.0.0.2.
 "$BUILD/access.native" unreadable >"$TMP/control.out" 2>/dev/null
 if grep -q '^ok.*process_vm_readv fails with EPERM' "$TMP/control.out" &&
