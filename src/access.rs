@@ -201,8 +201,8 @@ impl Access {
         let inherited = |fd: c_int| {
             if self.filter(fd, None).is_err() && attach(fd, &bpf::drop_all()).is_err() {
                 crate::diag::warn(format_args!(
-                    "descriptor {fd}: an inherited socket that no filter can hold (another \
-                     program's filter is locked on it): the access rules do not hold it"
+                    "descriptor {fd}: an inherited socket keeps the filter locked on it (not \
+                     one of these rules': another program's, or a parent's under other rules)"
                 ));
             }
         };
