@@ -19,13 +19,13 @@
 
 use std::net::IpAddr;
 
-use libc::{c_int, c_void, sockaddr, socklen_t};
+use libc::{c_int, c_void, socklen_t};
 use sock_core::rules::bpf::{self, SockFilter};
 use sock_core::rules::{Policy, Reason};
 
 use sock_core::addr::{self, SockAddr};
 
-use crate::caller;
+use crate::policy::{get_int, set_int};
 use crate::real;
 
 /// `SO_LOCK_FILTER` (asm-generic/socket.h), not in the libc crate.
@@ -33,13 +33,9 @@ const SO_LOCK_FILTER: c_int = 44;
 /// `SOCK_PACKET`, the obsolete packet socket type (deprecated in libc).
 const SOCK_PACKET: c_int = 10;
 
-/// The rules in force and the filters compiled from them.
+/// The rules in force, with the filters `Policy::new` compiled from them.
 pub struct Access {
     policy: Policy,
-    /// For TCP and UDP sockets (source port at offset 0).
-    with_ports: Vec<SockFilter>,
-    /// For other INET/INET6 sockets (rules with ports judged without them).
-    without_ports: Vec<SockFilter>,
 }
 
 impl Access {
@@ -64,58 +60,63 @@ impl Access {
             }
             Policy::fail_closed()
         });
-        // Policy::new checked that both fit.
-        let with_ports = bpf::compile(&policy, true).unwrap_or_else(|_| bpf::drop_all());
-        let without_ports = bpf::compile(&policy, false).unwrap_or_else(|_| bpf::drop_all());
-        Access {
-            policy,
-            with_ports,
-            without_ports,
-        }
+        Access { policy }
     }
 
-    /// Whether the rules refuse the peer `peer()` reads for the socket `fd`:
-    /// Some(why) only for a refused INET/INET6 address on an INET/INET6
-    /// socket.
-    pub fn check(&self, fd: c_int, peer: impl FnOnce() -> Option<SockAddr>) -> Option<Why<'_>> {
+    /// Whether the rules refuse the peer `peer()` reads for the socket `fd`
+    /// (see `caller::peer`): Some(why) for a refused INET/INET6 address on
+    /// an INET/INET6 socket, and, failing closed, for a peer that cannot be
+    /// read at all or a check that could not run (a panic).
+    pub fn check(
+        &self,
+        fd: c_int,
+        peer: impl FnOnce() -> Result<Option<SockAddr>, c_int>,
+    ) -> Option<Why<'_>> {
         crate::boundary::own(|| {
-            let why = self.judge(&peer()?)?;
-            let why = (list(why), rule(why));
+            let why = match peer() {
+                Ok(peer) => {
+                    let why = self.judge(&peer?)?;
+                    (list(why), rule(why))
+                }
+                Err(_) => PEER_UNREADABLE,
+            };
             // Only INET/INET6 sockets are held: anything else keeps the
             // kernel's answer to an INET address.
             let domain = get_int(fd, libc::SOL_SOCKET, libc::SO_DOMAIN)?;
             (domain == libc::AF_INET || domain == libc::AF_INET6).then_some(why)
         })
-        .flatten()
+        .unwrap_or(Some(INTERNAL))
     }
 
     /// After `socket` made `fd` (domain, type, protocol): the filter,
-    /// locked. False if an INET/INET6 socket could not be filtered: the
-    /// caller closes it and fails (fail closed).
-    pub fn on_socket(&self, fd: c_int, kind: (c_int, c_int, c_int)) -> bool {
-        crate::boundary::own(|| self.filter(fd, Some(kind))).unwrap_or(false)
+    /// locked. Some(why) if an INET/INET6 socket could not be filtered:
+    /// the caller closes it and fails (fail closed).
+    pub fn on_socket(&self, fd: c_int, kind: (c_int, c_int, c_int)) -> Option<Why<'_>> {
+        crate::boundary::own(|| self.filter(fd, Some(kind)).err().map(|_| NO_FILTER))
+            .unwrap_or(Some(INTERNAL))
     }
 
     /// After `accept` made `fd`: the filter (normally inherited from the
     /// listener), and a last check of the peer, for connections that were
-    /// already queued before the listener was filtered. False: the caller
-    /// closes it and fails with ECONNABORTED.
-    pub fn on_accept(&self, fd: c_int) -> bool {
+    /// already queued before the listener was filtered. Some(why): the
+    /// caller closes it and fails with ECONNABORTED.
+    pub fn on_accept(&self, fd: c_int) -> Option<Why<'_>> {
         crate::boundary::own(|| {
-            if !self.filter(fd, None) {
-                return false;
+            if self.filter(fd, None).is_err() {
+                return Some(NO_FILTER);
             }
             let mut buf = [0u8; addr::MAX_LEN];
             let mut len = addr::MAX_LEN as socklen_t;
             // SAFETY: `buf` and `len` are valid and writable.
             let r = unsafe { real::getpeername(fd, buf.as_mut_ptr().cast(), &mut len) };
             if r != 0 {
-                return true;
+                return None;
             }
             let peer = SockAddr::decode(&buf[..(len as usize).min(buf.len())]);
-            self.judge(&peer).is_none()
+            let why = self.judge(&peer)?;
+            Some((list(why), rule(why)))
         })
-        .unwrap_or(false)
+        .unwrap_or(Some(INTERNAL))
     }
 
     /// The decision for a decoded peer address: None if allowed or not
@@ -131,9 +132,11 @@ impl Access {
 
     /// Attaches and locks the filter on `fd` if it is an INET/INET6
     /// socket. `kind`: (domain, type, protocol) when known, else asked of
-    /// the kernel. Returns false if an INET/INET6 socket could not be
-    /// filtered (and was not already locked by libsock's filter).
-    pub fn filter(&self, fd: c_int, kind: Option<(c_int, c_int, c_int)>) -> bool {
+    /// the kernel. Ok also when libsock's own filter is already there and
+    /// locked (an accepted socket inherits its listener's, an inherited
+    /// socket may have had it from libsock in the parent); Err(errno) if
+    /// an INET/INET6 socket could not be filtered.
+    pub fn filter(&self, fd: c_int, kind: Option<(c_int, c_int, c_int)>) -> Result<(), c_int> {
         let (domain, ty, protocol) = match kind {
             Some(k) => k,
             None => match get_int(fd, libc::SOL_SOCKET, libc::SO_DOMAIN) {
@@ -142,11 +145,11 @@ impl Access {
                     get_int(fd, libc::SOL_SOCKET, libc::SO_TYPE).unwrap_or(0),
                     get_int(fd, libc::SOL_SOCKET, libc::SO_PROTOCOL).unwrap_or(0),
                 ),
-                None => return true,
+                None => return Ok(()),
             },
         };
         if domain != libc::AF_INET && domain != libc::AF_INET6 {
-            return true;
+            return Ok(());
         }
         let base = ty & !(libc::SOCK_NONBLOCK | libc::SOCK_CLOEXEC);
         let ports = matches!(
@@ -157,71 +160,118 @@ impl Access {
                     0 | libc::IPPROTO_UDP | libc::IPPROTO_UDPLITE
                 )
         );
-        let prog = if ports {
-            &self.with_ports
-        } else {
-            &self.without_ports
-        };
-        let fprog = libc::sock_fprog {
-            len: prog.len() as u16,
-            // The kernel copies the program and never writes through this.
-            filter: prog.as_ptr().cast::<libc::sock_filter>().cast_mut(),
-        };
-        // SAFETY: `fprog` points at `prog`, a live array of `len` sock_filter
-        // (SockFilter is #[repr(C)] with sock_filter's layout).
-        let r = unsafe {
-            real::setsockopt(
-                fd,
-                libc::SOL_SOCKET,
-                libc::SO_ATTACH_FILTER,
-                (&raw const fprog).cast::<c_void>(),
-                size_of::<libc::sock_fprog>() as socklen_t,
-            )
-        };
-        if r != 0 {
-            // Already locked: an accepted socket inherits its listener's
-            // filter and lock; an inherited socket was filtered by libsock
-            // in the parent.
-            let e = crate::errno::get();
-            if e == libc::EPERM && get_int(fd, libc::SOL_SOCKET, SO_LOCK_FILTER) == Some(1) {
-                return true;
+        let prog = self.policy.filter(ports);
+        match attach(fd, prog) {
+            Ok(()) => Ok(()),
+            // A locked filter: fine if it is one of libsock's (the same
+            // instructions); another's cannot be replaced.
+            Err(libc::EPERM) if self.is_ours(fd) => Ok(()),
+            Err(e) => {
+                cannot_attach(prog.len(), e);
+                Err(e)
             }
-            cannot_attach(prog.len(), e);
+        }
+    }
+
+    /// Whether `fd` carries a locked filter that is one of libsock's: the
+    /// same instructions as a filter compiled from these rules, or the
+    /// drop-everything fallback (`SO_GET_FILTER` gives the program back).
+    fn is_ours(&self, fd: c_int) -> bool {
+        if get_int(fd, libc::SOL_SOCKET, SO_LOCK_FILTER) != Some(1) {
             return false;
         }
-        let one: c_int = 1;
-        // SAFETY: `one` is a valid int for the duration of the call.
-        let r = unsafe {
-            real::setsockopt(
-                fd,
-                libc::SOL_SOCKET,
-                SO_LOCK_FILTER,
-                (&raw const one).cast::<c_void>(),
-                size_of::<c_int>() as socklen_t,
-            )
+        let Some(attached) = attached_filter(fd) else {
+            return false;
         };
-        r == 0
+        let fallback = bpf::drop_all();
+        [
+            self.policy.filter(true),
+            self.policy.filter(false),
+            &fallback,
+        ]
+        .iter()
+        .any(|p| **p == attached[..])
     }
 
     /// Filters every INET/INET6 socket this process inherited (once, when
-    /// the settings load).
+    /// the settings load). libsock cannot refuse an inherited socket: one
+    /// that will not take the filter (ENOMEM against net.core.optmem_max)
+    /// gets the one-instruction filter that drops everything, locked.
     pub fn filter_inherited(&self) {
+        let inherited = |fd: c_int| {
+            if self.filter(fd, None).is_err() && attach(fd, &bpf::drop_all()).is_err() {
+                crate::diag::warn(format_args!(
+                    "descriptor {fd}: an inherited socket keeps the filter locked on it (not \
+                     one of these rules': another program's, or a parent's under other rules)"
+                ));
+            }
+        };
         let mut fds = [0 as c_int; 256];
         match open_fds(&mut fds) {
-            Some(n) if n < fds.len() => {
-                for &fd in &fds[..n] {
-                    self.filter(fd, None);
-                }
-            }
+            Some(n) if n < fds.len() => fds[..n].iter().copied().for_each(inherited),
             // No /proc, or more than fit the array: every number up to
             // the limit.
-            _ => {
-                for fd in 0..max_fd() {
-                    self.filter(fd, None);
-                }
-            }
+            _ => (0..max_fd()).for_each(inherited),
         }
     }
+}
+
+/// Attaches `prog` to `fd` and locks it: Err(errno) if either fails.
+fn attach(fd: c_int, prog: &[SockFilter]) -> Result<(), c_int> {
+    let fprog = libc::sock_fprog {
+        len: prog.len() as u16,
+        // The kernel copies the program and never writes through this.
+        filter: prog.as_ptr().cast::<libc::sock_filter>().cast_mut(),
+    };
+    // SAFETY: `fprog` points at `prog`, a live array of `len` sock_filter
+    // (SockFilter is #[repr(C)] with sock_filter's layout).
+    let r = unsafe {
+        real::setsockopt(
+            fd,
+            libc::SOL_SOCKET,
+            libc::SO_ATTACH_FILTER,
+            (&raw const fprog).cast::<c_void>(),
+            size_of::<libc::sock_fprog>() as socklen_t,
+        )
+    };
+    if r != 0 || !set_int(fd, libc::SOL_SOCKET, SO_LOCK_FILTER, 1) {
+        return Err(crate::errno::get());
+    }
+    Ok(())
+}
+
+/// The classic filter attached to `fd`, as `SO_GET_FILTER` returns it
+/// (the number of instructions first, then the instructions); None if
+/// there is none or it cannot be read back.
+fn attached_filter(fd: c_int) -> Option<Vec<SockFilter>> {
+    // SO_GET_FILTER counts in instructions, not bytes.
+    let mut n: socklen_t = 0;
+    // SAFETY: with a length of 0 the kernel only writes the count to `n`.
+    let r = unsafe {
+        real::getsockopt(
+            fd,
+            libc::SOL_SOCKET,
+            libc::SO_ATTACH_FILTER,
+            std::ptr::null_mut(),
+            &mut n,
+        )
+    };
+    if r != 0 || n == 0 || n as usize > bpf::BPF_MAXINSNS {
+        return None;
+    }
+    let mut prog = vec![bpf::drop_all()[0]; n as usize];
+    let mut len = n;
+    // SAFETY: `prog` has room for `n` instructions, the length passed.
+    let r = unsafe {
+        real::getsockopt(
+            fd,
+            libc::SOL_SOCKET,
+            libc::SO_ATTACH_FILTER,
+            prog.as_mut_ptr().cast(),
+            &mut len,
+        )
+    };
+    (r == 0 && len == n).then_some(prog)
 }
 
 /// Says once per process why sockets are refused: the kernel would not
@@ -239,7 +289,7 @@ fn cannot_attach(insns: usize, e: c_int) {
     };
     crate::diag::warn(format_args!(
         "cannot attach the access-rules socket filter ({insns} instructions): {}{hint}; \
-         such sockets are refused (fail closed)",
+         such sockets are refused, inherited ones drop everything (fail closed)",
         crate::diag::Strerror(e)
     ));
 }
@@ -260,13 +310,16 @@ pub type Why<'a> = (&'static str, &'a str);
 /// The refusal of a raw INET/INET6 or AF_PACKET socket.
 pub const UNFILTERABLE: Why<'static> = ("access-rules", "raw-or-packet-socket");
 
-/// The peer `addr` as the rules see it (read without trusting it).
-pub fn peer(addr: *const sockaddr, len: socklen_t) -> Option<SockAddr> {
-    if addr.is_null() {
-        return None;
-    }
-    caller::read(addr, len)
-}
+/// The refusal of a peer libsock cannot read (process_vm_readv fails with
+/// ENOSYS, EPERM under seccomp, ...): it cannot be judged, so it is not
+/// allowed.
+pub const PEER_UNREADABLE: Why<'static> = ("fail-closed", "peer-unreadable");
+
+/// The refusal of a socket that will not take the filter.
+pub const NO_FILTER: Why<'static> = ("fail-closed", "filter-not-attached");
+
+/// The refusal when libsock's check could not run (a panic).
+pub const INTERNAL: Why<'static> = ("fail-closed", "internal-error");
 
 fn list(why: Reason<'_>) -> &'static str {
     match why {
@@ -290,14 +343,6 @@ pub fn discard(fd: c_int) {
     // SAFETY: a descriptor the program has not seen yet.
     unsafe { real::close(fd) };
     crate::closes::closed(fd);
-}
-
-fn get_int(fd: c_int, level: c_int, name: c_int) -> Option<c_int> {
-    let mut value: c_int = 0;
-    let mut len = size_of::<c_int>() as socklen_t;
-    // SAFETY: `value` and `len` are valid and writable.
-    let r = unsafe { real::getsockopt(fd, level, name, (&raw mut value).cast(), &mut len) };
-    (r == 0).then_some(value)
 }
 
 /// The open descriptors, from /proc/self/fd, into `out`: how many (None
@@ -369,7 +414,10 @@ mod tests {
     fn invalid_rules_fail_closed_with_a_drop_all_filter() {
         let a = Access::load(Some("loclhost"), None);
         assert!(a.policy.is_fail_closed());
-        assert_eq!((a.with_ports.len(), a.without_ports.len()), (1, 1));
+        assert_eq!(
+            (a.policy.filter(true), a.policy.filter(false)),
+            (&bpf::drop_all()[..], &bpf::drop_all()[..])
+        );
         let peer = SockAddr::V4("127.0.0.1:80".parse().unwrap());
         assert_eq!(a.judge(&peer), Some(Reason::FailClosed));
         assert_eq!(a.judge(&SockAddr::Unnamed), None);
@@ -377,5 +425,69 @@ mod tests {
         assert!(a.judge(&peer).is_none());
         let mapped = SockAddr::V6("[::ffff:127.0.0.2]:1".parse().unwrap());
         assert!(matches!(a.judge(&mapped), Some(Reason::Denied(_))));
+    }
+
+    /// A socket through the table, closed on drop.
+    struct Sock(c_int);
+
+    impl Sock {
+        fn new(domain: c_int, ty: c_int) -> Sock {
+            // SAFETY: plain arguments.
+            let fd = unsafe { real::socket(domain, ty, 0) };
+            assert!(fd >= 0);
+            Sock(fd)
+        }
+    }
+
+    impl Drop for Sock {
+        fn drop(&mut self) {
+            // SAFETY: our own descriptor, closed once.
+            unsafe { real::close(self.0) };
+        }
+    }
+
+    #[test]
+    fn an_unreadable_peer_or_a_failed_check_fails_closed() {
+        let a = Access::load(None, Some("127.0.0.2"));
+        let udp = Sock::new(libc::AF_INET, libc::SOCK_DGRAM);
+        let unix = Sock::new(libc::AF_UNIX, libc::SOCK_DGRAM);
+        let denied = || Ok(Some(SockAddr::V4("127.0.0.2:9".parse().unwrap())));
+        let allowed = || Ok(Some(SockAddr::V4("127.0.0.3:9".parse().unwrap())));
+        assert_eq!(
+            a.check(udp.0, denied),
+            Some((sock_core::rules::DENY_VAR, "127.0.0.2"))
+        );
+        assert_eq!(a.check(udp.0, allowed), None);
+        // No peer named, or bad memory: the kernel decides.
+        assert_eq!(a.check(udp.0, || Ok(None)), None);
+        // Unreadable: refused on an INET socket, the kernel's on a Unix one.
+        assert_eq!(a.check(udp.0, || Err(libc::ENOSYS)), Some(PEER_UNREADABLE));
+        assert_eq!(a.check(unix.0, || Err(libc::EPERM)), None);
+        // The check itself failed (a panic): refused.
+        let hook = std::panic::take_hook();
+        std::panic::set_hook(Box::new(|_| {}));
+        let r = a.check(udp.0, || panic!("boom"));
+        std::panic::set_hook(hook);
+        assert_eq!(r, Some(INTERNAL));
+    }
+
+    #[test]
+    fn only_libsocks_own_locked_filter_counts_as_filtered() {
+        let a = Access::load(None, Some("127.0.0.2"));
+        let b = Access::load(None, Some("127.0.0.9"));
+        let mine = Sock::new(libc::AF_INET, libc::SOCK_DGRAM);
+        assert_eq!(a.filter(mine.0, None), Ok(()));
+        assert!(a.is_ours(mine.0));
+        // Already locked with libsock's filter: fine.
+        assert_eq!(a.filter(mine.0, None), Ok(()));
+        // Another program's locked filter (here: other rules') is not.
+        assert!(!b.is_ours(mine.0));
+        assert_eq!(b.filter(mine.0, None), Err(libc::EPERM));
+        // The fallback is recognised too.
+        let fallback = Sock::new(libc::AF_INET6, libc::SOCK_STREAM);
+        assert_eq!(attach(fallback.0, &bpf::drop_all()), Ok(()));
+        assert!(a.is_ours(fallback.0) && b.is_ours(fallback.0));
+        let plain = Sock::new(libc::AF_INET, libc::SOCK_DGRAM);
+        assert!(!a.is_ours(plain.0));
     }
 }

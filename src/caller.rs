@@ -6,18 +6,31 @@
 //! fails cleanly where a plain read would fault. Decoding what was read is
 //! pure and lives in `sock_core::addr`.
 
-use libc::{c_void, sockaddr, socklen_t};
+use libc::{c_int, c_void, msghdr, sockaddr, socklen_t};
 use sock_core::addr::{MAX_LEN, SockAddr};
 
 /// Copies up to `len` (at most [`MAX_LEN`]) bytes from the caller's `ptr`
 /// into `buf`; the bytes copied, or None if the memory is not readable.
 pub fn copy_in(ptr: *const c_void, len: usize, buf: &mut [u8; MAX_LEN]) -> Option<usize> {
+    try_copy_in(ptr, len, buf).ok()
+}
+
+/// [`copy_in`], saying why it could not read: Err(EFAULT) when the memory
+/// is not the caller's to read (NULL, unmapped, or only partly readable:
+/// the kernel would answer EFAULT too), Err(e) with `process_vm_readv`'s
+/// own errno when it cannot run at all (ENOSYS without
+/// CONFIG_CROSS_MEMORY_ATTACH, EPERM under a seccomp filter, ...).
+pub fn try_copy_in(
+    ptr: *const c_void,
+    len: usize,
+    buf: &mut [u8; MAX_LEN],
+) -> Result<usize, c_int> {
     let len = len.min(MAX_LEN);
     if len == 0 {
-        return Some(0);
+        return Ok(0);
     }
     if ptr.is_null() {
-        return None;
+        return Err(libc::EFAULT);
     }
     let local = libc::iovec {
         iov_base: buf.as_mut_ptr().cast(),
@@ -32,7 +45,56 @@ pub fn copy_in(ptr: *const c_void, len: usize, buf: &mut [u8; MAX_LEN]) -> Optio
     // checks `remote` and fails with EFAULT instead of faulting.
     let n =
         unsafe { libc::process_vm_readv(nix::unistd::getpid().as_raw(), &local, 1, &remote, 1, 0) };
-    (n == len as isize).then_some(len)
+    match n {
+        n if n == len as isize => Ok(len),
+        // A short read: the memory ends before `len` bytes.
+        n if n >= 0 => Err(libc::EFAULT),
+        _ => Err(crate::errno::get()),
+    }
+}
+
+/// The peer a call names at `ptr` (`len` bytes), for the access rules:
+/// Ok(None) when it names none (NULL or length 0) or its memory is bad
+/// (the kernel then fails the call with EFAULT and sends nothing: libsock
+/// forwards it); Err(errno) when libsock cannot read the caller's memory at
+/// all, so the peer cannot be judged (the caller fails closed).
+pub fn peer(ptr: *const sockaddr, len: socklen_t) -> Result<Option<SockAddr>, c_int> {
+    if ptr.is_null() || len == 0 {
+        return Ok(None);
+    }
+    let mut buf = [0u8; MAX_LEN];
+    match try_copy_in(ptr.cast(), len as usize, &mut buf) {
+        Ok(n) => Ok(Some(SockAddr::decode(&buf[..n]))),
+        Err(libc::EFAULT) => Ok(None),
+        Err(e) => Err(e),
+    }
+}
+
+/// The name (peer address) of the caller's msghdr at `msg`, as [`peer`]
+/// reads it: the one reading of a msghdr's name, for the access rules and
+/// for the trace (which shows `.ok().flatten()`).
+pub fn msg_name(msg: *const msghdr) -> Result<Option<SockAddr>, c_int> {
+    let mut buf = [0u8; MAX_LEN];
+    match try_copy_in(msg.cast(), size_of::<msghdr>(), &mut buf) {
+        Ok(_) => {}
+        Err(libc::EFAULT) => return Ok(None),
+        Err(e) => return Err(e),
+    }
+    // SAFETY: `buf` holds a full msghdr's bytes; read_unaligned copies it.
+    let m: msghdr = unsafe { buf.as_ptr().cast::<msghdr>().read_unaligned() };
+    peer(m.msg_name.cast(), m.msg_namelen)
+}
+
+/// Writes `bytes` to the caller's `ptr`, which the kernel has just written
+/// (an accepted peer's address and its length): nothing if `ptr` is NULL.
+///
+/// # Safety
+/// `ptr` must be NULL or valid for writing `bytes.len()` bytes.
+pub unsafe fn restore(ptr: *mut c_void, bytes: &[u8]) {
+    if !ptr.is_null() {
+        // SAFETY: the caller's contract.
+        unsafe { std::ptr::copy_nonoverlapping(bytes.as_ptr(), ptr.cast::<u8>(), bytes.len()) };
+    }
 }
 
 /// Reads the caller's address at `ptr` of length `len`.
@@ -80,6 +142,64 @@ mod tests {
         assert_eq!(copy_in(src.as_ptr().cast(), 200, &mut buf), Some(MAX_LEN));
         assert_eq!(buf[127], 7);
         assert_eq!(copy_in(std::ptr::null(), 0, &mut buf), Some(0));
+    }
+
+    #[test]
+    fn try_copy_in_says_why() {
+        let mut buf = [0u8; MAX_LEN];
+        assert_eq!(
+            try_copy_in(std::ptr::null(), 16, &mut buf),
+            Err(libc::EFAULT)
+        );
+        assert_eq!(
+            try_copy_in(8 as *const c_void, 16, &mut buf),
+            Err(libc::EFAULT)
+        );
+        // A read running off the end of the mapping: short, so EFAULT.
+        let page = 4096;
+        // SAFETY: a fresh anonymous mapping of two pages, the second made
+        // inaccessible, unmapped below.
+        let map = unsafe {
+            let m = libc::mmap(
+                std::ptr::null_mut(),
+                2 * page,
+                libc::PROT_READ | libc::PROT_WRITE,
+                libc::MAP_PRIVATE | libc::MAP_ANONYMOUS,
+                -1,
+                0,
+            );
+            assert_ne!(m, libc::MAP_FAILED);
+            assert_eq!(
+                libc::mprotect(m.cast::<u8>().add(page).cast(), page, libc::PROT_NONE),
+                0
+            );
+            m.cast::<u8>()
+        };
+        let tail = map.wrapping_add(page - 8).cast::<c_void>();
+        assert_eq!(try_copy_in(tail, 8, &mut buf), Ok(8));
+        assert_eq!(try_copy_in(tail, 16, &mut buf), Err(libc::EFAULT));
+        // Bad memory names no peer: the kernel answers EFAULT.
+        assert_eq!(peer(tail.cast(), 16), Ok(None));
+        assert_eq!(peer(8 as *const sockaddr, 16), Ok(None));
+        assert_eq!(peer(std::ptr::null(), 16), Ok(None));
+        assert_eq!(msg_name(16 as *const msghdr), Ok(None));
+        // SAFETY: the mapping made above.
+        unsafe { libc::munmap(map.cast(), 2 * page) };
+        let a = sock_core::addr::encode_v4("127.0.0.2:80".parse().unwrap());
+        assert_eq!(
+            peer(a.as_ptr().cast(), 16),
+            Ok(Some(SockAddr::V4("127.0.0.2:80".parse().unwrap())))
+        );
+        assert_eq!(peer(a.as_ptr().cast(), 0), Ok(None));
+        // SAFETY: msghdr is plain data: all zeroes is a valid (empty) one.
+        let mut m: msghdr = unsafe { std::mem::zeroed() };
+        assert_eq!(msg_name(&m), Ok(None));
+        m.msg_name = a.as_ptr().cast_mut().cast();
+        m.msg_namelen = 16;
+        assert_eq!(
+            msg_name(&m),
+            Ok(Some(SockAddr::V4("127.0.0.2:80".parse().unwrap())))
+        );
     }
 
     /// The property the addr fuzz target checked: `copy_in` reads at most MAX_LEN bytes of readable memory, and refuses

@@ -14,9 +14,11 @@ use crate::real;
 use sock_core::addr::{self, SockAddr};
 use sock_core::config::Config;
 
-fn set_int(fd: c_int, level: c_int, name: c_int, value: c_int) {
+/// Sets an int socket option through the table: whether the kernel took it
+/// (callers that leave a refused option as the kernel has it ignore this).
+pub(crate) fn set_int(fd: c_int, level: c_int, name: c_int, value: c_int) -> bool {
     // SAFETY: `value` is a valid int for the duration of the call.
-    unsafe {
+    let r = unsafe {
         real::setsockopt(
             fd,
             level,
@@ -25,9 +27,11 @@ fn set_int(fd: c_int, level: c_int, name: c_int, value: c_int) {
             size_of::<c_int>() as socklen_t,
         )
     };
+    r == 0
 }
 
-fn get_int(fd: c_int, level: c_int, name: c_int) -> Option<c_int> {
+/// An int socket option, asked of the kernel through the table.
+pub(crate) fn get_int(fd: c_int, level: c_int, name: c_int) -> Option<c_int> {
     let mut value: c_int = 0;
     let mut len = size_of::<c_int>() as socklen_t;
     // SAFETY: `value` and `len` are valid and writable.
@@ -143,7 +147,7 @@ pub fn before_bind(
         match program {
             SockAddr::V4(_) => set_int(fd, libc::IPPROTO_IP, libc::IP_FREEBIND, 1),
             _ => set_int(fd, libc::IPPROTO_IPV6, libc::IPV6_FREEBIND, 1),
-        }
+        };
     }
     let port = program.port().map(|p| config.mapped_port(p).unwrap_or(p))?;
     match program {

@@ -62,11 +62,12 @@ impl Settings {
     }
 
     /// Whether the access rules refuse the peer `peer()` reads for `fd`
-    /// (nothing is read without rules): why, for [`Settings::refuse`].
+    /// (nothing is read without rules; see `caller::peer`): why, for
+    /// [`Settings::refuse`].
     pub fn refused(
         &'static self,
         fd: c_int,
-        peer: impl FnOnce() -> Option<SockAddr>,
+        peer: impl FnOnce() -> Result<Option<SockAddr>, c_int>,
     ) -> Option<access::Why<'static>> {
         self.access.as_ref()?.check(fd, peer)
     }

@@ -13,12 +13,21 @@
  *              dual-stack INET6 sockets), nor [::1]:41999 or 127.0.0.5:41998;
  *              the program's own SO_ATTACH_FILTER, SO_DETACH_FILTER,
  *              SO_ATTACH_BPF, SO_LOCK_FILTER=0 fail; raw and packet sockets
- *              are refused
+ *              are refused (checked as root only: the kernel refuses them
+ *              to others anyway)
+ *   raw-native (no libsock) as root, the same raw and packet sockets are
+ *              created: the control
  *   inherit    (no rules) binds UDP and TCP sockets, queues a connection
  *              from 127.0.0.2, then execs itself as inherit-child with
  *              DENY=127.0.0.2, which must filter them and refuse the queued
- *              connection at accept (ECONNABORTED)
+ *              connection at accept (ECONNABORTED, the caller's address
+ *              buffer and length untouched, as a failed accept leaves them)
  *   failclosed (invalid rules) every INET peer refused, Unix works
+ *   unreadable (DENY=127.0.0.2) under a seccomp filter that fails
+ *              process_vm_readv with EPERM, libsock cannot read any peer:
+ *              connect/sendto/sendmsg fail with EPERM for the denied peer
+ *              AND the allowed one (fail closed); no peer named and Unix
+ *              sockets are the kernel's to answer
  *
  * Prints one "ok ..." line per check; any failure prints "FAIL ..." and the
  * exit status is 1.
@@ -31,6 +40,9 @@
 #include <fcntl.h>
 #include <linux/bpf.h>
 #include <linux/filter.h>
+#include <linux/seccomp.h>
+#include <stddef.h>
+#include <sys/prctl.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <poll.h>
@@ -45,6 +57,9 @@
 
 #ifndef SO_LOCK_FILTER
 #define SO_LOCK_FILTER 44
+#endif
+#ifndef SO_GET_FILTER
+#define SO_GET_FILTER SO_ATTACH_FILTER
 #endif
 #ifndef SO_ATTACH_BPF
 #define SO_ATTACH_BPF 50
@@ -201,6 +216,15 @@ static int outbound(void) {
           "sendto(MSG_FASTOPEN) 127.0.0.2: EPERM");
     CHECK(!readable(l2, 100), "still no connection on 127.0.0.2");
 
+    /* Bad memory is the kernel's to answer (EFAULT), never EPERM. */
+    int tb = socket(AF_INET, SOCK_STREAM, 0);
+    errno = 0;
+    CHECK(connect(tb, (struct sockaddr *)8, sizeof tcp2) == -1 && errno == EFAULT, "connect to a bad pointer: EFAULT");
+    errno = 0;
+    CHECK(sendto(u, "x", 1, 0, (struct sockaddr *)8, sizeof to2) == -1 && errno == EFAULT,
+          "sendto a bad pointer: EFAULT");
+    close(tb);
+
     /* Port rules: 127.0.0.4:7000-7010 denied, 7011 is the kernel's to answer. */
     int t4 = socket(AF_INET, SOCK_STREAM, 0);
     struct sockaddr_in in_range = v4("127.0.0.4", 7005), out_range = v4("127.0.0.4", 7011);
@@ -354,7 +378,14 @@ static void locked_filters(void) {
     close(fd);
 }
 
-static void unfilterable(void) {
+/* Raw and packet sockets: without CAP_NET_RAW the kernel refuses them with
+ * EPERM anyway, so the checks mean something only as root (skipped
+ * otherwise). `expect_refused` 0 is the native control: root gets them. */
+static void unfilterable(int expect_refused) {
+    if (geteuid() != 0) {
+        printf("note raw and packet sockets not checked: not root (the kernel refuses them anyway)\n");
+        return;
+    }
     struct {
         int domain, type, protocol;
         const char *what;
@@ -367,7 +398,10 @@ static void unfilterable(void) {
     for (size_t i = 0; i < sizeof raw / sizeof *raw; i++) {
         errno = 0;
         int fd = socket(raw[i].domain, raw[i].type, raw[i].protocol);
-        CHECK(fd == -1 && errno == EPERM, "%s refused: EPERM (uid %d)", raw[i].what, (int)getuid());
+        if (expect_refused)
+            CHECK(fd == -1 && errno == EPERM, "%s refused: EPERM (root)", raw[i].what);
+        else
+            CHECK(fd >= 0, "%s created natively (root): %s", raw[i].what, fd >= 0 ? "yes" : strerror(errno));
         if (fd >= 0) close(fd);
     }
 }
@@ -384,7 +418,7 @@ static int inbound(void) {
     /* A connected TCP socket: the peer's data arrives, a denied peer's SYN
      * never completes the handshake. */
     locked_filters();
-    unfilterable();
+    unfilterable(1);
     return failures ? 1 : 0;
 }
 
@@ -405,15 +439,55 @@ static int inherit(char **argv) {
     char a[16], b[16];
     snprintf(a, sizeof a, "%d", u);
     snprintf(b, sizeof b, "%d", l);
-    setenv("LIBSOCK_DENY", "127.0.0.2", 1);
+    const char *deny = getenv("ACCESS_CHILD_DENY");
+    setenv("LIBSOCK_DENY", deny ? deny : "127.0.0.2", 1);
     if (getenv("ACCESS_PRELOAD")) setenv("LD_PRELOAD", getenv("ACCESS_PRELOAD"), 1);
     execl("/proc/self/exe", argv[0], "inherit-child", a, b, (char *)NULL);
     perror("exec");
     return 2;
 }
 
+/* The number of instructions of the filter on fd (SO_GET_FILTER), or -1. */
+static int filter_len(int fd) {
+    socklen_t n = 0;
+    return getsockopt(fd, SOL_SOCKET, SO_GET_FILTER, NULL, &n) == 0 ? (int)n : -1;
+}
+
+/* inherit-child where the rules' filter does not fit net.core.optmem_max:
+ * the inherited sockets get the one-instruction filter that drops
+ * everything, locked; a new socket is refused. */
+static int inherit_child_drop_all(int u, int l) {
+    int locked = 0;
+    socklen_t ll = sizeof locked;
+    CHECK(getsockopt(u, SOL_SOCKET, SO_LOCK_FILTER, &locked, &ll) == 0 && locked == 1 && filter_len(u) == 1,
+          "inherited UDP socket: the drop-all filter (%d instruction), locked", filter_len(u));
+    locked = 0;
+    CHECK(getsockopt(l, SOL_SOCKET, SO_LOCK_FILTER, &locked, &ll) == 0 && locked == 1 && filter_len(l) == 1,
+          "inherited TCP listener: the drop-all filter (%d instruction), locked", filter_len(l));
+    errno = 0;
+    CHECK(accept(l, NULL, NULL) == -1 && errno == ECONNABORTED,
+          "inherited listener: the queued connection from 127.0.0.2: ECONNABORTED");
+    /* New sockets are refused here: the senders go around libsock. */
+    struct sockaddr_in from = v4("127.0.0.3", 0), to = v4("127.0.0.1", port_of(u)), tl = v4("127.0.0.1", port_of(l));
+    int s = (int)syscall(SYS_socket, AF_INET, SOCK_DGRAM, 0);
+    long sent = syscall(SYS_bind, s, SA(from), sizeof from) == 0 ? syscall(SYS_sendto, s, "x", 1, 0, SA(to), sizeof to) : -1;
+    settle();
+    CHECK(sent == 1 && nothing_queued(u), "inherited UDP: even 127.0.0.3's datagram dropped");
+    int t = (int)syscall(SYS_socket, AF_INET, SOCK_STREAM | SOCK_NONBLOCK, 0);
+    syscall(SYS_bind, t, SA(from), sizeof from);
+    syscall(SYS_connect, t, SA(tl), sizeof tl);
+    CHECK(!readable(l, 300), "inherited listener: nothing accepted, even from 127.0.0.3");
+    close(s);
+    close(t);
+    errno = 0;
+    int fd = socket(AF_INET, SOCK_DGRAM, 0);
+    CHECK(fd == -1 && errno == EPERM, "a new UDP socket (the filter does not fit): EPERM");
+    return failures ? 1 : 0;
+}
+
 static int inherit_child(char **argv) {
     int u = atoi(argv[2]), l = atoi(argv[3]);
+    if (getenv("ACCESS_EXPECT_DROP_ALL")) return inherit_child_drop_all(u, l);
     int locked = 0;
     socklen_t ll = sizeof locked;
     /* The first call through libsock loads the settings and scans. */
@@ -422,9 +496,17 @@ static int inherit_child(char **argv) {
     locked = 0;
     CHECK(getsockopt(l, SOL_SOCKET, SO_LOCK_FILTER, &locked, &ll) == 0 && locked == 1,
           "inherited TCP listener: filter locked");
+    struct sockaddr_storage peer;
+    memset(&peer, 0xab, sizeof peer);
+    socklen_t plen = sizeof peer;
     errno = 0;
-    CHECK(accept(l, NULL, NULL) == -1 && errno == ECONNABORTED,
+    CHECK(accept(l, SA(peer), &plen) == -1 && errno == ECONNABORTED,
           "inherited listener: a connection from 127.0.0.2 queued before load: ECONNABORTED");
+    unsigned char *pb = (unsigned char *)&peer;
+    size_t same = 0;
+    while (same < sizeof peer && pb[same] == 0xab) same++;
+    CHECK(same == sizeof peer && plen == sizeof peer,
+          "refused accept: address buffer and length untouched (%zu bytes kept, len %u)", same, (unsigned)plen);
     int port = port_of(u);
     char got[64];
     send_from("127.0.0.2", 0, "127.0.0.1", port, "denied");
@@ -471,6 +553,67 @@ static int failclosed(void) {
     return failures ? 1 : 0;
 }
 
+/* ---- a peer libsock cannot read -------------------------------------------- */
+
+/* A seccomp filter failing process_vm_readv with EPERM, as a sandboxed
+ * service's would (or ENOSYS on a kernel without cross-memory attach). */
+static int deny_process_vm_readv(void) {
+    struct sock_filter f[] = {
+        BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(struct seccomp_data, nr)),
+        BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, SYS_process_vm_readv, 0, 1),
+        BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ERRNO | EPERM),
+        BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ALLOW),
+    };
+    struct sock_fprog prog = {.len = sizeof f / sizeof *f, .filter = f};
+    if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0) return -1;
+    return prctl(PR_SET_SECCOMP, SECCOMP_MODE_FILTER, &prog);
+}
+
+static int unreadable(void) {
+    int l2 = bound(SOCK_STREAM, "127.0.0.2", 0), l3 = bound(SOCK_STREAM, "127.0.0.3", 0);
+    listen(l2, 8);
+    listen(l3, 8);
+    int r3 = bound(SOCK_DGRAM, "127.0.0.3", 0);
+    struct sockaddr_in tcp2 = v4("127.0.0.2", port_of(l2)), tcp3 = v4("127.0.0.3", port_of(l3));
+    struct sockaddr_in udp3 = v4("127.0.0.3", port_of(r3));
+    int sv[2];
+    if (socketpair(AF_UNIX, SOCK_DGRAM, 0, sv) != 0) return 2;
+
+    CHECK(deny_process_vm_readv() == 0, "seccomp filter installed: %s", strerror(errno));
+    char byte = 0;
+    struct iovec local = {.iov_base = &byte, .iov_len = 1}, remote = {.iov_base = &l2, .iov_len = 1};
+    errno = 0;
+    CHECK(process_vm_readv(getpid(), &local, 1, &remote, 1, 0) == -1 && errno == EPERM,
+          "process_vm_readv fails with EPERM");
+
+    int t = socket(AF_INET, SOCK_STREAM, 0);
+    errno = 0;
+    CHECK(connect(t, SA(tcp2), sizeof tcp2) == -1 && errno == EPERM, "connect 127.0.0.2 (denied): EPERM");
+    close(t);
+    t = socket(AF_INET, SOCK_STREAM, 0);
+    errno = 0;
+    CHECK(connect(t, SA(tcp3), sizeof tcp3) == -1 && errno == EPERM,
+          "connect 127.0.0.3 (allowed, but cannot be judged): EPERM");
+    close(t);
+    CHECK(!readable(l2, 100) && !readable(l3, 100), "no connection reached either listener");
+
+    int u = socket(AF_INET, SOCK_DGRAM, 0);
+    errno = 0;
+    CHECK(sendto(u, "x", 1, 0, SA(udp3), sizeof udp3) == -1 && errno == EPERM, "sendto 127.0.0.3: EPERM");
+    struct iovec iov = {.iov_base = "m", .iov_len = 1};
+    struct msghdr m = {.msg_name = &udp3, .msg_namelen = sizeof udp3, .msg_iov = &iov, .msg_iovlen = 1};
+    errno = 0;
+    CHECK(sendmsg(u, &m, 0) == -1 && errno == EPERM, "sendmsg 127.0.0.3: EPERM");
+    settle();
+    CHECK(nothing_queued(r3), "127.0.0.3 received nothing");
+    errno = 0;
+    CHECK(sendto(u, "x", 1, 0, NULL, 0) == -1 && errno == EDESTADDRREQ,
+          "sendto naming no peer: the kernel's EDESTADDRREQ");
+    char b[2];
+    CHECK(send(sv[0], "u", 1, 0) == 1 && recv(sv[1], b, 1, 0) == 1, "Unix socketpair: unaffected");
+    return failures ? 1 : 0;
+}
+
 int main(int argc, char **argv) {
     setvbuf(stdout, NULL, _IOLBF, 0);
     if (argc < 2) return 2;
@@ -479,6 +622,11 @@ int main(int argc, char **argv) {
     if (!strcmp(argv[1], "inherit")) return inherit(argv);
     if (!strcmp(argv[1], "inherit-child") && argc == 4) return inherit_child(argv);
     if (!strcmp(argv[1], "failclosed")) return failclosed();
-    fprintf(stderr, "usage: access outbound|inbound|inherit|failclosed\n");
+    if (!strcmp(argv[1], "unreadable")) return unreadable();
+    if (!strcmp(argv[1], "raw-native")) {
+        unfilterable(0);
+        return failures ? 1 : 0;
+    }
+    fprintf(stderr, "usage: access outbound|inbound|inherit|failclosed|unreadable|raw-native\n");
     return 2;
 }

@@ -8,8 +8,9 @@
 //! # Safety
 //! Every function has the contract of the C function of the same name:
 //! pointer arguments are the caller's and are handed on unchanged. libsock
-//! reads them (to trace or to rewrite a bind address) only through
-//! `crate::caller::copy_in`, which cannot fault.
+//! reads them (to trace, to judge a peer, or to rewrite a bind address)
+//! only through `crate::caller`, which cannot fault; the one write is
+//! putting back, after a refused accept, what the kernel had just written.
 
 use std::ffi::c_void;
 
@@ -38,16 +39,9 @@ fn int_option(value: *const c_void, len: socklen_t) -> Option<i64> {
     Some(i32::from_ne_bytes([buf[0], buf[1], buf[2], buf[3]]).into())
 }
 
-/// The name (address) of a msghdr, read without trusting the pointers.
+/// The name (address) of a msghdr, for the trace.
 fn msg_name(msg: *const msghdr) -> Option<SockAddr> {
-    let mut buf = [0u8; addr::MAX_LEN];
-    caller::copy_in(msg.cast(), size_of::<msghdr>(), &mut buf)?;
-    // SAFETY: `buf` holds a full msghdr's bytes; read_unaligned copies it.
-    let m: msghdr = unsafe { buf.as_ptr().cast::<msghdr>().read_unaligned() };
-    if m.msg_name.is_null() || m.msg_namelen == 0 {
-        return None;
-    }
-    caller::read(m.msg_name.cast(), m.msg_namelen)
+    caller::msg_name(msg).ok().flatten()
 }
 
 /// The room the caller gave for an address (`*len` before the call), read
@@ -87,13 +81,14 @@ pub unsafe fn socket(s: &'static Settings, domain: c_int, ty: c_int, protocol: c
         return s.refuse(Call::socket, t0, access::UNFILTERABLE, record);
     }
     // SAFETY: the caller's contract is the C function's.
-    let mut fd = unsafe { real::socket(domain, ty, protocol) };
+    let fd = unsafe { real::socket(domain, ty, protocol) };
     // Access rules: the filter, locked, before the program sees the socket.
     let kind = (domain, ty, protocol);
-    if fd >= 0 && s.access.as_ref().is_some_and(|a| !a.on_socket(fd, kind)) {
-        access::discard(fd);
-        crate::errno::set(libc::EPERM);
-        fd = -1;
+    if fd >= 0 {
+        if let Some(why) = s.access.as_ref().and_then(|a| a.on_socket(fd, kind)) {
+            access::discard(fd);
+            return s.refuse(Call::socket, t0, why, record);
+        }
     }
     if fd >= 0 {
         s.policy(|c| policy::on_socket(c, fd, domain, ty, protocol));
@@ -182,7 +177,7 @@ pub unsafe fn listen(s: &Settings, fd: c_int, backlog: c_int) -> c_int {
 /// # Safety
 /// As for accept4.
 unsafe fn accepted(
-    s: &Settings,
+    s: &'static Settings,
     call: Call,
     fd: c_int,
     addr: *mut sockaddr,
@@ -190,6 +185,13 @@ unsafe fn accepted(
     flags: Option<c_int>,
 ) -> c_int {
     let room = room(s, len);
+    // Access rules: what the caller's buffers hold, for a refused
+    // connection to leave them as a failed accept does (untouched).
+    let before = s
+        .access
+        .as_ref()
+        .map(|_| AcceptBufs::save(addr, len))
+        .unwrap_or_default();
     let t0 = s.start();
     let new = match flags {
         // SAFETY: forwarded unchanged.
@@ -199,13 +201,27 @@ unsafe fn accepted(
     };
     // Access rules: the filter (inherited from the listener, normally),
     // and no connection from a refused peer queued before it was filtered.
-    let new = if new >= 0 && s.access.as_ref().is_some_and(|a| !a.on_accept(new)) {
-        access::discard(new);
-        crate::errno::set(libc::ECONNABORTED);
-        -1
-    } else {
-        new
-    };
+    if new >= 0 {
+        if let Some(why) = s.access.as_ref().and_then(|a| a.on_accept(new)) {
+            access::discard(new);
+            // SAFETY: accept succeeded, so the kernel has just written the
+            // caller's `addr` (if not NULL) and `*len`.
+            unsafe { before.restore(addr, len) };
+            if let Some(stats) = &s.stats {
+                crate::boundary::own(|| stats.denied(call));
+            }
+            crate::errno::set(libc::ECONNABORTED);
+            s.done(call, t0, -1, Dir::None, 0, |rec| {
+                let mut rec = rec.fd(fd);
+                if let Some(f) = flags {
+                    rec = rec.arg("flags", Val::SockFlags(f));
+                }
+                rec.out("denied_by", Val::Rule(why.0, why.1))
+            });
+            crate::errno::set(libc::ECONNABORTED);
+            return -1;
+        }
+    }
     if new >= 0 {
         s.policy(|c| policy::on_accept(c, new));
     }
@@ -224,11 +240,64 @@ unsafe fn accepted(
     new
 }
 
+/// The caller's accept buffers as they were before the call: `*len` and
+/// the bytes of `addr` the kernel may write (None where unreadable).
+#[derive(Default)]
+struct AcceptBufs {
+    room: Option<socklen_t>,
+    addr: Option<[u8; addr::MAX_LEN]>,
+}
+
+impl AcceptBufs {
+    fn save(addr: *const sockaddr, len: *const socklen_t) -> AcceptBufs {
+        if addr.is_null() {
+            return AcceptBufs::default();
+        }
+        let room = caller::read_len(len);
+        let mut buf = [0u8; addr::MAX_LEN];
+        let saved = room.and_then(|r| caller::copy_in(addr.cast(), r as usize, &mut buf));
+        AcceptBufs {
+            room,
+            addr: saved.map(|_| buf),
+        }
+    }
+
+    /// Puts back what the kernel overwrote: the saved bytes and length, or,
+    /// where they could not be read, zeroes over the peer's address.
+    ///
+    /// # Safety
+    /// Only after a successful accept: `addr`, if not NULL, and `len` are
+    /// valid and hold what the kernel wrote.
+    unsafe fn restore(&self, addr: *mut sockaddr, len: *mut socklen_t) {
+        if addr.is_null() {
+            return;
+        }
+        // SAFETY: the kernel has just written `*len` (the contract).
+        let full = unsafe { len.read_unaligned() };
+        let wrote = (full as usize)
+            .min(self.room.map_or(usize::MAX, |r| r as usize))
+            .min(addr::MAX_LEN);
+        let zeroes = [0u8; addr::MAX_LEN];
+        let bytes = self.addr.as_ref().unwrap_or(&zeroes);
+        // SAFETY: the kernel wrote `wrote` bytes at `addr` (the contract).
+        unsafe { caller::restore(addr.cast(), &bytes[..wrote]) };
+        if let Some(room) = self.room {
+            // SAFETY: as above, `len` is the caller's valid socklen_t.
+            unsafe { caller::restore(len.cast(), &room.to_ne_bytes()) };
+        }
+    }
+}
+
 /// `accept`; accepted sockets get the configured options.
 ///
 /// # Safety
 /// As for the C function.
-pub unsafe fn accept(s: &Settings, fd: c_int, addr: *mut sockaddr, len: *mut socklen_t) -> c_int {
+pub unsafe fn accept(
+    s: &'static Settings,
+    fd: c_int,
+    addr: *mut sockaddr,
+    len: *mut socklen_t,
+) -> c_int {
     // SAFETY: as for accept.
     unsafe { accepted(s, Call::accept, fd, addr, len, None) }
 }
@@ -238,7 +307,7 @@ pub unsafe fn accept(s: &Settings, fd: c_int, addr: *mut sockaddr, len: *mut soc
 /// # Safety
 /// As for the C function.
 pub unsafe fn accept4(
-    s: &Settings,
+    s: &'static Settings,
     fd: c_int,
     addr: *mut sockaddr,
     len: *mut socklen_t,
@@ -261,7 +330,7 @@ pub unsafe fn connect(
     let t0 = s.start();
     let record = |rec: Record| rec.fd(fd).arg("addr", Val::Addr(caller::read(addr, len)));
     // Access rules: a refused peer is never reached.
-    if let Some(why) = s.refused(fd, || access::peer(addr, len)) {
+    if let Some(why) = s.refused(fd, || caller::peer(addr, len)) {
         return s.refuse(Call::connect, t0, why, record);
     }
     // SAFETY: forwarded unchanged.
@@ -318,7 +387,7 @@ pub unsafe fn sendto(
         }
     };
     // Access rules (MSG_FASTOPEN included): nothing sent to a refused peer.
-    if let Some(why) = s.refused(fd, || access::peer(addr, addrlen)) {
+    if let Some(why) = s.refused(fd, || caller::peer(addr, addrlen)) {
         return s.refuse(Call::sendto, t0, why, record) as ssize_t;
     }
     // SAFETY: forwarded unchanged.
@@ -353,7 +422,7 @@ pub unsafe fn sendmsg(
         }
     };
     // Access rules: nothing sent to a refused peer.
-    if let Some(why) = s.refused(fd, || msg_name(msg)) {
+    if let Some(why) = s.refused(fd, || caller::msg_name(msg)) {
         return s.refuse(Call::sendmsg, t0, why, record) as ssize_t;
     }
     // SAFETY: forwarded unchanged.
@@ -389,6 +458,7 @@ pub unsafe fn sendmmsg(
     // Access rules: only the messages before the first one to a refused
     // peer are sent; if that is the first, nothing is and the call fails.
     let mut send = vlen;
+    let mut cut = None;
     if s.access.is_some() {
         // The kernel sends at most UIO_MAXIOV (1024) messages per call.
         for i in 0..vlen.min(1024) {
@@ -396,11 +466,12 @@ pub unsafe fn sendmmsg(
                 .cast::<u8>()
                 .wrapping_add(i as usize * size_of::<mmsghdr>())
                 .cast::<msghdr>();
-            if let Some(why) = s.refused(fd, || msg_name(m)) {
+            if let Some(why) = s.refused(fd, || caller::msg_name(m)) {
                 if i == 0 {
                     return s.refuse(Call::sendmmsg, t0, why, record);
                 }
                 send = i;
+                cut = Some(why);
                 break;
             }
         }
@@ -412,7 +483,21 @@ pub unsafe fn sendmmsg(
     } else {
         0
     };
-    s.done(Call::sendmmsg, t0, r.into(), Dir::Out, bytes, record);
+    // A batch cut before a refused message is a denial too.
+    if let (Some(_), Some(stats)) = (cut, &s.stats) {
+        crate::boundary::own(|| stats.denied(Call::sendmmsg));
+    }
+    s.done(
+        Call::sendmmsg,
+        t0,
+        r.into(),
+        Dir::Out,
+        bytes,
+        |rec| match cut {
+            Some(why) => record(rec).out("denied_by", Val::Rule(why.0, why.1)),
+            None => record(rec),
+        },
+    );
     r
 }
 

@@ -25,6 +25,8 @@ pub fn run(data: &[u8]) {
     };
     let with = compile(&p, true).expect("Policy::new checked the size");
     let without = compile(&p, false).expect("Policy::new checked the size");
+    // The programs Policy::new kept are these.
+    assert!(p.filter(true) == &with[..] && p.filter(false) == &without[..]);
     for prog in [&with, &without] {
         assert!(prog.len() <= BPF_MAXINSNS);
         validate(prog).expect("a program the kernel takes");

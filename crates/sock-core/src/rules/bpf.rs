@@ -16,10 +16,14 @@
 //! Shape: a header dispatching on the version, then per family the deny
 //! rules (`ret 0` on a match), the allow rules (accept on a match), and the
 //! verdict for no match. Each rule is a short straight block whose jumps
-//! stay inside it, so no conditional jump ever needs more than 8 bits. A
-//! rule costs 2-3 instructions for an IPv4 network (5 more with ports) and
-//! up to 9 for an IPv6 one; the kernel's limit is [`BPF_MAXINSNS`] = 4096
-//! instructions, so 1,359 IPv4 networks (or 2,038 single IPv4 addresses) fit.
+//! stay inside it, so no conditional jump ever needs more than 8 bits.
+//! Costs (pinned by the unit test `what_a_rule_costs`): 19 fixed
+//! instructions; per network of a rule, IPv4 a single address 2, a network
+//! up to 3; IPv6 2 per whole 32-bit word of the prefix, up to 3 for a
+//! partial word, plus the return (/128: 9, /97-/127: up to 10); ports add
+//! 3 (IPv4, single port) or 4 (range), 2 or 3 for IPv6. The kernel's limit
+//! is [`BPF_MAXINSNS`] = 4096 instructions, so 1,359 IPv4 networks (or
+//! 2,038 single IPv4 addresses) fit.
 //! A list that does not fit is an error: the caller fails closed.
 
 use std::fmt;
@@ -348,4 +352,65 @@ pub fn compile(policy: &Policy, ports: bool) -> Result<Vec<SockFilter>, TooLarge
         return Err(TooLarge { needed: p.len() });
     }
     Ok(p)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The instructions `deny` adds to the filter for TCP/UDP sockets.
+    fn cost(deny: &str) -> usize {
+        let with = |d: Option<&str>| compile(&Policy::new(None, d).unwrap(), true).unwrap().len();
+        with(Some(deny)) - with(None)
+    }
+
+    /// The numbers the module comment, TooLarge's message and the README
+    /// state, from the compiler itself.
+    #[test]
+    fn what_a_rule_costs() {
+        // Fixed: the header (13), the IPv4 entry (4), each family's verdict.
+        assert_eq!(
+            compile(&Policy::new(None, None).unwrap(), true)
+                .unwrap()
+                .len(),
+            19
+        );
+        // IPv4: a single address 2, a network 3 (2 when it starts at 0 or
+        // ends at 255.255.255.255), 0.0.0.0/0 1 (the return).
+        assert_eq!(cost("192.0.2.7"), 2);
+        assert_eq!(cost("10.0.0.0/8"), 3);
+        assert_eq!(cost("0.0.0.0/1"), 2);
+        assert_eq!(cost("240.0.0.0/4"), 2);
+        assert_eq!(cost("0.0.0.0/0"), 1);
+        // Ports on IPv4: a single port +3, a range +4 (0-HIGH +3).
+        assert_eq!(cost("192.0.2.7:80"), 5);
+        assert_eq!(cost("10.0.0.0/8:80"), 6);
+        assert_eq!(cost("10.0.0.0/8:80-90"), 7);
+        assert_eq!(cost("10.0.0.0/8:0-90"), 6);
+        // IPv6: 2 per whole 32-bit word of the prefix, up to 3 for a
+        // partial one (2 when its range starts at 0 or ends at all ones),
+        // then the return: /128 costs 9, /97-/127 up to 10, /64 5, /32 3,
+        // fe80::/10 4, ::/0 1.
+        assert_eq!(cost("2001:db8::1"), 9);
+        assert_eq!(cost("2001:db8::1000:0/100"), 10);
+        assert_eq!(cost("2001:db8::2/127"), 10);
+        assert_eq!(cost("2001:db8::/127"), 9);
+        assert_eq!(cost("2001:db8::/64"), 5);
+        assert_eq!(cost("2001:db8::/32"), 3);
+        assert_eq!(cost("fe80::/10"), 4);
+        assert_eq!(cost("::/0"), 1);
+        // Ports on IPv6: a single port +2, a range +3.
+        assert_eq!(cost("[2001:db8::1]:80"), 11);
+        assert_eq!(cost("[2001:db8::1]:80-90"), 12);
+        assert_eq!(cost("[2001:db8::1000:0]/100:80-90"), 13);
+        // So the limits: (4096 - 19) / 3 networks, / 2 single addresses.
+        let fits = |n: usize, f: &dyn Fn(usize) -> String| {
+            let list: Vec<String> = (0..n).map(f).collect();
+            Policy::new(None, Some(&list.join(","))).is_ok()
+        };
+        let net = |i: usize| format!("10.{}.{}.0/24", i / 250, i % 250);
+        let host = |i: usize| format!("10.0.{}.{}", i / 250, i % 250 + 1);
+        assert!(fits(1359, &net) && !fits(1360, &net));
+        assert!(fits(2038, &host) && !fits(2039, &host));
+    }
 }

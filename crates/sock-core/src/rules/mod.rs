@@ -206,42 +206,36 @@ pub fn parse(value: &str) -> Result<Vec<Rule>, RuleError> {
         .collect()
 }
 
-/// Checks a rules value (sockrun's `--allow`/`--deny`): Ok, or the error
-/// to print before exiting with status 2.
-pub fn validate(value: &str) -> Result<(), RuleError> {
-    parse(value).map(|_| ())
-}
-
 fn rule(text: &str) -> Result<Rule, String> {
     if text.is_empty() {
         return Err("a rule (found an empty one: two commas, or a comma at an end)".into());
     }
     let all = (0, u16::MAX);
-    if text.starts_with(|c: char| c.is_ascii_alphabetic()) && !text.contains("::") {
+    // A keyword, optionally with :PORTS: a letter first and at most one ':'
+    // (an IPv6 address has at least two, and may begin with a letter:
+    // fe80::1, fe80:0:0:0:0:0:0:1).
+    if text.starts_with(|c: char| c.is_ascii_alphabetic()) && text.matches(':').count() <= 1 {
         let (word, ports) = match text.split_once(':') {
             Some((w, p)) => (w, ports(p)?),
             None => (text, all),
         };
-        if let Some((_, nets)) = KEYWORDS.iter().find(|(k, _)| *k == word) {
-            let nets = nets
-                .iter()
-                .map(|n| {
-                    let (a, l) = n.split_once('/').expect("keyword nets have prefixes");
-                    Net::new(a.parse().expect("keyword address"), l.parse().expect("len"))
-                })
-                .collect();
-            return Ok(Rule {
-                text: text.into(),
-                nets,
-                ports,
-            });
-        }
-        // Not a keyword: an IPv6 address may begin with a letter (fe80::1).
-        if !word.contains(':') && word.parse::<Ipv6Addr>().is_err() && !text.contains(':') {
+        let Some((_, nets)) = KEYWORDS.iter().find(|(k, _)| *k == word) else {
             return Err(format!(
                 "{EXPECT_ADDR} ({word:?} is not a keyword or an address)"
             ));
-        }
+        };
+        let nets = nets
+            .iter()
+            .map(|n| {
+                let (a, l) = n.split_once('/').expect("keyword nets have prefixes");
+                Net::new(a.parse().expect("keyword address"), l.parse().expect("len"))
+            })
+            .collect();
+        return Ok(Rule {
+            text: text.into(),
+            nets,
+            ports,
+        });
     }
     let (net, ports) = if let Some(rest) = text.strip_prefix('[') {
         // [v6], [v6]/len, [v6/len], each optionally followed by :PORTS.
@@ -353,6 +347,9 @@ pub struct Policy {
     allow: Option<(Vec<Rule>, Matcher)>,
     deny: (Vec<Rule>, Matcher),
     fail_closed: bool,
+    /// The socket filters compiled from the rules, once: for TCP and UDP
+    /// sockets (with ports) and for other INET/INET6 sockets.
+    filters: [Vec<bpf::SockFilter>; 2],
 }
 
 /// A rules value that cannot be used: which variable, and why.
@@ -386,7 +383,7 @@ impl Policy {
         };
         let allow = list(ALLOW_VAR, allow)?;
         let deny = list(DENY_VAR, deny)?.unwrap_or_default();
-        let policy = Policy {
+        let mut policy = Policy {
             allow: allow.map(|rules| {
                 let m = Matcher::new(&rules);
                 (rules, m)
@@ -396,10 +393,12 @@ impl Policy {
                 (deny, m)
             },
             fail_closed: false,
+            filters: [Vec::new(), Vec::new()],
         };
-        // Both filters (with and without ports) must fit.
-        for ports in [true, false] {
-            if let Err(e) = bpf::compile(&policy, ports) {
+        // Both filters (with and without ports) must fit; they are kept.
+        match (bpf::compile(&policy, true), bpf::compile(&policy, false)) {
+            (Ok(with_ports), Ok(without_ports)) => policy.filters = [with_ports, without_ports],
+            (Err(e), _) | (_, Err(e)) => {
                 let var = match (&policy.allow, policy.deny.0.is_empty()) {
                     (Some(_), false) => "LIBSOCK_ALLOW and LIBSOCK_DENY",
                     (Some(_), true) => ALLOW_VAR,
@@ -414,12 +413,20 @@ impl Policy {
         Ok(policy)
     }
 
+    /// The compiled socket filter: `ports` for TCP and UDP sockets (the
+    /// source port at offset 0), else the one that judges rules with ports
+    /// without them (see [`bpf::compile`]).
+    pub fn filter(&self, ports: bool) -> &[bpf::SockFilter] {
+        &self.filters[usize::from(!ports)]
+    }
+
     /// The policy that refuses every INET/INET6 peer (after an error).
     pub fn fail_closed() -> Policy {
         Policy {
             allow: None,
             deny: (Vec::new(), Matcher::new(&[])),
             fail_closed: true,
+            filters: [bpf::drop_all(), bpf::drop_all()],
         }
     }
 
@@ -510,6 +517,25 @@ mod tests {
             parse("fe80::1").unwrap()[0].nets,
             vec![Net::new(ip("fe80::1"), 128)]
         );
+        // Full-form IPv6 addresses may begin with a letter too.
+        for (text, net, len, ports) in [
+            ("fe80:0:0:0:0:0:0:1", "fe80::1", 128, (0, u16::MAX)),
+            ("fe80:0:0:0:0:0:0:0/64", "fe80::", 64, (0, u16::MAX)),
+            ("ff02:0:0:0:0:0:0:1/128", "ff02::1", 128, (0, u16::MAX)),
+            (
+                "abcd:ef01:2345:6789:abcd:ef01:2345:6789",
+                "abcd:ef01:2345:6789:abcd:ef01:2345:6789",
+                128,
+                (0, u16::MAX),
+            ),
+            ("fe80::", "fe80::", 128, (0, u16::MAX)),
+            ("[fe80:0:0:0:0:0:0:1]:80", "fe80::1", 128, (80, 80)),
+            ("[fe80:0:0:0:0:0:0:0]/10:1-2", "fe80::", 10, (1, 2)),
+        ] {
+            let r = parse(text).unwrap_or_else(|e| panic!("{text}: {e}"));
+            assert_eq!(r[0].nets, vec![Net::new(ip(net), len)], "{text}");
+            assert_eq!(r[0].ports, ports, "{text}");
+        }
         // Host bits are cleared.
         assert_eq!(
             parse("10.1.2.3/8").unwrap()[0].nets,
@@ -552,6 +578,9 @@ mod tests {
             ("10.0.0.1:", "PORTS"),
             ("localhost:x", "PORTS"),
             ("loclhost", "not a keyword"),
+            ("loclhost:80", "not a keyword"),
+            ("fe80:1", "not a keyword"),
+            ("fe80:0:0:0:0:0:0:1:80", "needs brackets"),
             ("10.0.0", "IPv4 or IPv6 address"),
             ("[::1", "closing ']'"),
             ("[::1]80", ":PORTS after ']'"),
@@ -566,7 +595,7 @@ mod tests {
         }
         let e = parse("10.0.0.0/8, 300.1.1.1").unwrap_err();
         assert_eq!((e.index, e.rule.as_str()), (2, "300.1.1.1"));
-        assert!(validate("localhost:6379").is_ok() && validate("nope").is_err());
+        assert!(parse("localhost:6379").is_ok() && parse("nope").is_err());
     }
 
     #[test]
