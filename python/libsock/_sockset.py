@@ -31,7 +31,7 @@ from typing import Any, Iterable, Iterator, List, Optional, Sequence, Tuple
 
 from ._lib import lib
 from ._cstructs import timeval
-from ._util import FdLike, check_fds, fd_array, filenos, raise_errno, to_fd
+from ._util import FdLike, check_fds, descriptors, raise_errno, to_fd
 
 __all__ = ["SocketSet", "select"]
 
@@ -93,7 +93,7 @@ class SocketSet:
     def update(self, fds: Iterable[FdLike]) -> None:
         """Adds every descriptor of ``fds`` in one C call — all, or none if
         one is invalid (``OSError(EINVAL)``)."""
-        members = fd_array(filenos(_sequence(fds)))
+        members = descriptors(_sequence(fds))
         if members and lib.sockset_add_many(self.handle, _c_ints(members), len(members)) != 0:
             raise_errno(ctypes.get_errno())
 
@@ -190,7 +190,7 @@ def _fill(target: SocketSet, objects: Iterable[Any]) -> Tuple[Sequence[Any], "ar
     for a negative descriptor), then OSError from C (EINVAL: beyond the
     kernel's limit)."""
     seq = _sequence(objects)
-    fds = fd_array(filenos(seq, negative=False))
+    fds = descriptors(seq, negative=False)
     target.reset()
     if fds and lib.sockset_add_many(target.handle, _c_ints(fds), len(fds)) != 0:
         err = ctypes.get_errno()

@@ -334,6 +334,36 @@ class BulkPathsTest(SocketTestCase):
         self.assertEqual(libsock.select(objects, [], [], 5), ([moving], [], []))
         self.assertEqual(moving.calls, 4, "fileno() once per round")
 
+    def test_socket_lists_fast_path_keeps_select_semantics(self) -> None:
+        # A list of plain sockets takes the C fileno directly; a subclass that
+        # overrides fileno(), a closed socket and a mixed list must not.
+        pairs = self.pairs(6)
+        readers = [a for a, _ in pairs]
+        pairs[3][1].send(b"!")
+        self.assertEqual(libsock.select(readers, [], [], 5), ([readers[3]], [], []))
+
+        class Redirected(socket.socket):
+            target = readers[3]
+
+            def fileno(self) -> int:
+                return self.target.fileno()
+
+        odd = Redirected(socket.AF_UNIX, socket.SOCK_STREAM)
+        self.addCleanup(odd.close)
+        only_odd = [odd]
+        self.assertEqual(libsock.select(only_odd, [], [], 5), ([odd], [], []))
+        self.assertEqual(select.select(only_odd, [], [], 5), ([odd], [], []))
+        mixed = readers[:3] + [odd]
+        self.assertEqual(libsock.select(mixed, [], [], 5), select.select(mixed, [], [], 5))
+        closed = socket.socket()
+        closed.close()
+        for objects in ([closed], readers + [closed]):
+            with self.assertRaises(ValueError) as want:
+                select.select(objects, [], [], 0)
+            with self.assertRaises(ValueError) as got:
+                libsock.select(objects, [], [], 0)
+            self.assertEqual(str(got.exception), str(want.exception))
+
     def test_fileno_raises(self) -> None:
         (a, b), = self.pairs(1)
         b.send(b"!")
