@@ -91,10 +91,14 @@ pub fn run(data: &[u8]) {
     assert_eq!(c.is_active(), c != Config::default());
     assert_eq!(
         c.has_policy(),
+        // Socket policy: neither tracing nor stats, nor the access rules
+        // (applied by their own module, see src/access.rs).
         Config {
             trace: None,
             format: Format::Text,
             stats: None,
+            allow: None,
+            deny: None,
             ..c.clone()
         } != Config::default()
     );
