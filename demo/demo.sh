@@ -7,7 +7,7 @@ harness demo
 find_libsock
 py=${PYTHON:-python3}
 out=target/demo
-mkdir -p "$out"
+build_dir out "$out"
 scratch work demo
 server=
 on_exit '[ -z "$server" ] || kill "$server" 2>/dev/null'

@@ -26,8 +26,7 @@ PYTHON=${PYTHON:-python3}
 LIB=$lib
 ABS_LIBDIR=$libdir
 [ -e "$ABS_LIBDIR/libsock.so.0" ] || ln -sf libsock.so "$ABS_LIBDIR/libsock.so.0"
-mkdir -p "$BUILD"
-BUILD=$(cd "$BUILD" && pwd)
+build_dir BUILD "$BUILD"
 scratch TMP access
 
 CFLAGS=(-O2 -Wall -Wextra -Werror -D_GNU_SOURCE)

@@ -46,8 +46,7 @@ need nm readelf timeout diff comm "$CC"
 # No libsock configuration may leak in from the caller: pure pass-through only.
 no_config LD_DEBUG LD_DEBUG_OUTPUT LD_LIBRARY_PATH LD_BIND_NOW
 
-mkdir -p "$BUILD"
-BUILD=$(cd "$BUILD" && pwd)
+build_dir BUILD "$BUILD"
 scratch SCRATCH diff
 
 # The BSD calls libsock must export (SPEC.md, "The BSD calls").

@@ -21,7 +21,7 @@ need timeout awk mkfifo
 cc=${CC:-cc}
 runs=${EXIT_RUNS:-200}
 out=target/c-tests/exit
-mkdir -p "$out"
+build_dir out "$out"
 scratch work exit
 
 cflags=(-O2 -g -Wall -Wextra -Werror -pthread)

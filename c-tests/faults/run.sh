@@ -47,8 +47,7 @@ harness faults
 find_libsock
 cc=${CC:-cc}
 out=target/c-tests/faults
-mkdir -p "$out"
-out=$(cd "$out" && pwd)
+build_dir out "$out"
 scratch work faults
 mnt=
 on_exit '[ -z "$mnt" ] || umount "$mnt" 2>/dev/null || true'

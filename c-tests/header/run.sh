@@ -8,7 +8,7 @@ set -euo pipefail
 harness header
 find_libsock
 out=target/c-tests/header
-mkdir -p "$out"
+build_dir out "$out"
 src=c-tests/header/use_header.c
 warn=(-Wall -Wextra -Werror -pedantic -Iinclude)
 link=(-L"$libdir" -lsock -Wl,-rpath,"$libdir")

@@ -49,8 +49,7 @@ harness sanitize
 find_libsock
 cc=${CC:-cc}
 out=target/c-tests/sanitize
-mkdir -p "$out"
-out=$(cd "$out" && pwd)
+build_dir out "$out"
 scratch work sanitize
 server=
 on_exit '[ -z "$server" ] || kill "$server" 2>/dev/null'

@@ -8,7 +8,7 @@ set -euo pipefail
 harness sockset
 find_libsock
 out=target/c-tests/sockset
-mkdir -p "$out"
+build_dir out "$out"
 cflags=(-O2 -g -Wall -Wextra -Werror -Iinclude)
 linked=(-L"$libdir" -lsock -Wl,-rpath,"$libdir")
 cc=${CC:-cc}

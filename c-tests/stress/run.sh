@@ -28,7 +28,7 @@ find_libsock
 cc=${CC:-cc}
 py=${PYTHON:-python3}
 out=target/c-tests/stress
-mkdir -p "$out"
+build_dir out "$out"
 scratch work stress
 no_config
 

@@ -68,7 +68,7 @@ PY=$("$PYTHON" -c 'import sys; print(sys.executable)') || die "no $PYTHON"
 # No configuration may leak in from the caller.
 no_config
 
-mkdir -p "$BUILD"
+build_dir BUILD "$BUILD"
 BUILD=$(realpath "$BUILD")
 CHECK="$PY $(realpath "$SRC/tracecheck.py")"
 scratch WORK trace

@@ -56,8 +56,7 @@ find_libsock
 cc=${CC:-cc}
 vg_bin=${VALGRIND:-valgrind}
 out=target/c-tests/valgrind
-mkdir -p "$out"
-out=$(cd "$out" && pwd)
+build_dir out "$out"
 scratch work valgrind
 server=
 on_exit '[ -z "$server" ] || kill "$server" 2>/dev/null'

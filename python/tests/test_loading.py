@@ -9,7 +9,7 @@ import subprocess
 import sys
 import tempfile
 import unittest
-from typing import Dict
+from typing import Dict, Optional
 
 from _support import PYTHON_DIR, REPO, expected_library
 
@@ -18,13 +18,27 @@ from libsock import _lib
 
 
 def _run_import(
-    env_update: Dict[str, str], code: str = "import libsock; print(libsock.lib_path)"
+    env_update: Dict[str, Optional[str]],
+    code: str = "import libsock; print(libsock.lib_path)",
+    path: str = str(PYTHON_DIR),
+    cwd: Optional[str] = None,
 ) -> "subprocess.CompletedProcess[str]":
+    """``code`` in a fresh interpreter that imports the package from
+    ``path``, with the environment changed by ``env_update`` (None: unset)."""
     env = dict(os.environ)
-    env.update(env_update)
-    env["PYTHONPATH"] = str(PYTHON_DIR)
+    for name, value in env_update.items():
+        if value is None:
+            env.pop(name, None)
+        else:
+            env[name] = value
+    env["PYTHONPATH"] = path
     return subprocess.run(
-        [sys.executable, "-c", code], env=env, capture_output=True, text=True, timeout=60
+        [sys.executable, "-c", code],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        cwd=cwd,
     )
 
 
@@ -89,15 +103,7 @@ class LoadingTest(unittest.TestCase):
         built = REPO / "target" / "release" / "libsock.so"
         if not built.is_file():
             self.skipTest("no build tree")
-        env = {k: v for k, v in os.environ.items() if k != "LIBSOCK_LIB"}
-        env["PYTHONPATH"] = str(PYTHON_DIR)
-        result = subprocess.run(
-            [sys.executable, "-c", "import libsock; print(libsock.lib_path)"],
-            env=env,
-            capture_output=True,
-            text=True,
-            timeout=60,
-        )
+        result = _run_import({"LIBSOCK_LIB": None})
         self.assertEqual(result.returncode, 0, result.stderr)
         self.assertEqual(os.path.realpath(result.stdout.strip()), str(built.resolve()))
 
@@ -111,28 +117,13 @@ class LoadingTest(unittest.TestCase):
             shutil.copytree(PYTHON_DIR / "libsock", package)
             bundled = os.path.join(package, "libsock.so")
             os.symlink(expected, bundled)
-            env = {k: v for k, v in os.environ.items() if k != "LIBSOCK_LIB"}
-            env["PYTHONPATH"] = tmp
-            result = subprocess.run(
-                [sys.executable, "-c", "import libsock; print(libsock.lib_path)"],
-                env=env,
-                capture_output=True,
-                text=True,
-                timeout=60,
-                cwd=tmp,
-            )
+            result = _run_import({"LIBSOCK_LIB": None}, path=tmp, cwd=tmp)
             self.assertEqual(result.returncode, 0, result.stderr)
             # (Preloaded, lib_path is the preloaded file: the same one.)
             self.assertEqual(os.path.realpath(result.stdout.strip()), str(expected))
             # LIBSOCK_LIB still wins over it.
-            env["LIBSOCK_LIB"] = "/nonexistent/libsock.so"
-            result = subprocess.run(
-                [sys.executable, "-c", "import libsock"],
-                env=env,
-                capture_output=True,
-                text=True,
-                timeout=60,
-                cwd=tmp,
+            result = _run_import(
+                {"LIBSOCK_LIB": "/nonexistent/libsock.so"}, "import libsock", path=tmp, cwd=tmp
             )
             self.assertNotEqual(result.returncode, 0)
             self.assertIn("/nonexistent/libsock.so", result.stderr)

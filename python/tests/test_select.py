@@ -280,21 +280,29 @@ class BulkPathsTest(SocketTestCase):
             out.append((a, b))
         return out
 
+    def reuse_number(
+        self, pairs: List[Tuple[socket.socket, socket.socket]], index: int
+    ) -> Tuple[socket.socket, socket.socket]:
+        """Closes pair ``index`` and makes a new pair whose first socket has
+        the closed one's number: (that socket, its peer)."""
+        victim, peer = pairs[index]
+        number = victim.fileno()
+        victim.close()
+        peer.close()
+        c, d = socket.socketpair()
+        self.addCleanup(c.close)
+        self.addCleanup(d.close)
+        fresh, other = (c, d) if c.fileno() == number else (d, c)
+        self.assertEqual(fresh.fileno(), number, "the number is reused")
+        return fresh, other
+
     def test_closed_number_reused_between_rounds(self) -> None:
         pairs = self.pairs(20)
         readers = [a for a, _ in pairs]
         for _ in range(3):  # rounds that register everything (epoll when preloaded)
             self.assertEqual(libsock.select(readers, [], [], 0), ([], [], []))
         for victim_index in (5, 12):
-            victim, peer = pairs[victim_index]
-            number = victim.fileno()
-            victim.close()
-            peer.close()
-            c, d = socket.socketpair()
-            self.addCleanup(c.close)
-            self.addCleanup(d.close)
-            fresh, other = (c, d) if c.fileno() == number else (d, c)
-            self.assertEqual(fresh.fileno(), number, "the number is reused")
+            fresh, other = self.reuse_number(pairs, victim_index)
             readers[victim_index] = fresh
             pairs[victim_index] = (fresh, other)
             # Idle: not ready (a stale registration would not say otherwise,
@@ -307,17 +315,9 @@ class BulkPathsTest(SocketTestCase):
             fresh.recv(1)
         # And as ints: the same number, a new socket behind it.
         fds = [a.fileno() for a, _ in pairs]
-        victim, peer = pairs[0]
-        number = victim.fileno()
-        victim.close()
-        peer.close()
-        c, d = socket.socketpair()
-        self.addCleanup(c.close)
-        self.addCleanup(d.close)
-        fresh, other = (c, d) if c.fileno() == number else (d, c)
-        self.assertEqual(fresh.fileno(), number)
+        fresh, other = self.reuse_number(pairs, 0)
         other.send(b"!")
-        self.assertEqual(libsock.select(fds, [], [], 5), ([number], [], []))
+        self.assertEqual(libsock.select(fds, [], [], 5), ([fds[0]], [], []))
 
     def test_fileno_changes_between_rounds(self) -> None:
         (a, a_peer), (b, b_peer) = self.pairs(2)

@@ -19,6 +19,8 @@
 #     background PID      kill PID (a server, a strace) and wait for it
 #     scratch VAR NAME    VAR := a new directory $TMPDIR/libsock-NAME.XXXXXX,
 #                         removed at exit
+#     build_dir VAR DIR   DIR (build outputs, kept) made if missing; VAR := its
+#                         absolute path
 # Environment and tools:
 #     no_config [VAR...]  unset every LIBSOCK_* variable, LD_PRELOAD and VARs:
 #                         nothing leaks in from the caller
@@ -109,6 +111,11 @@ scratch() {
     dir=$(mktemp -d "${TMPDIR:-/tmp}/libsock-$2.XXXXXX")
     on_exit "rm -rf '$dir'"
     printf -v "$1" '%s' "$dir"
+}
+
+build_dir() {
+    mkdir -p "$2"
+    printf -v "$1" '%s' "$(cd "$2" && pwd)"
 }
 
 _harness_exit() {
