@@ -63,29 +63,10 @@ impl Access {
         Access { policy }
     }
 
-    /// Whether the rules refuse the peer `peer()` reads for the socket `fd`
-    /// (see `caller::peer`): Some(why) for a refused INET/INET6 address on
-    /// an INET/INET6 socket, and, failing closed, for a peer that cannot be
-    /// read at all or a check that could not run (a panic).
-    pub fn check(
-        &self,
-        fd: c_int,
-        peer: impl FnOnce() -> Result<Option<SockAddr>, c_int>,
-    ) -> Option<Why<'_>> {
-        crate::boundary::own(|| {
-            let why = match peer() {
-                Ok(peer) => {
-                    let why = self.judge(&peer?)?;
-                    (list(why), rule(why))
-                }
-                Err(_) => PEER_UNREADABLE,
-            };
-            // Only INET/INET6 sockets are held: anything else keeps the
-            // kernel's answer to an INET address.
-            let domain = get_int(fd, libc::SOL_SOCKET, libc::SO_DOMAIN)?;
-            (domain == libc::AF_INET || domain == libc::AF_INET6).then_some(why)
-        })
-        .unwrap_or(Some(INTERNAL))
+    /// The decision for the peer `ip`:`port` (as the kernel reaches it:
+    /// see `crate::outbound`): Err(why) if the rules refuse it.
+    pub fn decide(&self, ip: IpAddr, port: u16) -> Result<(), Why<'_>> {
+        self.policy.decide(ip, port).map_err(|r| (list(r), rule(r)))
     }
 
     /// After `socket` made `fd` (domain, type, protocol): the filter,
@@ -303,6 +284,22 @@ pub fn unfilterable(domain: c_int, ty: c_int) -> bool {
             && (base == libc::SOCK_RAW || base == SOCK_PACKET))
 }
 
+/// Whether libsock can place the peers of such a socket (every socket
+/// that is not INET/INET6 is simply not judged): SCTP, L2TP, DCCP and the
+/// like name peers in ways no rule check sees (SCTP's `connectx` is a
+/// socket option), so they are refused while rules are set.
+pub fn placeable(domain: c_int, ty: c_int, protocol: c_int) -> bool {
+    if domain != libc::AF_INET && domain != libc::AF_INET6 {
+        return true;
+    }
+    sock_core::rules::dest::Socket {
+        domain,
+        ty,
+        protocol,
+    }
+    .placeable()
+}
+
 /// Why a call was refused, for the trace: the list (or what refused it)
 /// and the rule.
 pub type Why<'a> = (&'static str, &'a str);
@@ -392,7 +389,7 @@ fn max_fd() -> c_int {
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
 
     #[test]
@@ -428,10 +425,10 @@ mod tests {
     }
 
     /// A socket through the table, closed on drop.
-    struct Sock(c_int);
+    pub(crate) struct Sock(pub(crate) c_int);
 
     impl Sock {
-        fn new(domain: c_int, ty: c_int) -> Sock {
+        pub(crate) fn new(domain: c_int, ty: c_int) -> Sock {
             // SAFETY: plain arguments.
             let fd = unsafe { real::socket(domain, ty, 0) };
             assert!(fd >= 0);
@@ -444,31 +441,6 @@ mod tests {
             // SAFETY: our own descriptor, closed once.
             unsafe { real::close(self.0) };
         }
-    }
-
-    #[test]
-    fn an_unreadable_peer_or_a_failed_check_fails_closed() {
-        let a = Access::load(None, Some("127.0.0.2"));
-        let udp = Sock::new(libc::AF_INET, libc::SOCK_DGRAM);
-        let unix = Sock::new(libc::AF_UNIX, libc::SOCK_DGRAM);
-        let denied = || Ok(Some(SockAddr::V4("127.0.0.2:9".parse().unwrap())));
-        let allowed = || Ok(Some(SockAddr::V4("127.0.0.3:9".parse().unwrap())));
-        assert_eq!(
-            a.check(udp.0, denied),
-            Some((sock_core::rules::DENY_VAR, "127.0.0.2"))
-        );
-        assert_eq!(a.check(udp.0, allowed), None);
-        // No peer named, or bad memory: the kernel decides.
-        assert_eq!(a.check(udp.0, || Ok(None)), None);
-        // Unreadable: refused on an INET socket, the kernel's on a Unix one.
-        assert_eq!(a.check(udp.0, || Err(libc::ENOSYS)), Some(PEER_UNREADABLE));
-        assert_eq!(a.check(unix.0, || Err(libc::EPERM)), None);
-        // The check itself failed (a panic): refused.
-        let hook = std::panic::take_hook();
-        std::panic::set_hook(Box::new(|_| {}));
-        let r = a.check(udp.0, || panic!("boom"));
-        std::panic::set_hook(hook);
-        assert_eq!(r, Some(INTERNAL));
     }
 
     #[test]

@@ -26,31 +26,57 @@ pub fn try_copy_in(
     buf: &mut [u8; MAX_LEN],
 ) -> Result<usize, c_int> {
     let len = len.min(MAX_LEN);
-    if len == 0 {
-        return Ok(0);
+    try_read(ptr, &mut buf[..len]).map(|()| len)
+}
+
+/// Copies the caller's `buf.len()` bytes at `ptr` into `buf`, as
+/// [`try_copy_in`] does (any length: a `sendmsg` control buffer).
+pub fn try_read(ptr: *const c_void, buf: &mut [u8]) -> Result<(), c_int> {
+    if buf.is_empty() {
+        return Ok(());
     }
     if ptr.is_null() {
         return Err(libc::EFAULT);
     }
     let local = libc::iovec {
         iov_base: buf.as_mut_ptr().cast(),
-        iov_len: len,
+        iov_len: buf.len(),
     };
     let remote = libc::iovec {
         iov_base: ptr.cast_mut(),
-        iov_len: len,
+        iov_len: buf.len(),
     };
     let _errno = crate::errno::ErrnoGuard::save();
-    // SAFETY: `local` is our buffer of at least `len` bytes; the kernel
-    // checks `remote` and fails with EFAULT instead of faulting.
+    // SAFETY: `local` is our buffer of `buf.len()` bytes; the kernel checks
+    // `remote` and fails with EFAULT instead of faulting.
     let n =
         unsafe { libc::process_vm_readv(nix::unistd::getpid().as_raw(), &local, 1, &remote, 1, 0) };
     match n {
-        n if n == len as isize => Ok(len),
-        // A short read: the memory ends before `len` bytes.
+        n if n == buf.len() as isize => Ok(()),
         n if n >= 0 => Err(libc::EFAULT),
         _ => Err(crate::errno::get()),
     }
+}
+
+/// Writes `bytes` to the caller's `ptr` without trusting it: false if the
+/// memory is not the caller's to write (the kernel's `put_user` would
+/// fail there too).
+pub fn try_write(ptr: *mut c_void, bytes: &[u8]) -> bool {
+    let local = libc::iovec {
+        iov_base: bytes.as_ptr().cast_mut().cast(),
+        iov_len: bytes.len(),
+    };
+    let remote = libc::iovec {
+        iov_base: ptr,
+        iov_len: bytes.len(),
+    };
+    let _errno = crate::errno::ErrnoGuard::save();
+    // SAFETY: `local` is `bytes`, only read; the kernel checks `remote` and
+    // fails with EFAULT instead of faulting.
+    let n = unsafe {
+        libc::process_vm_writev(nix::unistd::getpid().as_raw(), &local, 1, &remote, 1, 0)
+    };
+    n == bytes.len() as isize
 }
 
 /// The peer a call names at `ptr` (`len` bytes), for the access rules:

@@ -33,7 +33,8 @@
 //!   libsock's own work never aborts the host program;
 //! - [`access`]: the access rules (LIBSOCK_ALLOW/LIBSOCK_DENY) applied to
 //!   calls and sockets; their grammar, matcher and filter compiler are in
-//!   `sock_core::rules`.
+//!   `sock_core::rules`; [`outbound`]: the destination of a call read as
+//!   the kernel reads it, judged, and handed on as libsock's own copy.
 
 pub mod access;
 pub mod alloc;
@@ -44,6 +45,7 @@ pub mod diag;
 pub mod errno;
 pub mod ffi;
 pub mod lifecycle;
+pub mod outbound;
 pub mod policy;
 pub mod process;
 pub mod real;

@@ -17,7 +17,6 @@ use crate::access;
 use crate::stats::{Dir, Stats};
 use crate::trace::Sink;
 use sock_core::Call;
-use sock_core::addr::SockAddr;
 use sock_core::config::{self, Config};
 use sock_core::trace::{Outcome, Record, Val};
 
@@ -59,17 +58,6 @@ impl Settings {
         if let Some(sink) = &self.trace {
             sink.forget_range(first, last);
         }
-    }
-
-    /// Whether the access rules refuse the peer `peer()` reads for `fd`
-    /// (nothing is read without rules; see `caller::peer`): why, for
-    /// [`Settings::refuse`].
-    pub fn refused(
-        &'static self,
-        fd: c_int,
-        peer: impl FnOnce() -> Result<Option<SockAddr>, c_int>,
-    ) -> Option<access::Why<'static>> {
-        self.access.as_ref()?.check(fd, peer)
     }
 
     /// Fails `call` with EPERM for the access rules: counts the denial and

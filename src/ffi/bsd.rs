@@ -17,11 +17,13 @@ use std::ffi::c_void;
 use libc::{c_int, c_uint, mmsghdr, msghdr, size_t, sockaddr, socklen_t, ssize_t, timespec};
 
 use crate::caller;
+use crate::outbound::{self, Message, Name};
 use crate::settings::Settings;
 use crate::stats::{self, Dir};
 use crate::{access, closes, policy, real};
 use sock_core::Call;
 use sock_core::addr::{self, SockAddr};
+use sock_core::rules::dest::Op;
 use sock_core::trace::{Record, Val};
 
 /// The bytes a data call moved: its non-negative result.
@@ -76,9 +78,15 @@ pub unsafe fn socket(s: &'static Settings, domain: c_int, ty: c_int, protocol: c
             .arg("type", Val::SockType(ty))
             .arg("protocol", Val::Int(protocol.into()))
     };
-    // Access rules: a socket no filter holds is refused.
-    if s.access.is_some() && access::unfilterable(domain, ty) {
-        return s.refuse(Call::socket, t0, access::UNFILTERABLE, record);
+    // Access rules: a socket no filter holds, or whose peers libsock
+    // cannot place, is refused.
+    if s.access.is_some() {
+        if access::unfilterable(domain, ty) {
+            return s.refuse(Call::socket, t0, access::UNFILTERABLE, record);
+        }
+        if !access::placeable(domain, ty, protocol) {
+            return s.refuse(Call::socket, t0, outbound::UNPLACEABLE, record);
+        }
     }
     // SAFETY: the caller's contract is the C function's.
     let fd = unsafe { real::socket(domain, ty, protocol) };
@@ -329,12 +337,16 @@ pub unsafe fn connect(
 ) -> c_int {
     let t0 = s.start();
     let record = |rec: Record| rec.fd(fd).arg("addr", Val::Addr(caller::read(addr, len)));
-    // Access rules: a refused peer is never reached.
-    if let Some(why) = s.refused(fd, || caller::peer(addr, len)) {
-        return s.refuse(Call::connect, t0, why, record);
+    // Access rules: a refused peer is never reached; the kernel gets the
+    // address that was judged.
+    let mut name = Name::new();
+    if let Some(access) = &s.access {
+        if let Err(why) = access.judge_name(fd, Op::Connect, addr, len, &mut name) {
+            return s.refuse(Call::connect, t0, why, record);
+        }
     }
-    // SAFETY: forwarded unchanged.
-    let r = unsafe { real::connect(fd, addr, len) };
+    // SAFETY: forwarded, the address as judged (the caller's without rules).
+    let r = unsafe { real::connect(fd, name.ptr(addr), len) };
     s.done(Call::connect, t0, r.into(), Dir::None, 0, record);
     r
 }
@@ -386,12 +398,17 @@ pub unsafe fn sendto(
             rec.arg("addr", Val::Addr(caller::read(addr, addrlen)))
         }
     };
-    // Access rules (MSG_FASTOPEN included): nothing sent to a refused peer.
-    if let Some(why) = s.refused(fd, || caller::peer(addr, addrlen)) {
-        return s.refuse(Call::sendto, t0, why, record) as ssize_t;
+    // Access rules (MSG_FASTOPEN included): nothing sent to a refused peer;
+    // the kernel gets the address that was judged.
+    let mut name = Name::new();
+    if let Some(access) = &s.access {
+        let op = Op::SendTo { flags };
+        if let Err(why) = access.judge_name(fd, op, addr, addrlen, &mut name) {
+            return s.refuse(Call::sendto, t0, why, record) as ssize_t;
+        }
     }
-    // SAFETY: forwarded unchanged.
-    let r = unsafe { real::sendto(fd, buf, len, flags, addr, addrlen) };
+    // SAFETY: forwarded, the address as judged (the caller's without rules).
+    let r = unsafe { real::sendto(fd, buf, len, flags, name.ptr(addr), addrlen) };
     s.done(
         Call::sendto,
         t0,
@@ -421,12 +438,18 @@ pub unsafe fn sendmsg(
             None => rec,
         }
     };
-    // Access rules: nothing sent to a refused peer.
-    if let Some(why) = s.refused(fd, || caller::msg_name(msg)) {
-        return s.refuse(Call::sendmsg, t0, why, record) as ssize_t;
+    // Access rules: nothing sent to a refused peer; the kernel gets a copy
+    // of the header with the name and control data that were judged.
+    let mut copy = Message::new();
+    let mut kernel_msg = msg;
+    if let Some(access) = &s.access {
+        match access.judge_msg(fd, flags, msg, &mut copy) {
+            Ok(m) => kernel_msg = m,
+            Err(why) => return s.refuse(Call::sendmsg, t0, why, record) as ssize_t,
+        }
     }
-    // SAFETY: forwarded unchanged.
-    let r = unsafe { real::sendmsg(fd, msg, flags) };
+    // SAFETY: forwarded, the header as judged (the caller's without rules).
+    let r = unsafe { real::sendmsg(fd, kernel_msg, flags) };
     s.done(
         Call::sendmsg,
         t0,
@@ -456,28 +479,17 @@ pub unsafe fn sendmmsg(
             .arg("flags", Val::MsgFlags(flags))
     };
     // Access rules: only the messages before the first one to a refused
-    // peer are sent; if that is the first, nothing is and the call fails.
-    let mut send = vlen;
-    let mut cut = None;
-    if s.access.is_some() {
-        // The kernel sends at most UIO_MAXIOV (1024) messages per call.
-        for i in 0..vlen.min(1024) {
-            let m = msgs
-                .cast::<u8>()
-                .wrapping_add(i as usize * size_of::<mmsghdr>())
-                .cast::<msghdr>();
-            if let Some(why) = s.refused(fd, || caller::msg_name(m)) {
-                if i == 0 {
-                    return s.refuse(Call::sendmmsg, t0, why, record);
-                }
-                send = i;
-                cut = Some(why);
-                break;
-            }
-        }
-    }
-    // SAFETY: forwarded unchanged (`send` <= `vlen` of the caller's messages).
-    let r = unsafe { real::sendmmsg(fd, msgs, send, flags) };
+    // peer are sent, each as libsock's judged copy; if that is the first,
+    // nothing is and the call fails.
+    let (r, cut) = match &s.access {
+        // SAFETY: the caller's contract is the C function's.
+        Some(access) => match unsafe { outbound::sendmmsg(access, fd, msgs, vlen, flags) } {
+            (-1, Some(why)) => return s.refuse(Call::sendmmsg, t0, why, record),
+            judged => judged,
+        },
+        // SAFETY: forwarded unchanged.
+        None => (unsafe { real::sendmmsg(fd, msgs, vlen, flags) }, None),
+    };
     let bytes = if s.stats.is_some() {
         mmsg_bytes(msgs, r)
     } else {
@@ -679,7 +691,7 @@ pub unsafe fn __recvfrom_chk(
 /// # Safety
 /// As for the C function.
 pub unsafe fn setsockopt(
-    s: &Settings,
+    s: &'static Settings,
     fd: c_int,
     level: c_int,
     name: c_int,
@@ -687,9 +699,7 @@ pub unsafe fn setsockopt(
     len: socklen_t,
 ) -> c_int {
     let t0 = s.start();
-    // SAFETY: forwarded unchanged.
-    let r = unsafe { real::setsockopt(fd, level, name, value, len) };
-    s.done(Call::setsockopt, t0, r.into(), Dir::None, 0, |rec| {
+    let record = |rec: Record| {
         rec.fd(fd)
             .arg(
                 "opt",
@@ -700,7 +710,20 @@ pub unsafe fn setsockopt(
                 },
             )
             .arg("len", Val::Int(len.into()))
-    });
+    };
+    // Access rules: no source route (the packets' first hop would be a
+    // peer no rule judged); the kernel gets the option value judged.
+    let mut copy = [0u8; addr::MAX_LEN];
+    let mut kernel_value = value;
+    if let Some(access) = &s.access {
+        match access.judge_option(fd, level, name, value, len, &mut copy) {
+            Ok(v) => kernel_value = v,
+            Err(why) => return s.refuse(Call::setsockopt, t0, why, record),
+        }
+    }
+    // SAFETY: forwarded, the value as judged (the caller's without rules).
+    let r = unsafe { real::setsockopt(fd, level, name, kernel_value, len) };
+    s.done(Call::setsockopt, t0, r.into(), Dir::None, 0, record);
     r
 }
 

@@ -10,12 +10,15 @@
 //! - this module: the grammar ([`parse`]) and the decision ([`Policy`]);
 //! - [`matcher`]: the per-call lookup (sorted tables, binary search — no
 //!   linear scan of the rules);
+//! - [`dest`]: the peer the kernel reaches, whatever the spelling of its
+//!   address (read before any rule is matched);
 //! - [`bpf`]: the classic BPF socket filter compiled from a policy, which
 //!   the kernel runs on every packet a filtered socket receives;
 //! - [`interp`]: a classic BPF interpreter, to check the compiler against
 //!   the matcher (unit tests, fuzzing).
 
 pub mod bpf;
+pub mod dest;
 pub mod interp;
 pub mod matcher;
 
