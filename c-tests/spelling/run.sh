@@ -1,0 +1,148 @@
+#!/usr/bin/env bash
+# Access rules against every spelling of a denied peer: `make spelling-test`.
+#
+# A receiver run natively (spelling.c receive) logs every datagram and
+# connection that reaches 127.0.0.1, [::1] and 127.0.0.3, and counts the
+# SYNs its listeners saw. The sender (spelling.c send) writes 127.0.0.1 and
+# ::1 every way the kernel accepts (AF_UNSPEC, 0.0.0.0, ::, v4-mapped,
+# AF_INET on a dual-stack socket, IP_PKTINFO's source, MSG_FASTOPEN, ...):
+#
+#   without rules  natively, preloaded and linked: every spelling arrives,
+#                  and stdout and stderr are identical in the three modes
+#   with rules     (a deny list naming the peers; an allow list not naming
+#                  them) preloaded and linked: every spelling is -1 EPERM,
+#                  nothing arrives, no SYN reached a listener; the one
+#                  allowed peer still arrives
+#   control        natively with the same rules in the environment, the
+#                  spellings arrive (so these checks can fail)
+#   race           threads send through one sockaddr that another thread
+#                  flips between 127.0.0.3 (allowed) and 127.0.0.1 (denied):
+#                  preloaded and linked, not one datagram at 127.0.0.1;
+#                  natively (control), some
+#
+# Run from the repository root after `make`. Environment: LIBDIR (default
+# target/release), CC (default cc), SPELLING_BUILD (default
+# target/spelling), RACE_SECONDS (default 2).
+# Last line: "spelling: N passed, M failed"; exit status 0 only if none failed.
+set -uo pipefail
+. "$(dirname "$0")/../../tests/lib/harness.sh"
+harness spelling
+no_config
+find_libsock
+CC=${CC:-cc}
+RACE_SECONDS=${RACE_SECONDS:-2}
+[ -e "$libdir/libsock.so.0" ] || ln -sf libsock.so "$libdir/libsock.so.0"
+build_dir BUILD "${SPELLING_BUILD:-target/spelling}"
+scratch TMP spelling
+
+CFLAGS=(-O2 -Wall -Wextra -Werror -D_GNU_SOURCE -pthread)
+"$CC" "${CFLAGS[@]}" -c -o "$BUILD/spelling.o" c-tests/spelling/spelling.c || die "cannot build spelling.c"
+"$CC" -pthread -o "$BUILD/spelling.native" "$BUILD/spelling.o" || die "cannot link spelling.c"
+"$CC" -pthread -o "$BUILD/spelling.linked" "$BUILD/spelling.o" -L"$libdir" -lsock -Wl,-rpath,"$libdir" ||
+    die "cannot link spelling.c against libsock"
+ldd "$BUILD/spelling.linked" | grep -q libsock || die "the linked binary has no libsock"
+
+# session NAME MODE SUBCOMMAND [ARGS] [-- VAR=VALUE...]: a fresh native
+# receiver in $TMP/NAME, the sender run in MODE (native, preload, linked)
+# with the variables; leaves NAME.out, NAME.err and NAME.log (the receiver's).
+session() {
+    local name=$1 mode=$2 dir=$TMP/$1 rpid
+    shift 2
+    local args=() vars=()
+    while [ $# -gt 0 ] && [ "$1" != -- ]; do args+=("$1"); shift; done
+    [ $# -eq 0 ] || { shift; vars=("$@"); }
+    mkdir -p "$dir"
+    "$BUILD/spelling.native" receive "$dir" >"$TMP/$name.log" 2>&1 &
+    rpid=$!
+    local tries=100
+    while [ ! -s "$dir/ports" ] && [ $tries -gt 0 ]; do sleep 0.05; tries=$((tries - 1)); done
+    [ -s "$dir/ports" ] || { kill $rpid; die "the receiver did not start: $(cat "$TMP/$name.log")"; }
+    local sub=${args[0]}
+    case $mode in
+    native) env "${vars[@]}" "$BUILD/spelling.native" "$sub" "$dir" "${args[@]:1}" ;;
+    preload) env "${vars[@]}" LD_PRELOAD="$lib" "$BUILD/spelling.native" "$sub" "$dir" "${args[@]:1}" ;;
+    linked) env "${vars[@]}" "$BUILD/spelling.linked" "$sub" "$dir" "${args[@]:1}" ;;
+    esac >"$TMP/$name.out" 2>"$TMP/$name.err"
+    # Loopback delivers before send returns; the receiver may still be
+    # reading its queue.
+    sleep 0.3
+    kill -TERM $rpid
+    wait $rpid
+}
+
+tags() { cut -d' ' -f1 "$TMP/$1.out"; }
+
+# arrived NAME: the tags the receiver logged (any socket), sorted.
+arrived() { awk '$1 ~ /^(udp|udp6|udp3|tcp|tcp6)$/ { print $2 }' "$TMP/$1.log" | sort; }
+
+# Without rules: every spelling arrives, in every mode, and the three
+# modes print the same.
+for mode in native preload linked; do
+    session plain-$mode $mode send
+    n=$(wc -l <"$TMP/plain-$mode.out")
+    if [ "$n" -ge 20 ] && ! grep -q 'ret=-1' "$TMP/plain-$mode.out" &&
+        diff <(tags plain-$mode | sort) <(arrived plain-$mode) >"$TMP/d" &&
+        grep -qx 'synrecv 0' "$TMP/plain-$mode.log"; then
+        ok "$mode, no rules: all $n spellings reach the receiver"
+    else
+        bad "$mode, no rules: not every spelling arrived" "$(cat "$TMP/plain-$mode.out" "$TMP/d")"
+    fi
+done
+for mode in preload linked; do
+    if cmp -s "$TMP/plain-native.out" "$TMP/plain-$mode.out" && cmp -s "$TMP/plain-native.err" "$TMP/plain-$mode.err"; then
+        ok "$mode, no rules: stdout and stderr identical to native"
+    else
+        bad "$mode, no rules: differs from native" "$(diff "$TMP/plain-native.out" "$TMP/plain-$mode.out")" \
+            "$(diff "$TMP/plain-native.err" "$TMP/plain-$mode.err")"
+    fi
+done
+
+# With rules naming the peer (or an allow list that does not): every
+# spelling but the allowed peer's is EPERM; nothing denied arrives, no SYN.
+RULES=("LIBSOCK_DENY=127.0.0.1,::1" "LIBSOCK_ALLOW=127.0.0.3")
+for rules in "${RULES[@]}"; do
+    for mode in preload linked; do
+        name=rules-$mode-${rules%%=*}
+        session "$name" $mode send -- "$rules"
+        wrong=$(grep -v '^u4-allowed-peer ' "$TMP/$name.out" | grep -v 'ret=-1 errno=EPERM$')
+        n=$(grep -c 'ret=-1 errno=EPERM$' "$TMP/$name.out")
+        got=$(arrived "$name" | tr '\n' ' ')
+        if [ "$n" -ge 20 ] && [ -z "$wrong" ] && [ "$got" = "u4-allowed-peer " ] &&
+            grep -qx 'synrecv 0' "$TMP/$name.log" && [ ! -s "$TMP/$name.err" ]; then
+            ok "$mode, $rules: all $n spellings of the peer are EPERM, none arrived, no SYN sent; the allowed peer arrived"
+        else
+            bad "$mode, $rules: a spelling got through" "not EPERM: ${wrong:-none}" "arrived: ${got:-nothing}" \
+                "$(grep synrecv "$TMP/$name.log")" "$(head -3 "$TMP/$name.err")"
+        fi
+    done
+    # Control: a program without libsock ignores the variables.
+    name=control-${rules%%=*}
+    session "$name" native send -- "$rules"
+    if [ "$(arrived "$name" | wc -l)" -ge 20 ]; then
+        ok "control, natively with $rules: the spellings arrive (the checks above can fail)"
+    else
+        bad "control: natively with $rules, the spellings did not arrive" "$(cat "$TMP/$name.log")"
+    fi
+done
+
+# The race: one sockaddr flipped between an allowed and a denied peer.
+for mode in preload linked; do
+    session race-$mode $mode race "$RACE_SECONDS" -- LIBSOCK_DENY=127.0.0.1
+    read -r sent refused < <(sed -n 's/^race sent=\([0-9]*\) refused=\([0-9]*\)$/\1 \2/p' "$TMP/race-$mode.out")
+    leaked=$(sed -n 's/^race udp //p' "$TMP/race-$mode.log")
+    allowed=$(sed -n 's/^race udp3 //p' "$TMP/race-$mode.log")
+    if [ "${sent:-0}" -gt 0 ] && [ "${refused:-0}" -gt 0 ] && [ "$leaked" = 0 ] && [ "${allowed:-0}" -gt 0 ]; then
+        ok "$mode race, ${RACE_SECONDS}s: $sent calls sent, $refused refused, 0 datagrams at the denied peer ($allowed at the allowed one)"
+    else
+        bad "$mode race: ${leaked:-?} datagrams reached the denied peer" "$(cat "$TMP/race-$mode.out")"
+    fi
+done
+session race-native native race 1
+leaked=$(sed -n 's/^race udp //p' "$TMP/race-native.log")
+if [ "${leaked:-0}" -gt 0 ]; then
+    ok "control, natively: the flipped sockaddr reaches 127.0.0.1 ($leaked datagrams)"
+else
+    bad "control: natively the race never reached 127.0.0.1 (the check cannot tell)"
+fi
+
+finish
