@@ -74,6 +74,11 @@ pub fn closed(fd: libc::c_int) {
 fn closed_slow(fd: libc::c_int) {
     let Ok(fd) = usize::try_from(fd) else { return };
     if let Some(chunk) = chunk(fd) {
+        if is_own(chunk, fd) && !crate::process::owns_memory() {
+            // A vfork child (Python's subprocess) closing its copy of the
+            // table: the parent's number is still open, and still libsock's.
+            return;
+        }
         // The descriptor's count first: whoever sees the group's or the
         // total's change then finds the descriptor's too.
         chunk.closes[fd % CHUNK].fetch_add(1, Ordering::AcqRel);
@@ -81,6 +86,10 @@ fn closed_slow(fd: libc::c_int) {
         TOTAL.fetch_add(1, Ordering::AcqRel);
         clear_own(chunk, fd % CHUNK / GROUP, 1 << (fd % GROUP));
     }
+}
+
+fn is_own(chunk: &Chunk, fd: usize) -> bool {
+    chunk.own[fd % CHUNK / GROUP].load(Ordering::Acquire) & 1 << (fd % GROUP) != 0
 }
 
 /// Clears the own bits `mask` of group `group` of `chunk` (a load first:
@@ -96,6 +105,11 @@ fn clear_own(chunk: &Chunk, group: usize, mask: u64) {
 /// the range whose chunk exists.
 pub fn closed_range(first: u32, last: u32) {
     if !TRACKING.load(Ordering::Relaxed) || first > last {
+        return;
+    }
+    if !crate::process::owns_memory() {
+        // A vfork child (Python's subprocess closes everything above 2 this
+        // way before exec) closes its copy of the table, not the parent's.
         return;
     }
     let (first, last) = (first as usize, (last as usize).min(FD_CEILING - 1));

@@ -8,6 +8,7 @@
  *    close_range with each flag, the raw system calls libsock cannot see,
  *    dup2/dup3 over its number), new sockets are answered right, idle and
  *    ready, through the set that had the lost instance and through a new one;
+ *  - a vfork child's close_range (Python's subprocess) costs nothing;
  *  - a socket dup2'ed over every low number is answered under each of them.
  * Built linked, and run preloaded with the API looked up by dlopen; in both
  * libsock sees the program's close (the wait is epoll-backed). */
@@ -20,6 +21,7 @@
 #include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/syscall.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "api.h"
@@ -211,6 +213,27 @@ int main(void)
     CHECK(close_range(3, ~0U, CLOSE_RANGE_CLOEXEC) == 0, "close_range CLOEXEC");
     survives("close_range(3, ~0U, CLOSE_RANGE_CLOEXEC)", keep);
     CHECK(own_epoll(keep) == own, "CLOSE_RANGE_CLOEXEC closes nothing: still %d", own);
+
+    /* A vfork child closing everything above 2 before it execs (what
+     * Python's subprocess does) closes its own table, not ours: libsock
+     * keeps its instance, and leaks none. */
+    own = own_epoll(keep);
+    for (int i = 0; i < 3; i++) {
+        pid_t pid = vfork();
+        if (pid == 0) {
+            close_range(3, ~0U, 0);
+            _exit(0);
+        }
+        int status;
+        CHECK(pid > 0 && waitpid(pid, &status, 0) == pid, "vfork");
+    }
+    survives("a vfork child's close_range(3, ~0U, 0)", keep);
+    {
+        int fds[8];
+        int n = own_epolls(fds, 8);
+        CHECK(n == 1 && fds[0] == own, "after the vfork children: %d instances, the first %d, was %d",
+              n, n ? fds[0] : -1, own);
+    }
 
     own_epoll(keep);
     CHECK(syscall(SYS_close_range, 3, ~0U, 0) == 0, "raw close_range");

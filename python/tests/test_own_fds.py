@@ -139,6 +139,24 @@ class ClosedMembers(unittest.TestCase):
         )
 
 
+class Subprocesses(unittest.TestCase):
+    def test_subprocess_children_leave_libsocks_numbers_alone(self) -> None:
+        # subprocess's vfork child closes everything above 2 (close_range,
+        # through libsock when preloaded) in its own table, not ours.
+        run(
+            """
+            import subprocess
+            idle_and_ready("before")
+            before = own_epolls()
+            for _ in range(5):
+                subprocess.run([sys.executable, "-c", ""], check=True)
+                idle_and_ready("after a child")
+            if own_epolls() != before:
+                fail(f"libsock's epoll instances {before} became {own_epolls()}")
+            """
+        )
+
+
 class ClosingEverything(unittest.TestCase):
     def check(self, closing: str) -> None:
         before = 'idle_and_ready("before")\nbefore = own_epolls()\n'
