@@ -193,6 +193,31 @@ int main(void)
     close(sv[0]);
     close(sv[1]);
     sockset_free(other);
+
+    /* With LIBSOCK_TRACE naming a file (OWN_FDS_TRACE: the same path), the
+     * trace file is libsock's too: high, and EBADF as a member. */
+    const char *trace = getenv("OWN_FDS_TRACE");
+    if (trace) {
+        char want[4096], path[64], target[4096];
+        CHECK(realpath(trace, want) != NULL, "realpath %s", trace);
+        int tfd = -1;
+        for (int fd = 3; fd < limit_fds && tfd < 0; fd++) {
+            snprintf(path, sizeof path, "/proc/self/fd/%d", fd);
+            ssize_t len = readlink(path, target, sizeof target - 1);
+            if (len > 0 && (target[len] = 0, strcmp(target, want) == 0))
+                tfd = fd;
+        }
+        CHECK(tfd >= (limit_fds < 1024 ? limit_fds / 2 : 896), "the trace file at %d, kept high", tfd);
+        pair(sv);
+        sockset_reset(keep);
+        sockset_add(keep, sv[0]);
+        sockset_add(keep, tfd);
+        errno = 0;
+        int r = wait_read(keep, 0);
+        CHECK(r == -1 && errno == EBADF, "the trace file %d as a member: %d", tfd, r);
+        close(sv[0]);
+        close(sv[1]);
+    }
     survives("after the own-member checks", keep);
 
     /* Every way of closing everything above 2; each time libsock holds an

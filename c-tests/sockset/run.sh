@@ -38,6 +38,10 @@ run linked-own-fds "$out/own_fds"
 run preloaded-own-fds env LD_PRELOAD="$lib" LIBSOCK_LIB="$lib" "$out/own_fds-dlopen"
 # The same with a low limit on descriptors: libsock's number within it.
 run linked-own-fds-low-limit bash -c 'ulimit -n 64 && exec "$0"' "$out/own_fds"
+# Tracing to a file: the trace file is libsock's own too, and the close loops
+# take it from under the sink, which reopens it.
+rm -f "$out/own_fds.trace"
+run linked-own-fds-traced env LIBSOCK_TRACE="$out/own_fds.trace" OWN_FDS_TRACE="$out/own_fds.trace" "$out/own_fds"
 # Which wait each mode really uses, from the system calls it makes.
 backend() {
     local want=$1; shift
