@@ -887,6 +887,38 @@ mod tests {
         });
     }
 
+    /// The program closes the instance's number, where libsock sees it or
+    /// not: the next wait makes a new instance and answers right.
+    #[test]
+    fn a_closed_instance_is_replaced_not_reported() {
+        for (seen, base) in [(true, 7000), (false, 7100)] {
+            let sv = high_pair(base);
+            let mut sel = Selector::with_backend(Backend::Epoll);
+            let mut set = SocketSet::new(1 << 20);
+            set.add(sv[0]).unwrap();
+            ask(&mut sel, &set);
+            assert_eq!(sel.wait(Some(Duration::ZERO)), Ok(0));
+            let epfd = sel.epfd();
+            // SAFETY: the selector's own number, closed behind its back as
+            // a program would.
+            unsafe { real::close(epfd) };
+            if seen {
+                closes::closed(epfd);
+            }
+            ask(&mut sel, &set);
+            assert_eq!(sel.wait(Some(Duration::ZERO)), Ok(0), "seen: {seen}");
+            write(sv[1]);
+            ask(&mut sel, &set);
+            assert_eq!(
+                sel.wait(Some(Duration::from_secs(2))),
+                Ok(1),
+                "seen: {seen}"
+            );
+            close(sv[0]);
+            close(sv[1]);
+        }
+    }
+
     #[test]
     fn timeout_rounds_up_to_the_millisecond() {
         assert_eq!(timeout_ms(None), -1);
