@@ -159,10 +159,13 @@ sockset-test: build
 	bash c-tests/sockset/run.sh
 
 # Twice: through ctypes alone (libsock cannot see Python's closes: the
-# SocketSet waits with ppoll), and preloaded (it sees them: epoll).
+# SocketSet waits with ppoll), and preloaded (it sees them: epoll). Then
+# CPython's test_select and test_selectors with select.select replaced by
+# libsock.select, both ways, each test's outcome compared with native.
 python-test: build
 	PYTHONPATH=python $(PYTHON) -m pytest -q python/tests
 	LD_PRELOAD=$(CURDIR)/$(LIB) PYTHONPATH=python $(PYTHON) -m pytest -q python/tests
+	LIBSOCK_LIB=$(CURDIR)/$(LIB) $(PYTHON) python/tests/cpython_select.py
 
 install-test: build
 	bash tests/install.sh

@@ -13,6 +13,14 @@
 //! path allocates (a descriptor whose chunk does not exist was never
 //! registered anywhere, so its close needs no record); a close only bumps
 //! atomics. Nothing is recorded until the first selector exists.
+//!
+//! The same counters number the files libsock itself holds under a
+//! descriptor (its epoll instances, the trace file; see `crate::own`): taking
+//! a number bumps its count, and the count at that moment is the holder's
+//! token. A count that moved since means the program closed the number (or
+//! `dup2`ed over it): it is no longer libsock's to use or to close. Those
+//! numbers also carry an "own" bit, cleared by the program's close, so a
+//! set's members can be checked against them a word at a time.
 
 use std::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, Ordering};
 
@@ -32,6 +40,11 @@ pub(crate) const GROUP: usize = 64;
 pub struct Chunk {
     closes: [AtomicU32; CHUNK],
     groups: [AtomicU32; CHUNK / GROUP],
+    /// libsock's own descriptors, one bit each, per group.
+    own: [AtomicU64; CHUNK / GROUP],
+    /// Which groups ever held one of libsock's own descriptors (never
+    /// cleared: own numbers are few and reused, so the set stays small).
+    own_groups: AtomicU64,
 }
 
 // Zero-initialised: untouched pages of this table cost no memory. Each
@@ -61,11 +74,30 @@ pub fn closed(fd: libc::c_int) {
 fn closed_slow(fd: libc::c_int) {
     let Ok(fd) = usize::try_from(fd) else { return };
     if let Some(chunk) = chunk(fd) {
+        if is_own(chunk, fd) && !crate::process::owns_memory() {
+            // A vfork child (Python's subprocess) closing its copy of the
+            // table: the parent's number is still open, and still libsock's.
+            return;
+        }
         // The descriptor's count first: whoever sees the group's or the
         // total's change then finds the descriptor's too.
         chunk.closes[fd % CHUNK].fetch_add(1, Ordering::AcqRel);
         chunk.groups[fd % CHUNK / GROUP].fetch_add(1, Ordering::AcqRel);
         TOTAL.fetch_add(1, Ordering::AcqRel);
+        clear_own(chunk, fd % CHUNK / GROUP, 1 << (fd % GROUP));
+    }
+}
+
+fn is_own(chunk: &Chunk, fd: usize) -> bool {
+    chunk.own[fd % CHUNK / GROUP].load(Ordering::Acquire) & 1 << (fd % GROUP) != 0
+}
+
+/// Clears the own bits `mask` of group `group` of `chunk` (a load first:
+/// most closes are of numbers that are not libsock's).
+fn clear_own(chunk: &Chunk, group: usize, mask: u64) {
+    let own = &chunk.own[group];
+    if own.load(Ordering::Acquire) & mask != 0 {
+        own.fetch_and(!mask, Ordering::AcqRel);
     }
 }
 
@@ -73,6 +105,11 @@ fn closed_slow(fd: libc::c_int) {
 /// the range whose chunk exists.
 pub fn closed_range(first: u32, last: u32) {
     if !TRACKING.load(Ordering::Relaxed) || first > last {
+        return;
+    }
+    if !crate::process::owns_memory() {
+        // A vfork child (Python's subprocess closes everything above 2 this
+        // way before exec) closes its copy of the table, not the parent's.
         return;
     }
     let (first, last) = (first as usize, (last as usize).min(FD_CEILING - 1));
@@ -87,9 +124,97 @@ pub fn closed_range(first: u32, last: u32) {
                 group.fetch_add(1, Ordering::AcqRel);
             }
             TOTAL.fetch_add(1, Ordering::AcqRel);
+            for g in fd % CHUNK / GROUP..=end % CHUNK / GROUP {
+                let lo = (g * GROUP).max(fd % CHUNK) % GROUP;
+                let hi = ((g + 1) * GROUP - 1).min(end % CHUNK) % GROUP;
+                let mask = (u64::MAX >> (GROUP - 1 - hi)) & (u64::MAX << lo);
+                clear_own(chunk, g, mask);
+            }
         }
         fd = end + 1;
     }
+}
+
+/// Takes `fd` as one of libsock's own descriptors (it was just opened by
+/// libsock): its count moves, as for a new file under an old number, and
+/// its own bit is set. Returns the holder's token, or `None` if there is no
+/// memory for its counter (the descriptor is then simply not tracked).
+pub fn take_own(fd: usize) -> Option<u32> {
+    if !ensure(fd) {
+        return None;
+    }
+    start_tracking();
+    let chunk = chunk(fd)?;
+    let token = chunk.closes[fd % CHUNK].fetch_add(1, Ordering::AcqRel) + 1;
+    chunk.groups[fd % CHUNK / GROUP].fetch_add(1, Ordering::AcqRel);
+    TOTAL.fetch_add(1, Ordering::AcqRel);
+    let g = fd % CHUNK / GROUP;
+    chunk.own[g].fetch_or(1 << (fd % GROUP), Ordering::AcqRel);
+    chunk.own_groups.fetch_or(1 << g, Ordering::AcqRel);
+    Some(token)
+}
+
+/// Gives `fd` up as libsock's own, if `token` still holds it (nothing
+/// closed or took the number since): its count moves and its own bit is
+/// cleared. Returns whether it was still held, i.e. whether the number is
+/// libsock's to close.
+pub fn give_up_own(fd: usize, token: u32) -> bool {
+    let Some(chunk) = chunk(fd) else { return false };
+    if chunk.closes[fd % CHUNK]
+        .compare_exchange(
+            token,
+            token.wrapping_add(1),
+            Ordering::AcqRel,
+            Ordering::Acquire,
+        )
+        .is_err()
+    {
+        return false;
+    }
+    chunk.groups[fd % CHUNK / GROUP].fetch_add(1, Ordering::AcqRel);
+    TOTAL.fetch_add(1, Ordering::AcqRel);
+    clear_own(chunk, fd % CHUNK / GROUP, 1 << (fd % GROUP));
+    true
+}
+
+/// Forgets an own bit found stale (the number holds someone else's file
+/// now, closed where libsock could not see it); the holder finds out by its
+/// token.
+pub fn drop_own_bit(fd: usize) {
+    if let Some(chunk) = chunk(fd) {
+        chunk.closes[fd % CHUNK].fetch_add(1, Ordering::AcqRel);
+        chunk.groups[fd % CHUNK / GROUP].fetch_add(1, Ordering::AcqRel);
+        TOTAL.fetch_add(1, Ordering::AcqRel);
+        clear_own(chunk, fd % CHUNK / GROUP, 1 << (fd % GROUP));
+    }
+}
+
+/// The own bits of `words` (per set), word by word: for each word index
+/// `i` where a set has a member that is one of libsock's own descriptors,
+/// `found(i, bits)` with those members. Costs a load per chunk of
+/// [`CHUNK`] descriptors, and one per group that ever held an own one.
+pub fn own_members(sets: &[Vec<u64>], mut found: impl FnMut(usize, u64) -> bool) -> bool {
+    let words = sets.iter().map(Vec::len).max().unwrap_or(0);
+    let per_chunk = CHUNK / GROUP;
+    for c in 0..words.div_ceil(per_chunk) {
+        let Some(chunk) = TABLE.get(c).and_then(OnceBox::get) else {
+            continue;
+        };
+        let mut groups = chunk.own_groups.load(Ordering::Acquire);
+        while groups != 0 {
+            let g = groups.trailing_zeros() as usize;
+            groups &= groups - 1;
+            let i = c * per_chunk + g;
+            let asked = sets
+                .iter()
+                .fold(0, |acc, s| acc | s.get(i).copied().unwrap_or(0));
+            let hit = asked & chunk.own[g].load(Ordering::Acquire);
+            if hit != 0 && found(i, hit) {
+                return true;
+            }
+        }
+    }
+    false
 }
 
 /// How many closes were recorded in total.
@@ -172,6 +297,30 @@ mod tests {
         assert_eq!(count(10 * CHUNK), cmid + 1);
         closed_range(5, 4); // empty
         closed_range(0, u32::MAX); // huge: visits only existing chunks
+    }
+
+    fn own_hit(fd: usize) -> bool {
+        let mut set = vec![0u64; fd / 64 + 1];
+        set[fd / 64] |= 1 << (fd % 64);
+        own_members(&[set], |_, _| true)
+    }
+
+    #[test]
+    fn own_numbers_are_let_go_by_any_close_of_them() {
+        let fd = 12 * CHUNK + 70;
+        let token = take_own(fd).unwrap();
+        assert!(own_hit(fd) && !own_hit(fd + 1));
+        closed(fd as i32);
+        assert!(!own_hit(fd), "the program's close lets it go");
+        assert!(!give_up_own(fd, token), "and the holder finds out");
+        let token = take_own(fd).unwrap();
+        closed_range((fd - 5) as u32, (fd + 5) as u32);
+        assert!(!own_hit(fd));
+        assert_eq!(count(fd), token + 1);
+        let token = take_own(fd).unwrap();
+        closed_range((fd + 1) as u32, (fd + 100) as u32);
+        assert!(own_hit(fd), "a range beside it leaves it alone");
+        assert!(give_up_own(fd, token) && !own_hit(fd));
     }
 
     #[test]

@@ -27,6 +27,9 @@
 //! - [`sockset`]: the SocketSet as C holds it; [`selector`]: the wait behind
 //!   `sockset_select`; [`closes`]: which descriptors were closed, so an
 //!   epoll registration is never trusted past its file;
+//! - [`own`]: the descriptors libsock itself holds open (epoll instances,
+//!   the trace file): kept high, never a caller's member, and noticed when
+//!   the program closes them;
 //! - [`process`]: whether this process owns libsock's memory (not a vfork
 //!   child) and how many forks it is from the loader;
 //! - [`alloc`]: malloc with a reserve, so an allocation failure in
@@ -46,6 +49,7 @@ pub mod errno;
 pub mod ffi;
 pub mod lifecycle;
 pub mod outbound;
+pub mod own;
 pub mod policy;
 pub mod process;
 pub mod real;

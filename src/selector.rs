@@ -24,6 +24,12 @@
 //! - A forked child shares the parent's instance: the child makes its own.
 //! - The event buffer holds every registered member, so all ready ones are
 //!   reported at once.
+//! - The epoll instance is a descriptor in the program's table
+//!   ([`crate::own`]): a member naming it (or any of libsock's own) is
+//!   EBADF, and a program that closes it (a close loop, `close_range`,
+//!   `dup2` over it) costs a new instance, never a wrong answer: a seen
+//!   close moves the instance's token, an unseen one shows as EBADF or
+//!   EINVAL from libsock's own `epoll_ctl`/`epoll_wait`.
 //!
 //! Where libsock cannot see closes — loaded through ctypes, where the
 //! program's `close` is glibc's — the epoll shortcut is unsafe, and the wait
@@ -37,6 +43,7 @@ use libc::{c_int, epoll_event};
 use once_cell::race::OnceBool;
 
 use crate::closes;
+use crate::own::{self, Held};
 use sock_core::sockset::{Bits, Errno};
 
 const READ: u32 = (libc::EPOLLIN | libc::EPOLLRDNORM | libc::EPOLLRDBAND) as u32;
@@ -81,12 +88,20 @@ enum Failure {
     Errno(Errno),
     /// epoll cannot serve this request (e.g. the watch limit); poll can.
     UsePoll,
+    /// The epoll instance is gone: the program closed its number (or put
+    /// another file there). A new one serves the round.
+    Lost,
 }
+
+/// How many times one wait replaces a lost epoll instance before it gives
+/// the round to poll (a program closing libsock's numbers in a loop).
+const LOST_RETRIES: u32 = 3;
 
 /// The wait state of one first set.
 pub struct Selector {
     backend: Backend,
-    epfd: c_int,
+    /// The epoll instance, once made.
+    epoll: Option<Held>,
     fork_generation: u64,
     seen_closes: u64,
     /// What the epoll instance holds, per set.
@@ -125,7 +140,7 @@ impl Selector {
         }
         Selector {
             backend,
-            epfd: -1,
+            epoll: None,
             fork_generation: crate::process::forks(),
             seen_closes: closes::total(),
             registered: Default::default(),
@@ -163,15 +178,23 @@ impl Selector {
             match self.wait_epoll(deadline) {
                 Ok(n) => return Ok(n),
                 Err(Failure::Errno(e)) => return Err(e),
-                Err(Failure::UsePoll) => {}
+                Err(Failure::UsePoll | Failure::Lost) => {}
             }
         }
         self.wait_poll(deadline)
     }
 
     fn wait_epoll(&mut self, deadline: Option<Instant>) -> Result<usize, Failure> {
+        let mut lost = 0;
         loop {
-            self.sync()?;
+            match self.sync() {
+                Ok(()) => {}
+                Err(Failure::Lost) => {
+                    self.lose(&mut lost)?;
+                    continue;
+                }
+                Err(e) => return Err(e),
+            }
             let mut ready = self.refused_ready();
             let timeout = if ready > 0 {
                 Some(Duration::ZERO)
@@ -180,7 +203,16 @@ impl Selector {
             };
             self.events
                 .resize(self.members + 1, epoll_event { events: 0, u64: 0 });
-            let n = epoll_wait(self.epfd, &mut self.events, timeout).map_err(Failure::Errno)?;
+            let n = match epoll_wait(self.epfd(), &mut self.events, timeout) {
+                Ok(n) => n,
+                // With a buffer and a valid timeout, these can only be about
+                // the instance: closed, or its number now another file.
+                Err(libc::EBADF | libc::EINVAL) => {
+                    self.lose(&mut lost)?;
+                    continue;
+                }
+                Err(e) => return Err(Failure::Errno(e)),
+            };
             let mut ghost = false;
             for i in 0..n {
                 let epoll_event { events, u64: data } = self.events[i];
@@ -207,15 +239,58 @@ impl Selector {
         }
     }
 
+    fn epfd(&self) -> c_int {
+        self.epoll.map_or(-1, |h| h.fd)
+    }
+
+    /// The epoll instance is gone: stop holding its number (without closing
+    /// it: it may be the program's now) and forget what it held; the next
+    /// `sync` makes a new one. After [`LOST_RETRIES`] in one wait, poll.
+    fn lose(&mut self, lost: &mut u32) -> Result<(), Failure> {
+        if let Some(held) = self.epoll.take() {
+            held.give_up();
+        }
+        self.forget_all();
+        *lost += 1;
+        if *lost > LOST_RETRIES {
+            return Err(Failure::UsePoll);
+        }
+        Ok(())
+    }
+
+    /// Whether the epoll instance is gone, as far as libsock can tell
+    /// without waiting on it.
+    fn epoll_gone(&self) -> bool {
+        self.epoll
+            .is_none_or(|h| !h.intact() || !own::is_epoll(h.fd))
+    }
+
+    /// What an `epoll_ctl` error means: EBADF and EINVAL may be about the
+    /// instance rather than the member.
+    fn ctl_failure(&self, e: Errno) -> Failure {
+        if matches!(e, libc::EBADF | libc::EINVAL) && self.epoll_gone() {
+            Failure::Lost
+        } else {
+            Failure::Errno(e)
+        }
+    }
+
     /// Brings the epoll instance in line with `self.request`.
     fn sync(&mut self) -> Result<(), Failure> {
-        if self.epfd < 0 || self.fork_generation != crate::process::forks() {
+        if self.epoll.is_none() || self.fork_generation != crate::process::forks() {
             self.rebuild()?;
         }
         let closes = closes::total();
         if closes != self.seen_closes {
             self.seen_closes = closes;
+            if !self.epoll.is_some_and(|h| h.intact()) {
+                // The program closed the instance's number, or dup2'ed over it.
+                return Err(Failure::Lost);
+            }
             self.forget_closed();
+        }
+        if own::member(&self.request).is_some() {
+            return Err(Failure::Errno(libc::EBADF));
         }
         let words = self
             .request
@@ -237,7 +312,7 @@ impl Selector {
             if self.is_registered(fd) && !bit(&self.refused, fd) {
                 let mask = interest(&self.registered, fd);
                 self.ctl(libc::EPOLL_CTL_MOD, fd, mask)
-                    .map_err(Failure::Errno)?;
+                    .map_err(|e| self.ctl_failure(e))?;
             }
         }
         Ok(())
@@ -261,7 +336,7 @@ impl Selector {
                     Ok(()) => {}
                     // Closed where libsock could not see it: register afresh.
                     Err(libc::ENOENT) => return self.register(fd, want),
-                    Err(e) => return Err(Failure::Errno(e)),
+                    Err(e) => return Err(self.ctl_failure(e)),
                 }
             }
             self.set_registered(fd, true);
@@ -282,6 +357,9 @@ impl Selector {
         match result {
             Ok(()) => set_bit(&mut self.refused, fd, false),
             Err(libc::EPERM) => set_bit(&mut self.refused, fd, true),
+            Err(e @ (libc::EBADF | libc::EINVAL)) if self.epoll_gone() => {
+                return Err(self.ctl_failure(e));
+            }
             Err(e @ (libc::EBADF | libc::ENOMEM)) => return Err(Failure::Errno(e)),
             Err(_) => return Err(Failure::UsePoll),
         }
@@ -348,30 +426,30 @@ impl Selector {
         }
     }
 
-    /// A fresh epoll instance holding nothing.
+    /// A fresh epoll instance holding nothing. The old one is closed only
+    /// if its number is still libsock's.
     fn rebuild(&mut self) -> Result<(), Failure> {
-        if self.epfd >= 0 {
-            // SAFETY: our own descriptor, closed once.
-            unsafe { crate::real::close(self.epfd) };
-            self.epfd = -1;
+        if let Some(held) = self.epoll.take() {
+            held.close();
         }
+        self.forget_all();
+        self.fork_generation = crate::process::forks();
+        let held = own::epoll().map_err(|e| match e {
+            libc::ENOMEM => Failure::Errno(libc::ENOMEM),
+            _ => Failure::UsePoll,
+        })?;
+        self.epoll = Some(held);
+        Ok(())
+    }
+
+    /// Nothing registered: the state of a new (or lost) instance.
+    fn forget_all(&mut self) {
         for r in &mut self.registered {
             r.clear();
         }
         self.refused.clear();
         self.members = 0;
         self.rearm.clear();
-        self.fork_generation = crate::process::forks();
-        // SAFETY: no pointers.
-        let fd = unsafe { libc::epoll_create1(libc::EPOLL_CLOEXEC) };
-        if fd < 0 {
-            return Err(match crate::errno::get() {
-                libc::ENOMEM => Failure::Errno(libc::ENOMEM),
-                _ => Failure::UsePoll,
-            });
-        }
-        self.epfd = fd;
-        Ok(())
     }
 
     fn ctl(&self, op: c_int, fd: usize, mask: u32) -> Result<(), Errno> {
@@ -381,7 +459,7 @@ impl Selector {
             u64: data,
         };
         // SAFETY: `ev` is a valid epoll_event for the duration of the call.
-        match unsafe { libc::epoll_ctl(self.epfd, op, fd as c_int, &mut ev) } {
+        match unsafe { libc::epoll_ctl(self.epfd(), op, fd as c_int, &mut ev) } {
             0 => Ok(()),
             _ => Err(crate::errno::get()),
         }
@@ -419,6 +497,9 @@ impl Selector {
     }
 
     fn wait_poll(&mut self, deadline: Option<Instant>) -> Result<usize, Errno> {
+        if own::member(&self.request).is_some() {
+            return Err(libc::EBADF);
+        }
         self.pollfds.clear();
         let words = self.request.iter().map(Vec::len).max().unwrap_or(0);
         for i in 0..words {
@@ -510,10 +591,8 @@ impl Default for Selector {
 
 impl Drop for Selector {
     fn drop(&mut self) {
-        if self.epfd >= 0 {
-            let _errno = crate::errno::ErrnoGuard::save();
-            // SAFETY: our own descriptor, closed once.
-            unsafe { crate::real::close(self.epfd) };
+        if let Some(held) = self.epoll.take() {
+            held.close();
         }
     }
 }
@@ -761,12 +840,12 @@ mod tests {
         ask(&mut sel, &set);
         sel.wait(Some(Duration::ZERO)).unwrap();
         assert_eq!(sel.members, 1);
-        let epfd = sel.epfd;
+        let epfd = sel.epfd();
         for _ in 0..3 {
             ask(&mut sel, &set);
             sel.wait(Some(Duration::ZERO)).unwrap();
         }
-        assert_eq!((sel.members, sel.epfd), (1, epfd));
+        assert_eq!((sel.members, sel.epfd()), (1, epfd));
         set.reset();
         ask(&mut sel, &set);
         sel.wait(Some(Duration::ZERO)).unwrap();
@@ -806,6 +885,38 @@ mod tests {
                 "{backend:?}"
             );
         });
+    }
+
+    /// The program closes the instance's number, where libsock sees it or
+    /// not: the next wait makes a new instance and answers right.
+    #[test]
+    fn a_closed_instance_is_replaced_not_reported() {
+        for (seen, base) in [(true, 7000), (false, 7100)] {
+            let sv = high_pair(base);
+            let mut sel = Selector::with_backend(Backend::Epoll);
+            let mut set = SocketSet::new(1 << 20);
+            set.add(sv[0]).unwrap();
+            ask(&mut sel, &set);
+            assert_eq!(sel.wait(Some(Duration::ZERO)), Ok(0));
+            let epfd = sel.epfd();
+            // SAFETY: the selector's own number, closed behind its back as
+            // a program would.
+            unsafe { real::close(epfd) };
+            if seen {
+                closes::closed(epfd);
+            }
+            ask(&mut sel, &set);
+            assert_eq!(sel.wait(Some(Duration::ZERO)), Ok(0), "seen: {seen}");
+            write(sv[1]);
+            ask(&mut sel, &set);
+            assert_eq!(
+                sel.wait(Some(Duration::from_secs(2))),
+                Ok(1),
+                "seen: {seen}"
+            );
+            close(sv[0]);
+            close(sv[1]);
+        }
     }
 
     #[test]

@@ -104,7 +104,10 @@ impl Sink {
             self.give_up(pid, crate::errno::get());
             return None;
         }
-        let fresh = move_high(opened);
+        // Held high, as libsock's own: a set naming this number is EBADF,
+        // and the program's close of it is noticed (`forget`).
+        let held = crate::own::hold(opened);
+        let fresh = held.fd;
         self.regular.store(is_regular(fresh), Ordering::Relaxed);
         // Install it unless another thread of this process was quicker. A
         // forked child's inherited descriptor is replaced, not closed: it
@@ -118,8 +121,7 @@ impl Sink {
                 Some(fresh)
             }
             Err(theirs) => {
-                // SAFETY: our own descriptor, never shared.
-                unsafe { crate::real::close(fresh) };
+                held.close();
                 (theirs >= 0).then_some(theirs)
             }
         }
@@ -151,24 +153,6 @@ impl Sink {
             ));
         }
     }
-}
-
-/// Where libsock keeps its own descriptors: high, so that opening the trace
-/// file does not shift the numbers the program gets, and out of the way of
-/// programs that reuse low numbers.
-const HIGH_FD: c_int = 900;
-
-/// `fd` moved to a number at or above [`HIGH_FD`] (close-on-exec), or left
-/// where it is if the limit on descriptors does not allow that.
-fn move_high(fd: c_int) -> c_int {
-    // SAFETY: plain descriptor operations on our own descriptor.
-    let high = unsafe { libc::fcntl(fd, libc::F_DUPFD_CLOEXEC, HIGH_FD) };
-    if high < 0 {
-        return fd;
-    }
-    // SAFETY: our own descriptor, closed once, through the table.
-    unsafe { crate::real::close(fd) };
-    high
 }
 
 /// Whether `fd` is a regular file.

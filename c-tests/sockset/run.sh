@@ -16,6 +16,8 @@ cc=${CC:-cc}
 "$cc" "${cflags[@]}" c-tests/sockset/sockset_test.c "${linked[@]}" -o "$out/sockset_test"
 "$cc" "${cflags[@]}" c-tests/sockset/differential.c "${linked[@]}" -o "$out/differential"
 "$cc" "${cflags[@]}" -DVIA_DLOPEN c-tests/sockset/differential.c -ldl -o "$out/differential-dlopen"
+"$cc" "${cflags[@]}" c-tests/sockset/own_fds.c "${linked[@]}" -o "$out/own_fds"
+"$cc" "${cflags[@]}" -DVIA_DLOPEN c-tests/sockset/own_fds.c -ldl -o "$out/own_fds-dlopen"
 
 # run NAME COMMAND...: one program; the first failure ends the suite.
 run() {
@@ -31,6 +33,15 @@ run linked-api "$out/sockset_test"
 run linked-differential "$out/differential"
 run preloaded-differential env LD_PRELOAD="$lib" LIBSOCK_LIB="$lib" "$out/differential-dlopen"
 run dlopen-differential env LIBSOCK_LIB="$lib" "$out/differential-dlopen"
+# libsock's own descriptors: never a member, and rebuilt whatever closes them.
+run linked-own-fds "$out/own_fds"
+run preloaded-own-fds env LD_PRELOAD="$lib" LIBSOCK_LIB="$lib" "$out/own_fds-dlopen"
+# The same with a low limit on descriptors: libsock's number within it.
+run linked-own-fds-low-limit bash -c 'ulimit -n 64 && exec "$0"' "$out/own_fds"
+# Tracing to a file: the trace file is libsock's own too, and the close loops
+# take it from under the sink, which reopens it.
+rm -f "$out/own_fds.trace"
+run linked-own-fds-traced env LIBSOCK_TRACE="$out/own_fds.trace" OWN_FDS_TRACE="$out/own_fds.trace" "$out/own_fds"
 # Which wait each mode really uses, from the system calls it makes.
 backend() {
     local want=$1; shift
