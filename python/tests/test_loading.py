@@ -223,6 +223,30 @@ class MappedLibraryTest(unittest.TestCase):
         )
         self.assert_uses_the_copy(report)
 
+    def test_preloaded_libsock_without_an_export_fails_the_import(self) -> None:
+        # A stand-in for an older libsock: it exports libsock_version and
+        # nothing else. The import fails naming what is missing; it does
+        # not load LIBSOCK_LIB's library beside it.
+        cc = shutil.which("cc")
+        if cc is None:
+            self.skipTest("no C compiler")
+        source = os.path.join(self.tmp, "old.c")
+        old = os.path.join(self.tmp, "old", "libsock.so")
+        os.makedirs(os.path.dirname(old), exist_ok=True)
+        with open(source, "w") as out:
+            out.write('const char *libsock_version(void) { return "0.0.1"; }\n')
+        subprocess.run([cc, "-shared", "-fPIC", source, "-o", old], check=True, timeout=60)
+        result = _run_import(
+            {"LD_PRELOAD": old, "LIBSOCK_LIB": str(expected_library())},
+            "import libsock",
+            cwd=self.tmp,
+        )
+        self.assertNotEqual(result.returncode, 0)
+        self.assertIn("LibsockNotFoundError", result.stderr)
+        self.assertIn(f"{old} (version 0.0.1) lacks exports", result.stderr)
+        self.assertIn("sockset_select", result.stderr)
+        self.assertIn("a second copy beside it is not loaded", result.stderr)
+
     def test_without_preload_the_wait_is_ppoll(self) -> None:
         # The contrast that makes new_epoll a witness: loaded through ctypes
         # only, libsock does not see closes and makes no epoll instance.
