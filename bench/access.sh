@@ -31,6 +31,9 @@ find_libsock
 no_config
 scratch tmp access-bench
 bin=$tmp/access
+# The checkout-relative name of a path (printed, so a quoted run names no
+# temporary directory).
+rel() { case $1 in "$HARNESS_ROOT"/*) echo "${1#"$HARNESS_ROOT"/}" ;; *) echo "$1" ;; esac; }
 build_cmd=("$CC" -O2 -Wall -Wextra bench/access.c -o "$bin")
 "${build_cmd[@]}"
 
@@ -76,7 +79,7 @@ for ((r = 0; r < ROUNDS; r++)); do
     done
 done
 
-echo "libsock access rules: the cost of a checked call ($lib)"
+echo "libsock access rules: the cost of a checked call ($(rel "$lib"))"
 machine
 echo "each cell: ns per call, median of $ROUNDS rounds x $K batches of $ITERS calls; modes interleaved in a rotating order"
 echo "ratio: median over rounds of (mode / glibc in the same round)"
@@ -112,6 +115,6 @@ END {
     }
 }' "$results"
 echo
-echo "produced by: cd $PWD && bash bench/access.sh${MAKELEVEL:+   (via make bench)}"
-echo "  built:  ${build_cmd[*]}"
+echo "produced by: bash bench/access.sh   (from the checkout's root${MAKELEVEL:+, via make bench})"
+echo "  built:  ${build_cmd[*]/#"$tmp"/<scratch>}"
 echo "  rules:  LIBSOCK_DENY=10.0.0.0/24,10.0.1.0/24,... (10 or 1000 networks; the peer is 127.0.0.1)"

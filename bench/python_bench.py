@@ -12,7 +12,10 @@ back. Measured in this one process, batches of each contender interleaved:
 
 Prints lines "CELL <n> <contender> <median µs> <min µs> <max µs>",
 "RATIO <n> <median> <min> <max>" (libsock / the reference, per pair of
-batches run back to back) and "MODE <close is libsock's: yes|no> <libsock path>".
+batches run back to back) and "MODE <close is libsock's: yes|no> <libsock
+files mapped> <how the package found it> <libsock path>".
+
+BENCH_PY_SMALL=0 leaves the small case out.
 """
 
 from __future__ import annotations
@@ -31,7 +34,7 @@ from typing import Callable, List, Tuple
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "python"))
 
 import libsock  # noqa: E402
-from libsock._lib import defining_object  # noqa: E402
+from libsock._lib import lib_origin, mapped_file  # noqa: E402
 
 BATCH_S = float(os.environ.get("BENCH_BATCH_MS", "50")) / 1000
 BATCHES = int(os.environ.get("BENCH_BATCHES", "7"))
@@ -138,22 +141,26 @@ def main() -> None:
             raise SystemExit(f"needs {need} descriptors, RLIMIT_NOFILE hard limit is {hard}")
         resource.setrlimit(resource.RLIMIT_NOFILE, (need, hard))
     small = pairs(SMALL)  # first: their numbers stay below 1024
-    if max(b.fileno() for _, b in small) >= 1024:
+    if small and max(b.fileno() for _, b in small) >= 1024:
         raise SystemExit("the small set does not fit below 1024")
     big = pairs(BIG)
     small_objs = [a for a, _ in small]
     big_objs = [a for a, _ in big]
     measure(BIG, "poll", rounds(big, poll_round(big_objs)), rounds(big, libsock_round(big_objs)))
-    measure(
-        SMALL,
-        "select",
-        rounds(small, select_round(small_objs)),
-        rounds(small, libsock_round(small_objs)),
-    )
-    close = ctypes.CDLL(None).close
-    where = defining_object(close) or "unknown"
-    seen = "yes" if os.path.realpath(where) == os.path.realpath(libsock.lib_path) else "no"
-    print(f"MODE {seen} {libsock.lib_path}")
+    if small:
+        measure(
+            SMALL,
+            "select",
+            rounds(small, select_round(small_objs)),
+            rounds(small, libsock_round(small_objs)),
+        )
+    where = mapped_file(ctypes.CDLL(None).close) or "unknown"
+    seen = "yes" if where == libsock.lib_path else "no"
+    with open("/proc/self/maps") as maps:
+        fields = [line.split(None, 5) for line in maps]
+    files = {f[5].strip() for f in fields if len(f) == 6}
+    copies = sum(1 for f in files if os.path.basename(f).startswith("libsock"))
+    print(f"MODE {seen} {copies} {lib_origin.replace(' ', '_')} {libsock.lib_path}")
 
 
 if __name__ == "__main__":

@@ -14,9 +14,12 @@ shapes of Python's :mod:`socket` module, whose constants (``AF_INET``,
 ints (objects with ``fileno()`` are accepted too): close what you open.
 
 ``libsock.lib`` is the raw :class:`ctypes.CDLL`, every export declared with
-glibc's prototype, and ``libsock.lib_path`` the file it was loaded from (see
-``libsock._lib`` for how it is found: ``LIBSOCK_LIB``, the library the wheel
-bundles, the build tree, the system).
+glibc's prototype, and ``libsock.lib_path`` the real path of the file it is
+mapped from. One libsock per process: a libsock the process already holds
+(preloaded, or linked into the program) is the one used, even when
+``LIBSOCK_LIB`` names another file; otherwise it is found through
+``LIBSOCK_LIB``, the library the wheel bundles, the build tree, the system
+(see ``libsock._lib``).
 
 Layout, one concern per module: ``_lib`` (finding and loading the library),
 ``_cstructs`` (C structures), ``_addr`` (the sockaddr codec), ``_util``

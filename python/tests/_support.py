@@ -32,9 +32,22 @@ import libsock  # noqa: E402  (needs the path above)
 glibc = ctypes.CDLL("libc.so.6", use_errno=True)
 
 
+def preloaded_library() -> Optional[Path]:
+    """The libsock named in ``LD_PRELOAD`` (its first ``libsock*`` entry),
+    resolved; None if there is none."""
+    for entry in os.environ.get("LD_PRELOAD", "").replace(":", " ").split():
+        if os.path.basename(entry).startswith("libsock") and os.path.isfile(entry):
+            return Path(entry).resolve()
+    return None
+
+
 def expected_library() -> Optional[Path]:
-    """The libsock.so these tests must be running against: LIBSOCK_LIB, or
-    the build tree's ``target/release/libsock.so``; None if neither."""
+    """The libsock.so these tests must be running against: the preloaded one
+    (the package uses a libsock already in the process), else LIBSOCK_LIB,
+    else the build tree's ``target/release/libsock.so``; None if none."""
+    preloaded = preloaded_library()
+    if preloaded is not None:
+        return preloaded
     env = os.environ.get("LIBSOCK_LIB")
     if env:
         return Path(env).resolve()
