@@ -14,7 +14,7 @@ VERSION := $(shell sed -n 's/^version = "\(.*\)"/\1/p' Cargo.toml | head -1)
 export LIBDIR PYTHON
 
 .PHONY: all build header check-header install uninstall demo bench bench-python test lint unit fuzz fuzz-test \
-        check-exports check-modules sockrun-test header-test diff-test sockset-test policy-test trace-test access-test \
+        check-exports check-modules sockrun-test header-test diff-test sockset-test policy-test trace-test access-test spelling-test \
         cpython-traced-test stress-test exit-test faults-test sanitize-test valgrind-test python-test \
         programs-test install-test cpython-test dist dist-test clean
 
@@ -83,7 +83,7 @@ bench-python: build
 
 # Every check, cheapest first.
 test: lint unit fuzz-test check-header check-exports check-modules sockrun-test header-test diff-test sockset-test policy-test \
-      trace-test access-test stress-test exit-test faults-test sanitize-test valgrind-test python-test install-test programs-test dist-test \
+      trace-test access-test spelling-test stress-test exit-test faults-test sanitize-test valgrind-test python-test install-test programs-test dist-test \
       cpython-test cpython-traced-test
 	@echo "make test: all checks passed"
 
@@ -154,6 +154,12 @@ policy-test: build
 # real programs (curl, socat, Python), traces and stats (c-tests/access/run.sh).
 access-test: build
 	bash c-tests/access/run.sh
+
+# Access rules against every spelling of a denied peer the kernel accepts
+# (AF_UNSPEC, 0.0.0.0, ::, v4-mapped, ...) and a sockaddr flipped by another
+# thread mid-call, with a native receiver logging what arrives.
+spelling-test: build
+	bash c-tests/spelling/run.sh
 
 sockset-test: build
 	bash c-tests/sockset/run.sh

@@ -29,7 +29,7 @@ shift
 here=$PWD/fuzz
 cd "$here"
 
-all=(addr config trace sockset rules rules_bpf)
+all=(addr config trace sockset rules rules_bpf dest)
 targets=("${@:-${all[@]}}")
 for t in "${targets[@]}"; do
     [ -f "fuzz_targets/$t.rs" ] || die "no target '$t' (have: ${all[*]})"
@@ -44,6 +44,7 @@ max_len() {
         addr) echo 256 ;;
         config) echo 1024 ;;
         rules | rules_bpf) echo 4096 ;;
+        dest) echo 512 ;;
         *) echo 2048 ;;
     esac
 }

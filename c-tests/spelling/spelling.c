@@ -278,6 +278,10 @@ static void tcp(const char *tag, int family, int dual, int nonblocking, int fast
     int fd = sock(family, SOCK_STREAM | (nonblocking ? SOCK_NONBLOCK : 0), dual);
     if (fd < 0)
         die("socket");
+    /* A SYN that went out to a peer whose answer a filter drops would
+     * block for minutes of retries: two seconds say as much. */
+    struct timeval tv = {.tv_sec = 2};
+    setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof tv);
     long r;
     int e = 0;
     if (fastopen) {

@@ -3,6 +3,7 @@
 
 pub mod addr;
 pub mod config;
+pub mod dest;
 pub mod rules;
 pub mod rules_bpf;
 pub mod sockset;
