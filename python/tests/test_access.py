@@ -8,6 +8,7 @@ this process has it, so it holds in both runs of ``make python-test``).
 from __future__ import annotations
 
 import os
+import socket
 import subprocess
 import sys
 import textwrap
@@ -94,7 +95,100 @@ FAIL_CLOSED = """
 """
 
 
+SPELLINGS = """
+    import errno, socket, struct, sys, libsock
+    u4, u6, t4 = (int(p) for p in sys.argv[1:4])
+    def attempt(name, f, *a):
+        try:
+            f(*a)
+            print(name, "sent")
+        except OSError as e:
+            print(name, errno.errorcode[e.errno])
+    u = libsock.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    attempt("sendto-any", libsock.sendto, u, b"sendto-any", ("0.0.0.0", u4))
+    attempt("sendmsg-any", libsock.sendmsg, u, [b"sendmsg-any"], [], 0, ("0.0.0.0", u4))
+    d = libsock.socket(socket.AF_INET6, socket.SOCK_DGRAM)
+    attempt("v6-any", libsock.sendto, d, b"v6-any", ("::", u6))
+    attempt("mapped-any", libsock.sendto, d, b"mapped-any", ("::ffff:0.0.0.0", u4))
+    t = libsock.socket(socket.AF_INET, socket.SOCK_STREAM)
+    # A SYN whose answer a filter drops would retry for minutes: 2 s.
+    libsock.setsockopt(t, socket.SOL_SOCKET, socket.SO_SNDTIMEO, struct.pack("ll", 2, 0))
+    attempt("connect-any", libsock.connect, t, ("0.0.0.0", t4))
+"""
+
+
+def _receivers() -> "tuple[list[socket.socket], list[int]]":
+    """UDP on 127.0.0.1 and [::1], a TCP listener on 127.0.0.1: this
+    process's own, without rules."""
+    u4 = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    u4.bind(("127.0.0.1", 0))
+    u6 = socket.socket(socket.AF_INET6, socket.SOCK_DGRAM)
+    u6.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_V6ONLY, 1)
+    u6.bind(("::1", 0))
+    t4 = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    t4.bind(("127.0.0.1", 0))
+    t4.listen(8)
+    socks = [u4, u6, t4]
+    for s in socks:
+        s.setblocking(False)
+    return socks, [s.getsockname()[1] for s in socks]
+
+
+def _arrivals(socks: "list[socket.socket]") -> "list[str]":
+    got = []
+    for s in socks[:2]:
+        while True:
+            try:
+                got.append(s.recv(64).decode())
+            except BlockingIOError:
+                break
+    while True:
+        try:
+            c, _ = socks[2].accept()
+            c.close()
+            got.append("connect-any")
+        except BlockingIOError:
+            break
+    return sorted(got)
+
+
 class AccessRulesTest(unittest.TestCase):
+    def _spell(self, env: Dict[str, str]) -> "tuple[str, list[str]]":
+        socks, ports = _receivers()
+        try:
+            env_all = {k: v for k, v in os.environ.items() if not k.startswith("LIBSOCK_") or k == "LIBSOCK_LIB"}
+            env_all.update(env)
+            env_all["PYTHONPATH"] = str(PYTHON_DIR)
+            r = subprocess.run(
+                [sys.executable, "-c", textwrap.dedent(SPELLINGS)] + [str(p) for p in ports],
+                env=env_all,
+                capture_output=True,
+                text=True,
+                timeout=60,
+            )
+            self.assertEqual(r.returncode, 0, r.stderr)
+            import time
+
+            time.sleep(0.1)
+            return r.stdout, _arrivals(socks)
+        finally:
+            for s in socks:
+                s.close()
+
+    def test_every_spelling_of_a_denied_peer_is_refused(self) -> None:
+        """0.0.0.0, :: and ::ffff:0.0.0.0 reach the local host: the package's
+        calls judge them as 127.0.0.1 and ::1, and nothing arrives."""
+        out, got = self._spell({"LIBSOCK_DENY": "127.0.0.1,::1"})
+        self.assertEqual(
+            out.split("\n"),
+            [f"{n} EPERM" for n in ("sendto-any", "sendmsg-any", "v6-any", "mapped-any", "connect-any")] + [""],
+        )
+        self.assertEqual(got, [])
+        # The control: without rules every spelling arrives.
+        out, got = self._spell({})
+        self.assertNotIn("EPERM", out)
+        self.assertEqual(got, sorted(["sendto-any", "sendmsg-any", "v6-any", "mapped-any", "connect-any"]))
+
     def test_outbound_calls_are_refused_with_eperm(self) -> None:
         r = _run({"LIBSOCK_DENY": "127.0.0.2"}, OUTBOUND)
         self.assertEqual(r.returncode, 0, r.stderr)
