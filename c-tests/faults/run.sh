@@ -20,7 +20,9 @@
 #                with NULL, or with libsock's own definition for the names in
 #                NODLSYM_SELF): one line per such name, and the raw system
 #                call gives glibc's results; also the stress test with every
-#                name missing.
+#                name missing; and, on a glibc that says it is 2.31
+#                (NODLSYM_GLIBC), close_range missing is not said (it is
+#                2.34), connect missing still is.
 #   unwritable   trace and stats to /dev/full, to a directory that does not
 #                exist, and to a 16 KiB tmpfs that fills up (skipped, with a
 #                message, where mounting is not permitted).
