@@ -16,7 +16,7 @@ export LIBDIR PYTHON
 .PHONY: all build header check-header install uninstall demo bench bench-python test lint unit fuzz fuzz-test \
         check-exports check-modules sockrun-test header-test diff-test sockset-test policy-test trace-test access-test spelling-test \
         cpython-traced-test stress-test exit-test faults-test sanitize-test valgrind-test python-test \
-        programs-test install-test cpython-test dist dist-test clean
+        programs-test install-test cpython-test dist dist-test distro-test clean
 
 all: build
 
@@ -64,6 +64,12 @@ dist:
 dist-test: build dist
 	bash tests/dist.sh
 
+# The same artifacts on a real older distribution: a cached Debian 11 root
+# (debootstrap), the wheel, sockrun, the tarball and the differential,
+# SocketSet and CPython 3.9 suites in a chroot (tests/distro.sh; needs root).
+distro-test: dist
+	bash tests/distro.sh
+
 demo: build
 	bash demo/demo.sh
 
@@ -84,7 +90,7 @@ bench-python: build
 # Every check, cheapest first.
 test: lint unit fuzz-test check-header check-exports check-modules sockrun-test header-test diff-test sockset-test policy-test \
       trace-test access-test spelling-test stress-test exit-test faults-test sanitize-test valgrind-test python-test install-test programs-test dist-test \
-      cpython-test cpython-traced-test
+      distro-test cpython-test cpython-traced-test
 	@echo "make test: all checks passed"
 
 lint:

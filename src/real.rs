@@ -16,8 +16,11 @@
 //! atomics, resolution takes no lock (racing threads store the same values),
 //! and a call made on a thread while that thread is resolving takes the raw
 //! system call. A name that cannot be resolved — absent, or resolving to
-//! libsock itself — is reported once on stderr and served by the raw system
-//! call from then on.
+//! libsock itself — is served by the raw system call from then on, and
+//! reported once on stderr unless the running glibc is older than the one
+//! that introduced the call (the table of calls records it: `close_range`
+//! is 2.34, so on Debian 11's 2.31 it is quietly the system call — a drop-in
+//! library does not write into every program's stderr for that).
 
 use std::cell::Cell;
 use std::ffi::c_void;
@@ -56,7 +59,7 @@ macro_rules! next_definitions {
     ($(
         $(#[$meta:meta])*
         fn $name:ident($($arg:ident: $ty:ty),* $(,)?) -> $ret:ty;
-            counts $counts:ident; $kind:ident; $shape:ident; checked $by:ident
+            counts $counts:ident; $kind:ident; $shape:ident; checked $by:ident since $since:literal
             => $fallback:expr;
     )*) => {
         #[allow(non_camel_case_types)]
@@ -138,9 +141,9 @@ pub fn resolve_all() {
         return;
     }
     let _errno = ErrnoGuard::save();
-    for (slot, name) in TABLE.iter().zip(NAMES) {
+    for (i, slot) in TABLE.iter().enumerate() {
         if slot.load(Ordering::Acquire).is_null() {
-            slot.store(lookup(name), Ordering::Release);
+            slot.store(lookup(i), Ordering::Release);
         }
     }
     RESOLVING.with(|r| r.set(false));
@@ -154,13 +157,18 @@ fn all_resolved() -> bool {
         .all(|slot| slot.load(Ordering::Acquire).addr() > MISSING)
 }
 
-/// Looks `name` up past libsock; `MISSING` (and one line on stderr) when
-/// there is no usable definition.
-fn lookup(name: &'static str) -> *mut c_void {
+/// Looks up the `i`th name of the table past libsock; `MISSING` when there
+/// is no usable definition, with one line on stderr unless the running glibc
+/// predates the call.
+fn lookup(i: usize) -> *mut c_void {
+    let name = NAMES[i];
     // SAFETY: `name` is NUL-terminated (NAMES entries are built that way).
     let f = unsafe { libc::dlsym(libc::RTLD_NEXT, name.as_ptr().cast()) };
     let shown = name.trim_end_matches('\0');
     let problem = if f.is_null() {
+        if sock_core::Call::ALL[i].missing_is_expected(running_glibc()) {
+            return ptr::without_provenance_mut(MISSING);
+        }
         "has no next definition (dlsym RTLD_NEXT found none)"
     } else if is_libsock(f) {
         "resolves to libsock itself"
@@ -173,6 +181,15 @@ fn lookup(name: &'static str) -> *mut c_void {
         ))
     });
     ptr::without_provenance_mut(MISSING)
+}
+
+/// The version of the glibc this process runs on (`gnu_get_libc_version`:
+/// a static string, no allocation, no lock); None if it does not parse.
+fn running_glibc() -> Option<sock_core::calls::GlibcVersion> {
+    // SAFETY: gnu_get_libc_version takes no arguments and returns a pointer
+    // to a static NUL-terminated string.
+    let text = unsafe { std::ffi::CStr::from_ptr(libc::gnu_get_libc_version()) };
+    sock_core::calls::GlibcVersion::parse(text.to_str().ok()?)
 }
 
 /// Whether `addr` lies in libsock's own loaded object.
@@ -315,6 +332,55 @@ mod tests {
             let f = slot.load(Ordering::Acquire);
             assert!(!is_libsock(f));
         }
+    }
+
+    #[test]
+    fn the_table_of_calls_is_this_table() {
+        for (name, call) in NAMES.iter().zip(sock_core::Call::ALL) {
+            assert_eq!(name.trim_end_matches('\0'), call.name());
+        }
+        assert_eq!(NAMES.len(), sock_core::Call::COUNT);
+    }
+
+    /// Every x86_64 symbol version node of glibc up to 2.42, oldest first.
+    const GLIBC_NODES: &[&str] = &[
+        "2.2.5", "2.2.6", "2.3", "2.3.2", "2.3.3", "2.3.4", "2.4", "2.5", "2.6", "2.7", "2.8",
+        "2.9", "2.10", "2.11", "2.12", "2.13", "2.14", "2.15", "2.16", "2.17", "2.18", "2.22",
+        "2.23", "2.24", "2.25", "2.26", "2.27", "2.28", "2.29", "2.30", "2.31", "2.32", "2.33",
+        "2.34", "2.35", "2.36", "2.37", "2.38", "2.39", "2.40", "2.41", "2.42",
+    ];
+
+    /// The table's "since" for each call is the oldest version node under
+    /// which the running glibc defines it (or, on a glibc older than that
+    /// version, the call is absent, as the table says it may be).
+    #[test]
+    fn introducing_versions_match_this_glibc() {
+        let running = running_glibc().expect("gnu_get_libc_version parses");
+        let mut seen = Vec::new();
+        for call in sock_core::Call::ALL {
+            let since = call.glibc_since();
+            let name = std::ffi::CString::new(call.name()).unwrap();
+            let first = GLIBC_NODES.iter().find(|node| {
+                let node = std::ffi::CString::new(format!("GLIBC_{node}")).unwrap();
+                // SAFETY: two NUL-terminated strings.
+                !unsafe { libc::dlvsym(libc::RTLD_DEFAULT, name.as_ptr(), node.as_ptr()) }.is_null()
+            });
+            match first {
+                Some(node) => assert_eq!(
+                    sock_core::calls::GlibcVersion::parse(node),
+                    Some(since),
+                    "{}: glibc {running} defines it first as GLIBC_{node}",
+                    call.name()
+                ),
+                None => assert!(
+                    call.missing_is_expected(Some(running)),
+                    "{}: glibc {running} lacks it, though it is said to be there since {since}",
+                    call.name()
+                ),
+            }
+            seen.push(call.name());
+        }
+        assert_eq!(seen.len(), sock_core::Call::COUNT);
     }
 
     #[test]

@@ -8,6 +8,8 @@
 #   LIBDIR   where libsock.so is (default target/release)
 #   PYTHON   the interpreter (default python3; it needs CPython's `test` package)
 #   OUT      where logs and JUnit XML go (default target/cpython-suites)
+#   CPYTHON_SUITES  the suites (default: test_socket test_select test_selectors
+#            test_socketserver; make distro-test runs the first three)
 #
 # Each run is `python -m test -v -u network,cpu --timeout 300 --junit-xml …`
 # over the suites below, sequentially (about 50 s a run on 2 cores; -j would
@@ -25,7 +27,7 @@ harness cpython-suites
 PYTHON=${PYTHON:-python3}
 OUT=${OUT:-target/cpython-suites}
 
-SUITES=(test_socket test_select test_selectors test_socketserver)
+read -ra SUITES <<<"${CPYTHON_SUITES:-test_socket test_select test_selectors test_socketserver}"
 RESOURCES=network,cpu
 # Exclusions, each one needed, none for convenience:
 #  *VSOCK*  this machine is a VM with /dev/vsock and a local CID, so test_socket
@@ -37,9 +39,9 @@ PER_FILE_TIMEOUT=300 # regrtest --timeout: one test file may take this long
 RUN_TIMEOUT=1200     # outer bound for one whole run
 
 find_libsock
-LIB=$lib
+LIB=$(realpath "$lib") # as /proc/PID/maps and dladdr name it (LIBDIR may hold a link)
 need "$PYTHON" timeout pgrep realpath
-"$PYTHON" -c 'import test.libregrtest, test.test_socket, test.test_select, test.test_selectors, test.test_socketserver' 2>/dev/null ||
+"$PYTHON" -c "import test.libregrtest$(printf ', test.%s' "${SUITES[@]}")" 2>/dev/null ||
     die "$PYTHON ($(command -v "$PYTHON")) lacks CPython's test package (Debian: apt-get install libpython3-testsuite; pyenv builds include it)"
 mkdir -p "$OUT"
 OUT=$(realpath "$OUT")

@@ -119,38 +119,14 @@ got=$(cd "$work" && LIBSOCK_LIB=$tlib/libsock.so.0 "$venv/bin/python" -c 'import
 step "wheel: LIBSOCK_LIB overrides the bundled library (Python and sockrun)"
 
 # ----------------------------------------------------------------- tarball
-cat >"$work/hello.c" <<'C'
-#include <stdio.h>
-#include <string.h>
-#include <sys/socket.h>
-#include <unistd.h>
-#include <sock.h>
-
-int main(void)
-{
-    int sv[2];
-    if (socketpair(AF_UNIX, SOCK_STREAM, 0, sv) != 0) { perror("socketpair"); return 1; }
-    int high = dup2(sv[0], 2000);
-    if (high != 2000) { perror("dup2"); return 1; }
-    if (write(sv[1], "x", 1) != 1) { perror("write"); return 1; }
-    SocketSet *rd = sockset_new();
-    if (!rd || sockset_add(rd, high) != 0) { perror("sockset_add"); return 1; }
-    struct timeval tv = { 5, 0 };
-    int n = sockset_select(rd, NULL, NULL, &tv);
-    printf("libsock %s: %d ready, %d %s\n", libsock_version(), n, high,
-           sockset_is_set(rd, high) ? "readable" : "not readable");
-    sockset_free(rd);
-    return n == 1 ? 0 : 1;
-}
-C
 export PKG_CONFIG_PATH=$tlib/pkgconfig
 # shellcheck disable=SC2046 # pkg-config's output is words
-"$cc" -Wall -Wextra -Werror "$work/hello.c" -o "$work/hello" $(pkg-config --cflags --libs libsock) \
+"$cc" -Wall -Wextra -Werror tests/dist-hello.c -o "$work/hello" $(pkg-config --cflags --libs libsock) \
     -Wl,-rpath,"$(pkg-config --variable=libdir libsock)"
 unset PKG_CONFIG_PATH
 grep -q 'NEEDED.*\[libsock.so.0\]' <<<"$(readelf -d "$work/hello")" || fail "hello does not need libsock.so.0"
 out=$("$work/hello") || fail "hello: $out"
-[ "$out" = "libsock $version: 1 ready, 2000 readable" ] || fail "hello printed: $out"
+[ "$out" = "libsock $version: 1 ready, 2000 readable, close_range closed 2000-2001" ] || fail "hello printed: $out"
 loaded=$(ldd "$work/hello" | awk '$1 == "libsock.so.0" {print $3}')
 [ "$(realpath -e "$loaded")" = "$(realpath -e "$tlib/libsock.so.0")" ] || fail "hello loads '$loaded', not the tarball's library"
 step "tarball: a program built with pkg-config against it elsewhere: $out"

@@ -53,6 +53,8 @@
 #include <sys/time.h>
 #include <unistd.h>
 
+#include "../glibc-compat.h"
+
 /* Fill byte for buffers whose untouched tail is checked. */
 #define FILL 0xA5
 

@@ -13,8 +13,12 @@
  * the global scope instead — libsock's own, as a broken chain of
  * interposers might hand it back; libsock must refuse it.
  *
+ * NODLSYM_GLIBC=2.31 makes gnu_get_libc_version() answer that version, so
+ * libsock believes it runs on an older glibc (one that predates some calls
+ * and may lack them quietly).
+ *
  *   NODLSYM=connect,close_range   NODLSYM_SELF=send,close
- *   NODLSYM_LOG=1 (each refusal on stderr) */
+ *   NODLSYM_GLIBC=2.31   NODLSYM_LOG=1 (each refusal on stderr) */
 #define _GNU_SOURCE
 #include <dlfcn.h>
 #include <stdio.h>
@@ -83,4 +87,14 @@ void *dlsym(void *handle, const char *name)
         libc = dlopen("libc.so.6", RTLD_NOW | RTLD_NOLOAD);
     void *f = libc ? real(libc, name) : NULL;
     return f ? f : real(RTLD_DEFAULT, name);
+}
+
+const char *gnu_get_libc_version(void)
+{
+    const char *fake = getenv("NODLSYM_GLIBC");
+    if (fake)
+        return fake;
+    typedef const char *(*version_fn)(void);
+    version_fn real = (version_fn)dlvsym(RTLD_NEXT, "gnu_get_libc_version", "GLIBC_2.2.5");
+    return real ? real() : "unknown";
 }

@@ -20,7 +20,9 @@
 #                with NULL, or with libsock's own definition for the names in
 #                NODLSYM_SELF): one line per such name, and the raw system
 #                call gives glibc's results; also the stress test with every
-#                name missing.
+#                name missing; and, on a glibc that says it is 2.31
+#                (NODLSYM_GLIBC), close_range missing is not said (it is
+#                2.34), connect missing still is.
 #   unwritable   trace and stats to /dev/full, to a directory that does not
 #                exist, and to a 16 KiB tmpfs that fills up (skipped, with a
 #                message, where mounting is not permitted).
@@ -265,6 +267,14 @@ for names in connect,close_range accept4,recvmmsg,__recv_chk,__recvfrom_chk,shut
     case_ "nodlsym NODLSYM=$names, linked" "$work/calls.native" \
         NODLSYM="$names" LD_PRELOAD="$nd" "$out/calls-linked"
 done
+# On a glibc older than a call (close_range is 2.34), its absence is expected:
+# the system call serves it and nothing is said; an older call still is said.
+ONCE=("$(missing_line connect)")
+ANY=()
+case_ "nodlsym NODLSYM=connect,close_range on a glibc that says 2.31: close_range quiet, connect said" \
+    "$work/calls.native" NODLSYM=connect,close_range NODLSYM_GLIBC=2.31 LD_PRELOAD="$nd $lib" "$out/calls"
+case_ "nodlsym NODLSYM=connect,close_range on a glibc that says 2.31, linked" \
+    "$work/calls.native" NODLSYM=connect,close_range NODLSYM_GLIBC=2.31 LD_PRELOAD="$nd" "$out/calls-linked"
 ONCE=("$(missing_line send)" "$(missing_line close)" "$(missing_line accept4)")
 ANY=()
 case_ "nodlsym NODLSYM_SELF=send,close,accept4 (the next definition is libsock's own), preloaded" \

@@ -6,6 +6,8 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "../glibc-compat.h"
+
 static int checks_passed, checks_failed;
 
 #define CHECK(cond, ...)                                                        \

@@ -34,7 +34,7 @@ macro_rules! exports {
     ($(
         $(#[$meta:meta])*
         fn $name:ident($($arg:ident: $ty:ty),* $(,)?) -> $ret:ty;
-            counts $counts:ident; $kind:ident; $shape:ident; checked $by:ident
+            counts $counts:ident; $kind:ident; $shape:ident; checked $by:ident since $since:literal
             => $fallback:expr;
     )*) => {
         $(

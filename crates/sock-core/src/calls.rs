@@ -14,7 +14,7 @@
 //! An entry reads:
 //!
 //! ```text
-//! fn NAME(ARGS) -> RET; counts AS; KIND; SHAPE; checked BY => FALLBACK;
+//! fn NAME(ARGS) -> RET; counts AS; KIND; SHAPE; checked BY since "VERSION" => FALLBACK;
 //! ```
 //!
 //! - `counts AS`: the call it is counted and traced as (`none`: neither);
@@ -28,6 +28,14 @@
 //!   `libc::NAME` in the library), `libc_diverging` when it declares it as
 //!   never returning (banned, not comparable), `glibc` when only glibc's
 //!   headers declare it;
+//! - `since "VERSION"`: the glibc version that introduced it on x86_64 —
+//!   the version node of its symbol in `libc.so.6` (`objdump -T`; 2.2.5 is
+//!   x86_64's first). A call newer than the floor the artifacts are built
+//!   for ([`GlibcVersion::FLOOR`], 2.17) may legitimately have no next
+//!   definition: on a glibc older than this version libsock serves it with
+//!   its system call and says nothing (see [`Call::missing_is_expected`]);
+//!   the library's unit tests check each version against the running glibc
+//!   with `dlvsym`;
 //! - `FALLBACK`: the raw system call, in the library's terms (tokens only:
 //!   this crate makes no system call).
 
@@ -38,75 +46,75 @@ macro_rules! for_each_call {
         $callback! {
             /// `socket(2)`
             fn socket(domain: c_int, ty: c_int, protocol: c_int) -> c_int;
-                counts socket; socket; configured; checked libc
+                counts socket; socket; configured; checked libc since "2.2.5"
                 => raw(libc::SYS_socket, &[domain.arg(), ty.arg(), protocol.arg()]) as c_int;
             /// `socketpair(2)`
             fn socketpair(domain: c_int, ty: c_int, protocol: c_int, sv: *mut c_int) -> c_int;
-                counts socketpair; socket; configured; checked libc
+                counts socketpair; socket; configured; checked libc since "2.2.5"
                 => raw(libc::SYS_socketpair, &[domain.arg(), ty.arg(), protocol.arg(), sv.arg()]) as c_int;
             /// `bind(2)`
             fn bind(fd: c_int, addr: *const sockaddr, len: socklen_t) -> c_int;
-                counts bind; socket; configured; checked libc
+                counts bind; socket; configured; checked libc since "2.2.5"
                 => raw(libc::SYS_bind, &[fd.arg(), addr.arg(), len.arg()]) as c_int;
             /// `listen(2)`
             fn listen(fd: c_int, backlog: c_int) -> c_int;
-                counts listen; socket; configured; checked libc
+                counts listen; socket; configured; checked libc since "2.2.5"
                 => raw(libc::SYS_listen, &[fd.arg(), backlog.arg()]) as c_int;
             /// `accept(2)`
             fn accept(fd: c_int, addr: *mut sockaddr, len: *mut socklen_t) -> c_int;
-                counts accept; socket; configured; checked libc
+                counts accept; socket; configured; checked libc since "2.2.5"
                 => raw(libc::SYS_accept, &[fd.arg(), addr.arg(), len.arg()]) as c_int;
             /// `accept4(2)`
             fn accept4(fd: c_int, addr: *mut sockaddr, len: *mut socklen_t, flags: c_int) -> c_int;
-                counts accept4; socket; configured; checked libc
+                counts accept4; socket; configured; checked libc since "2.10"
                 => raw(libc::SYS_accept4, &[fd.arg(), addr.arg(), len.arg(), flags.arg()]) as c_int;
             /// `connect(2)`
             fn connect(fd: c_int, addr: *const sockaddr, len: socklen_t) -> c_int;
-                counts connect; socket; configured; checked libc
+                counts connect; socket; configured; checked libc since "2.2.5"
                 => raw(libc::SYS_connect, &[fd.arg(), addr.arg(), len.arg()]) as c_int;
             /// `send(2)`
             fn send(fd: c_int, buf: *const c_void, len: size_t, flags: c_int) -> ssize_t;
-                counts send; socket; configured; checked libc
+                counts send; socket; configured; checked libc since "2.2.5"
                 => raw(libc::SYS_sendto, &[fd.arg(), buf.arg(), len.arg(), flags.arg(), 0, 0]) as ssize_t;
             /// `sendto(2)`
             fn sendto(
                 fd: c_int, buf: *const c_void, len: size_t, flags: c_int,
                 addr: *const sockaddr, addrlen: socklen_t,
             ) -> ssize_t;
-                counts sendto; socket; configured; checked libc
+                counts sendto; socket; configured; checked libc since "2.2.5"
                 => raw(libc::SYS_sendto, &[
                     fd.arg(), buf.arg(), len.arg(), flags.arg(), addr.arg(), addrlen.arg(),
                 ]) as ssize_t;
             /// `sendmsg(2)`
             fn sendmsg(fd: c_int, msg: *const msghdr, flags: c_int) -> ssize_t;
-                counts sendmsg; socket; configured; checked libc
+                counts sendmsg; socket; configured; checked libc since "2.2.5"
                 => raw(libc::SYS_sendmsg, &[fd.arg(), msg.arg(), flags.arg()]) as ssize_t;
             /// `sendmmsg(2)`
             fn sendmmsg(fd: c_int, msgs: *mut mmsghdr, vlen: c_uint, flags: c_int) -> c_int;
-                counts sendmmsg; socket; configured; checked libc
+                counts sendmmsg; socket; configured; checked libc since "2.14"
                 => raw(libc::SYS_sendmmsg, &[fd.arg(), msgs.arg(), vlen.arg(), flags.arg()]) as c_int;
             /// `recv(2)`
             fn recv(fd: c_int, buf: *mut c_void, len: size_t, flags: c_int) -> ssize_t;
-                counts recv; socket; configured; checked libc
+                counts recv; socket; configured; checked libc since "2.2.5"
                 => raw(libc::SYS_recvfrom, &[fd.arg(), buf.arg(), len.arg(), flags.arg(), 0, 0]) as ssize_t;
             /// `recvfrom(2)`
             fn recvfrom(
                 fd: c_int, buf: *mut c_void, len: size_t, flags: c_int,
                 addr: *mut sockaddr, addrlen: *mut socklen_t,
             ) -> ssize_t;
-                counts recvfrom; socket; configured; checked libc
+                counts recvfrom; socket; configured; checked libc since "2.2.5"
                 => raw(libc::SYS_recvfrom, &[
                     fd.arg(), buf.arg(), len.arg(), flags.arg(), addr.arg(), addrlen.arg(),
                 ]) as ssize_t;
             /// `recvmsg(2)`
             fn recvmsg(fd: c_int, msg: *mut msghdr, flags: c_int) -> ssize_t;
-                counts recvmsg; socket; configured; checked libc
+                counts recvmsg; socket; configured; checked libc since "2.2.5"
                 => raw(libc::SYS_recvmsg, &[fd.arg(), msg.arg(), flags.arg()]) as ssize_t;
             /// `recvmmsg(2)`
             fn recvmmsg(
                 fd: c_int, msgs: *mut mmsghdr, vlen: c_uint, flags: c_int, timeout: *mut timespec,
             ) -> c_int;
-                counts recvmmsg; socket; configured; checked libc
+                counts recvmmsg; socket; configured; checked libc since "2.12"
                 => raw(libc::SYS_recvmmsg, &[
                     fd.arg(), msgs.arg(), vlen.arg(), flags.arg(), timeout.arg(),
                 ]) as c_int;
@@ -114,7 +122,7 @@ macro_rules! for_each_call {
             fn __recv_chk(
                 fd: c_int, buf: *mut c_void, len: size_t, buflen: size_t, flags: c_int,
             ) -> ssize_t;
-                counts recv; socket; configured; checked glibc
+                counts recv; socket; configured; checked glibc since "2.4"
                 => fortified(len, buflen, || raw(libc::SYS_recvfrom, &[
                     fd.arg(), buf.arg(), len.arg(), flags.arg(), 0, 0,
                 ]) as ssize_t);
@@ -123,7 +131,7 @@ macro_rules! for_each_call {
                 fd: c_int, buf: *mut c_void, len: size_t, buflen: size_t, flags: c_int,
                 addr: *mut sockaddr, addrlen: *mut socklen_t,
             ) -> ssize_t;
-                counts recvfrom; socket; configured; checked glibc
+                counts recvfrom; socket; configured; checked glibc since "2.4"
                 => fortified(len, buflen, || raw(libc::SYS_recvfrom, &[
                     fd.arg(), buf.arg(), len.arg(), flags.arg(), addr.arg(), addrlen.arg(),
                 ]) as ssize_t);
@@ -131,7 +139,7 @@ macro_rules! for_each_call {
             fn setsockopt(
                 fd: c_int, level: c_int, name: c_int, value: *const c_void, len: socklen_t,
             ) -> c_int;
-                counts setsockopt; socket; configured; checked libc
+                counts setsockopt; socket; configured; checked libc since "2.2.5"
                 => raw(libc::SYS_setsockopt, &[
                     fd.arg(), level.arg(), name.arg(), value.arg(), len.arg(),
                 ]) as c_int;
@@ -139,48 +147,118 @@ macro_rules! for_each_call {
             fn getsockopt(
                 fd: c_int, level: c_int, name: c_int, value: *mut c_void, len: *mut socklen_t,
             ) -> c_int;
-                counts getsockopt; socket; configured; checked libc
+                counts getsockopt; socket; configured; checked libc since "2.2.5"
                 => raw(libc::SYS_getsockopt, &[
                     fd.arg(), level.arg(), name.arg(), value.arg(), len.arg(),
                 ]) as c_int;
             /// `getsockname(2)`
             fn getsockname(fd: c_int, addr: *mut sockaddr, len: *mut socklen_t) -> c_int;
-                counts getsockname; socket; configured; checked libc
+                counts getsockname; socket; configured; checked libc since "2.2.5"
                 => raw(libc::SYS_getsockname, &[fd.arg(), addr.arg(), len.arg()]) as c_int;
             /// `getpeername(2)`
             fn getpeername(fd: c_int, addr: *mut sockaddr, len: *mut socklen_t) -> c_int;
-                counts getpeername; socket; configured; checked libc
+                counts getpeername; socket; configured; checked libc since "2.2.5"
                 => raw(libc::SYS_getpeername, &[fd.arg(), addr.arg(), len.arg()]) as c_int;
             /// `shutdown(2)`
             fn shutdown(fd: c_int, how: c_int) -> c_int;
-                counts shutdown; socket; configured; checked libc
+                counts shutdown; socket; configured; checked libc since "2.2.5"
                 => raw(libc::SYS_shutdown, &[fd.arg(), how.arg()]) as c_int;
             /// `close(2)`
             fn close(fd: c_int) -> c_int;
-                counts close; descriptor; always; checked libc
+                counts close; descriptor; always; checked libc since "2.2.5"
                 => raw(libc::SYS_close, &[fd.arg()]) as c_int;
             /// `dup2(2)`: closes `newfd` first if it is open.
             fn dup2(oldfd: c_int, newfd: c_int) -> c_int;
-                counts dup2; descriptor; always; checked libc
+                counts dup2; descriptor; always; checked libc since "2.2.5"
                 => raw(libc::SYS_dup2, &[oldfd.arg(), newfd.arg()]) as c_int;
             /// `dup3(2)`: closes `newfd` first if it is open.
             fn dup3(oldfd: c_int, newfd: c_int, flags: c_int) -> c_int;
-                counts dup3; descriptor; always; checked libc
+                counts dup3; descriptor; always; checked libc since "2.9"
                 => raw(libc::SYS_dup3, &[oldfd.arg(), newfd.arg(), flags.arg()]) as c_int;
             /// `close_range(2)`
             fn close_range(first: c_uint, last: c_uint, flags: c_int) -> c_int;
-                counts close_range; descriptor; always; checked libc
+                counts close_range; descriptor; always; checked libc since "2.34"
                 => raw(libc::SYS_close_range, &[first.arg(), last.arg(), flags.arg()]) as c_int;
             /// `_exit(2)`: ends the process (declared `-> ()`; it never returns).
             fn _exit(status: c_int) -> ();
-                counts none; exit; own; checked libc_diverging
+                counts none; exit; own; checked libc_diverging since "2.2.5"
                 => { raw(libc::SYS_exit_group, &[status.arg()]); };
             /// `_Exit`: the C99 name of `_exit`.
             fn _Exit(status: c_int) -> ();
-                counts none; exit; own; checked glibc
+                counts none; exit; own; checked glibc since "2.2.5"
                 => { raw(libc::SYS_exit_group, &[status.arg()]); };
         }
     };
+}
+
+/// A glibc version: `2.31` from `gnu_get_libc_version()`, `2.2.5` from a
+/// symbol version node (`GLIBC_2.2.5`). Ordered as glibc numbers them.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct GlibcVersion(pub u16, pub u16, pub u16);
+
+impl GlibcVersion {
+    /// The oldest glibc the artifacts load on (manylinux2014).
+    pub const FLOOR: GlibcVersion = GlibcVersion(2, 17, 0);
+
+    /// Parses `MAJOR.MINOR[.PATCH]`, optionally prefixed `GLIBC_`; what
+    /// follows the numbers after a non-digit (`2.35.9000-dev`) is ignored.
+    /// None when there is no `MAJOR.MINOR`.
+    pub const fn parse(text: &str) -> Option<GlibcVersion> {
+        let b = text.as_bytes();
+        let mut i = 0;
+        if b.len() >= 6
+            && b[0] == b'G'
+            && b[1] == b'L'
+            && b[2] == b'I'
+            && b[3] == b'B'
+            && b[4] == b'C'
+            && b[5] == b'_'
+        {
+            i = 6;
+        }
+        let mut parts = [0u16; 3];
+        let mut n = 0;
+        while n < 3 {
+            let start = i;
+            let mut v: u32 = 0;
+            while i < b.len() && b[i].is_ascii_digit() && v <= u16::MAX as u32 {
+                v = v * 10 + (b[i] - b'0') as u32;
+                i += 1;
+            }
+            if i == start || v > u16::MAX as u32 {
+                break;
+            }
+            parts[n] = v as u16;
+            n += 1;
+            if i < b.len() && b[i] == b'.' {
+                i += 1;
+            } else {
+                break;
+            }
+        }
+        if n < 2 {
+            return None;
+        }
+        Some(GlibcVersion(parts[0], parts[1], parts[2]))
+    }
+}
+
+impl core::fmt::Display for GlibcVersion {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        match self.2 {
+            0 => write!(f, "{}.{}", self.0, self.1),
+            p => write!(f, "{}.{}.{}", self.0, self.1, p),
+        }
+    }
+}
+
+/// `GlibcVersion::parse` for the table's literals: a malformed one fails the
+/// build (it is evaluated in a const block).
+const fn version(text: &str) -> GlibcVersion {
+    match GlibcVersion::parse(text) {
+        Some(v) => v,
+        None => panic!("a glibc version in the table of calls does not parse"),
+    }
 }
 
 /// What kind of call an export is.
@@ -207,7 +285,7 @@ macro_rules! call_enum {
     ($(
         $(#[$meta:meta])*
         fn $name:ident($($arg:ident: $ty:ty),* $(,)?) -> $ret:ty;
-            counts $counts:ident; $kind:ident; $shape:ident; checked $by:ident
+            counts $counts:ident; $kind:ident; $shape:ident; checked $by:ident since $since:literal
             => $fallback:expr;
     )*) => {
         /// A call libsock exports under its standard name, in table order.
@@ -252,6 +330,14 @@ macro_rules! call_enum {
                 }
             }
 
+            /// The glibc version that introduced it (x86_64's symbol
+            /// version of it in `libc.so.6`).
+            pub const fn glibc_since(self) -> GlibcVersion {
+                match self {
+                    $(Call::$name => const { version($since) }),*
+                }
+            }
+
             /// The C parameter types in Rust syntax, as `stringify!` spells them.
             pub const fn params(self) -> &'static [&'static str] {
                 match self {
@@ -284,6 +370,23 @@ impl Call {
             .filter(|&c| c.counts_as() == Some(c))
     }
 
+    /// Whether a glibc may lack it although libsock supports that glibc:
+    /// introduced after [`GlibcVersion::FLOOR`].
+    pub const fn newer_than_floor(self) -> bool {
+        let v = self.glibc_since();
+        let f = GlibcVersion::FLOOR;
+        v.0 > f.0 || (v.0 == f.0 && (v.1 > f.1 || (v.1 == f.1 && v.2 > f.2)))
+    }
+
+    /// Whether a missing next definition is what the running glibc
+    /// (`running`, from `gnu_get_libc_version()`) should give: it is older
+    /// than the version that introduced the call. Then libsock serves the
+    /// call with its system call and says nothing; otherwise (a glibc that
+    /// should have it, or an unknown one) a missing definition is reported.
+    pub fn missing_is_expected(self, running: Option<GlibcVersion>) -> bool {
+        matches!(running, Some(r) if r < self.glibc_since())
+    }
+
     /// Its position in [`Call::ALL`] (an index for per-call tables).
     pub const fn index(self) -> usize {
         self as usize
@@ -310,5 +413,70 @@ mod tests {
             Call::bind.params(),
             ["c_int", "* const sockaddr", "socklen_t"]
         );
+    }
+
+    #[test]
+    fn glibc_versions_parse_and_order() {
+        assert_eq!(GlibcVersion::parse("2.31"), Some(GlibcVersion(2, 31, 0)));
+        assert_eq!(GlibcVersion::parse("2.2.5"), Some(GlibcVersion(2, 2, 5)));
+        assert_eq!(
+            GlibcVersion::parse("GLIBC_2.34"),
+            Some(GlibcVersion(2, 34, 0))
+        );
+        assert_eq!(
+            GlibcVersion::parse("2.35.9000"),
+            Some(GlibcVersion(2, 35, 9000))
+        );
+        assert_eq!(
+            GlibcVersion::parse("2.39-dev"),
+            Some(GlibcVersion(2, 39, 0))
+        );
+        for bad in ["", "2", "2.", "x.1", ".31", "GLIBC_", "99999999.1"] {
+            assert_eq!(GlibcVersion::parse(bad), None, "{bad:?}");
+        }
+        assert!(GlibcVersion(2, 2, 5) < GlibcVersion(2, 4, 0));
+        assert!(GlibcVersion(2, 9, 0) < GlibcVersion(2, 10, 0));
+        assert!(GlibcVersion(2, 31, 0) < GlibcVersion(2, 34, 0));
+        assert_eq!(GlibcVersion(2, 2, 5).to_string(), "2.2.5");
+        assert_eq!(GlibcVersion::FLOOR.to_string(), "2.17");
+    }
+
+    #[test]
+    fn introducing_versions_are_recorded() {
+        // As `objdump -T libc.so.6` shows them on x86_64 (the library's unit
+        // test checks every entry against the running glibc with dlvsym).
+        let v = |c: Call| c.glibc_since().to_string();
+        assert_eq!(v(Call::socket), "2.2.5");
+        assert_eq!(v(Call::__recv_chk), "2.4");
+        assert_eq!(v(Call::dup3), "2.9");
+        assert_eq!(v(Call::accept4), "2.10");
+        assert_eq!(v(Call::recvmmsg), "2.12");
+        assert_eq!(v(Call::sendmmsg), "2.14");
+        assert_eq!(v(Call::close_range), "2.34");
+        // Only close_range is newer than the 2.17 floor.
+        let newer: Vec<_> = Call::ALL
+            .iter()
+            .filter(|c| c.newer_than_floor())
+            .map(|c| c.name())
+            .collect();
+        assert_eq!(newer, ["close_range"]);
+    }
+
+    #[test]
+    fn only_an_older_glibc_may_lack_a_call_quietly() {
+        let glibc = |s| GlibcVersion::parse(s);
+        // Debian 11: no close_range, and that is expected.
+        assert!(Call::close_range.missing_is_expected(glibc("2.31")));
+        assert!(Call::close_range.missing_is_expected(glibc("2.17")));
+        // A glibc that has it, or one we cannot tell: reported.
+        assert!(!Call::close_range.missing_is_expected(glibc("2.34")));
+        assert!(!Call::close_range.missing_is_expected(glibc("2.36")));
+        assert!(!Call::close_range.missing_is_expected(None));
+        // Every call at or below the floor is reported on every supported glibc.
+        for &c in Call::ALL.iter().filter(|c| !c.newer_than_floor()) {
+            for running in ["2.17", "2.28", "2.31", "2.36"] {
+                assert!(!c.missing_is_expected(glibc(running)), "{c:?} {running}");
+            }
+        }
     }
 }
