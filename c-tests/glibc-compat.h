@@ -5,7 +5,8 @@
  * (2.32). There they are these tables, with glibc's names (one name per
  * number: EAGAIN not EWOULDBLOCK, EOPNOTSUPP not ENOTSUP, EDEADLK not
  * EDEADLOCK; NULL for a number it does not know), so the programs print the
- * same lines as on a newer glibc. Include after a system header (features.h). */
+ * same lines as on a newer glibc. Nor has it close_range (2.34): see below.
+ * Include after a system header (features.h). */
 #ifndef LIBSOCK_GLIBC_COMPAT_H
 #define LIBSOCK_GLIBC_COMPAT_H
 #include <errno.h>
@@ -51,6 +52,30 @@ static inline const char *compat_sigabbrev_np(int sig)
     return sig > 0 && (size_t)sig < sizeof names / sizeof names[0] ? names[sig] : NULL;
 }
 #define sigabbrev_np compat_sigabbrev_np
+#endif
+
+/* glibc before 2.34 (Debian 11: 2.31) has no close_range. The program then
+ * references it weakly: natively it is absent and the system call serves;
+ * preloaded or linked, libsock's close_range binds to the reference, and on
+ * such a glibc libsock serves it by the system call too, saying nothing. */
+#if defined(__GLIBC__) && !__GLIBC_PREREQ(2, 34)
+#include <asm/unistd.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+#ifndef __NR_close_range
+#define __NR_close_range 436
+#endif
+#ifndef CLOSE_RANGE_CLOEXEC
+#define CLOSE_RANGE_CLOEXEC (1U << 2)
+#endif
+extern int close_range(unsigned int first, unsigned int last, int flags) __attribute__((weak));
+static inline int close_range_or_syscall(unsigned int first, unsigned int last, int flags)
+{
+    if (close_range)
+        return close_range(first, last, flags);
+    return (int)syscall(__NR_close_range, first, last, flags);
+}
+#define close_range close_range_or_syscall
 #endif
 
 #endif

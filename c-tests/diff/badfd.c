@@ -15,27 +15,6 @@
 #include <sys/uio.h>
 #include <unistd.h>
 
-/* glibc before 2.34 (Debian 11: 2.31) has no close_range. The program then
- * references it weakly: natively it is absent and the system call serves;
- * preloaded or linked, libsock's close_range binds to the reference, and on
- * such a glibc libsock serves it by the system call too, saying nothing. */
-#if !__GLIBC_PREREQ(2, 34)
-#include <asm/unistd.h>
-#ifndef __NR_close_range
-#define __NR_close_range 436
-#endif
-#ifndef CLOSE_RANGE_CLOEXEC
-#define CLOSE_RANGE_CLOEXEC (1U << 2)
-#endif
-extern int close_range(unsigned int first, unsigned int last, int flags) __attribute__((weak));
-static int close_range_or_syscall(unsigned int first, unsigned int last, int flags)
-{
-    if (close_range)
-        return close_range(first, last, flags);
-    return (int)syscall(__NR_close_range, first, last, flags);
-}
-#define close_range close_range_or_syscall
-#endif
 
 static void every_call(const char *name, int fd)
 {
