@@ -387,12 +387,15 @@ pub unsafe fn sendmmsg(
 ) -> (c_int, Option<Why<'_>>) {
     // The kernel sends at most UIO_MAXIOV (1024) messages per call.
     let vlen = vlen.min(1024) as usize;
-    let Some(sock) = crate::boundary::own(|| socket(fd)).flatten() else {
-        // SAFETY: not an INET/INET6 socket: forwarded unchanged.
-        return (
-            unsafe { real::sendmmsg(fd, msgs, vlen as u32, flags) },
-            None,
-        );
+    let sock = match crate::boundary::own(|| socket(fd)) {
+        Some(Some(sock)) => sock,
+        Some(None) => {
+            // SAFETY: not an INET/INET6 socket: forwarded unchanged.
+            let r = unsafe { real::sendmmsg(fd, msgs, vlen as u32, flags) };
+            return (r, None);
+        }
+        // The check could not run: refused, as every judgement that fails.
+        None => return (-1, Some(access::INTERNAL)),
     };
     let mut sent = 0usize;
     let mut batch: [Message; BATCH] = [const { Message::new() }; BATCH];

@@ -261,8 +261,8 @@ int main(void)
     }
 
     own_epoll(keep);
-    CHECK(syscall(SYS_close_range, 3, ~0U, 0) == 0, "raw close_range");
-    survives("raw syscall(SYS_close_range) (unseen)", keep);
+    CHECK(syscall(__NR_close_range, 3, ~0U, 0) == 0, "raw close_range");
+    survives("raw syscall(__NR_close_range) (unseen)", keep);
 
     own_epoll(keep);
     close_loop(1);
