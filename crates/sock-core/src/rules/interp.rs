@@ -3,6 +3,10 @@
 //! transport header onwards, loads at `SKF_NET_OFF + k` read the IP header
 //! onwards, and a load outside the packet ends the program with 0 (drop),
 //! as the kernel does. Used to check the compiler against the matcher.
+//!
+//! The machine is the same for every classic BPF program; what a load
+//! reads is the [`Input`]'s: a [`Packet`] here, a `seccomp_data` record
+//! for sockrun's seccomp program ([`SeccompData`]).
 
 use std::net::IpAddr;
 
@@ -89,6 +93,70 @@ pub fn validate(prog: &[SockFilter]) -> Result<(), Invalid> {
     Ok(())
 }
 
+/// What a classic BPF program reads: its loads and its length.
+pub trait Input {
+    /// The value a load of `size` bytes (1, 2 or 4) at `k` reads, or None
+    /// where the kernel would end the program.
+    fn load(&self, k: i64, size: usize) -> Option<u32>;
+    /// What `BPF_LEN` loads.
+    fn bpf_len(&self) -> u32;
+}
+
+impl Input for Packet {
+    fn load(&self, k: i64, size: usize) -> Option<u32> {
+        load(self, k, size)
+    }
+
+    fn bpf_len(&self) -> u32 {
+        self.transport.len() as u32
+    }
+}
+
+/// A system call as a seccomp filter sees it: `struct seccomp_data`
+/// (linux/seccomp.h), read in native byte order, 32-bit loads only.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct SeccompData {
+    /// The system call's number.
+    pub nr: i32,
+    /// `AUDIT_ARCH_*`.
+    pub arch: u32,
+    /// Where it was made.
+    pub instruction_pointer: u64,
+    /// Its six arguments.
+    pub args: [u64; 6],
+}
+
+impl SeccompData {
+    /// The record's 64 bytes, as the kernel lays them out.
+    pub fn bytes(&self) -> [u8; 64] {
+        let mut b = [0u8; 64];
+        b[0..4].copy_from_slice(&self.nr.to_ne_bytes());
+        b[4..8].copy_from_slice(&self.arch.to_ne_bytes());
+        b[8..16].copy_from_slice(&self.instruction_pointer.to_ne_bytes());
+        for (i, a) in self.args.iter().enumerate() {
+            b[16 + 8 * i..24 + 8 * i].copy_from_slice(&a.to_ne_bytes());
+        }
+        b
+    }
+}
+
+impl Input for SeccompData {
+    /// seccomp's checker allows only aligned 32-bit loads inside the
+    /// record (`seccomp_check_filter`); anything else is refused here.
+    fn load(&self, k: i64, size: usize) -> Option<u32> {
+        let k = usize::try_from(k).ok()?;
+        if size != 4 || k % 4 != 0 || k + 4 > 64 {
+            return None;
+        }
+        let b = self.bytes();
+        Some(u32::from_ne_bytes(b[k..k + 4].try_into().ok()?))
+    }
+
+    fn bpf_len(&self) -> u32 {
+        64
+    }
+}
+
 /// The bytes at `k` (`size` of them) in `p`, big-endian, or None outside.
 fn load(p: &Packet, k: i64, size: usize) -> Option<u32> {
     let (bytes, off) = if k >= 0 {
@@ -104,12 +172,12 @@ fn load(p: &Packet, k: i64, size: usize) -> Option<u32> {
 }
 
 /// Runs `prog` (validated) over `p`: the value it returns (0 drops).
-pub fn run(prog: &[SockFilter], p: &Packet) -> Result<u32, Invalid> {
+pub fn run<I: Input + ?Sized>(prog: &[SockFilter], p: &I) -> Result<u32, Invalid> {
     validate(prog)?;
     let (mut a, mut x) = (0u32, 0u32);
     let mut mem = [0u32; 16];
     let mut pc = 0usize;
-    let len = (p.transport.len()) as u32;
+    let len = p.bpf_len();
     loop {
         let i = prog[pc];
         pc += 1;
@@ -122,11 +190,11 @@ pub fn run(prog: &[SockFilter], p: &Packet) -> Result<u32, Invalid> {
             BPF_LD => {
                 a = match i.code & 0xe0 {
                     BPF_IMM => i.k,
-                    BPF_ABS => match load(p, i64::from(i.k as i32), size) {
+                    BPF_ABS => match p.load(i64::from(i.k as i32), size) {
                         Some(v) => v,
                         None => return Ok(0),
                     },
-                    BPF_IND => match load(p, i64::from(x) + i64::from(i.k as i32), size) {
+                    BPF_IND => match p.load(i64::from(x) + i64::from(i.k as i32), size) {
                         Some(v) => v,
                         None => return Ok(0),
                     },
@@ -140,7 +208,7 @@ pub fn run(prog: &[SockFilter], p: &Packet) -> Result<u32, Invalid> {
                     BPF_IMM => i.k,
                     BPF_MEM => mem[i.k as usize],
                     BPF_LEN => len,
-                    BPF_MSH => match load(p, i64::from(i.k as i32), 1) {
+                    BPF_MSH => match p.load(i64::from(i.k as i32), 1) {
                         Some(v) => 4 * (v & 0xf),
                         None => return Ok(0),
                     },
