@@ -33,6 +33,9 @@ pub(crate) struct Launch {
     pub(crate) settings: Vec<(&'static Flag, String)>,
     /// `--lib=PATH`.
     pub(crate) lib: Option<OsString>,
+    /// `--kernel` (the kernel-enforced mode), or `--no-kernel` (preload
+    /// only, the default): the last one given wins.
+    pub(crate) kernel: bool,
     /// COMMAND and its arguments (never empty once parsed).
     pub(crate) command: Vec<OsString>,
 }
@@ -69,6 +72,11 @@ pub(crate) fn parse_args(args: impl IntoIterator<Item = OsString>) -> Result<Act
         let text = written.to_string_lossy();
         if name == "lib" {
             launch.lib = Some(required_value(&name, &mut parser)?);
+        } else if name == "kernel" || name == "no-kernel" {
+            if parser.optional_value().is_some() {
+                return Err(format!("--{name} takes no value"));
+            }
+            launch.kernel = name == "kernel";
         } else {
             // (--help=x and --version=x land here too: unknown.)
             let flag = FLAGS
@@ -387,6 +395,18 @@ mod tests {
             Ok(Action::Run(l)) => assert_eq!((l.lib, l.command), (Some(bad.clone()), vec![bad])),
             other => panic!("{other:?}"),
         }
+    }
+
+    #[test]
+    fn kernel_mode_the_last_one_wins() {
+        assert!(!launch(&["x"]).kernel);
+        assert!(launch(&["--kernel", "x"]).kernel);
+        assert!(!launch(&["--kernel", "--no-kernel", "x"]).kernel);
+        assert!(launch(&["--no-kernel", "--kernel", "--deny=::1", "x"]).kernel);
+        assert_eq!(error(&["--kernel=1", "x"]), "--kernel takes no value");
+        assert_eq!(error(&["--no-kernel=", "x"]), "--no-kernel takes no value");
+        // After the command it is the command's.
+        assert!(!launch(&["x", "--kernel"]).kernel);
     }
 
     #[test]

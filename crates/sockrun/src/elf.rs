@@ -81,8 +81,9 @@ where
     }))
 }
 
-/// Why libsock will not get into `program` (one line each, no prefix).
-pub(crate) fn interposition_warnings(program: &Path, lib: &Elf) -> Vec<String> {
+/// Why libsock will not get into `program` (one line each, no prefix);
+/// `kernel`: it runs under the kernel-enforced mode.
+pub(crate) fn interposition_warnings(program: &Path, lib: &Elf, kernel: bool) -> Vec<String> {
     // Only a regular file is looked into (opening a FIFO could block).
     let Some(mode) = fs::metadata(program)
         .ok()
@@ -93,13 +94,20 @@ pub(crate) fn interposition_warnings(program: &Path, lib: &Elf) -> Vec<String> {
     };
     let mut warnings = Vec::new();
     let shown = program.display();
-    if let Some(bits) = privilege_bits(mode) {
+    if let (Some(bits), true) = (privilege_bits(mode), kernel) {
+        warnings.push(format!(
+            "{shown} is {bits}: under --kernel (no_new_privs) it runs without raised \
+             privileges (running it anyway)"
+        ));
+    } else if let Some(bits) = privilege_bits(mode) {
         warnings.push(format!(
             "{shown} is {bits}: run with raised privileges, the loader ignores LD_PRELOAD \
              paths and libsock ignores LIBSOCK_* (running it anyway)"
         ));
     }
     match File::open(program).and_then(read_elf) {
+        // The kernel-enforced mode holds its access rules (only those).
+        Ok(Some(elf)) if !elf.interp && kernel => {}
         Ok(Some(elf)) if !elf.interp => warnings.push(format!(
             "{shown} is statically linked (no program interpreter): libsock cannot be \
              preloaded into it (running it anyway)"
@@ -234,25 +242,32 @@ mod tests {
         let lib = elf(elf64(ET_DYN, &[PT_LOAD, PT_DYNAMIC])).unwrap().unwrap();
         let script = root.join("script");
         touch(&script, 0o755);
-        assert!(interposition_warnings(&script, &lib).is_empty());
+        assert!(interposition_warnings(&script, &lib, false).is_empty());
         fs::set_permissions(&script, fs::Permissions::from_mode(0o4755)).unwrap();
-        let w = interposition_warnings(&script, &lib);
+        let w = interposition_warnings(&script, &lib, false);
         assert!(w.len() == 1 && w[0].contains("is setuid:"), "{w:?}");
         fs::set_permissions(&script, fs::Permissions::from_mode(0o6755)).unwrap();
-        assert!(interposition_warnings(&script, &lib)[0].contains("is setuid and setgid:"));
+        assert!(interposition_warnings(&script, &lib, false)[0].contains("is setuid and setgid:"));
+        let w = interposition_warnings(&script, &lib, true);
+        assert!(
+            w.len() == 1 && w[0].contains("without raised privileges"),
+            "{w:?}"
+        );
 
         let program = root.join("static");
         fs::write(&program, elf64(2, &[PT_LOAD])).unwrap();
-        let w = interposition_warnings(&program, &lib);
+        let w = interposition_warnings(&program, &lib, false);
         assert!(
             w.len() == 1 && w[0].contains("is statically linked"),
             "{w:?}"
         );
+        // Under --kernel a static binary's rules are held: no warning.
+        assert!(interposition_warnings(&program, &lib, true).is_empty());
         fs::write(&program, elf32_be(&[PT_INTERP])).unwrap();
-        let w = interposition_warnings(&program, &lib);
+        let w = interposition_warnings(&program, &lib, false);
         assert!(w.len() == 1 && w[0].contains("another machine"), "{w:?}");
         fs::write(&program, elf64(ET_DYN, &[PT_INTERP, PT_DYNAMIC])).unwrap();
-        assert!(interposition_warnings(&program, &lib).is_empty());
+        assert!(interposition_warnings(&program, &lib, false).is_empty());
         let _ = fs::remove_dir_all(root);
     }
 }

@@ -4,6 +4,7 @@
 
 use crate::args::{self, Launch};
 use crate::{USAGE, elf, library};
+use sock_core::rules;
 
 use std::env;
 use std::ffi::{OsStr, OsString};
@@ -106,19 +107,69 @@ pub(crate) fn launch_command(launch: &Launch) -> i32 {
         Ok(program) => program,
         Err(err) => return exec_failure(name, &err),
     };
-    for warning in elf::interposition_warnings(&program, &lib_elf) {
+    let kernel = match launch.kernel.then(|| kernel_mode(&vars)) {
+        Some(Err(status)) => return status,
+        Some(Ok(mode)) => mode,
+        None => None,
+    };
+    for warning in elf::interposition_warnings(&program, &lib_elf, kernel.is_some()) {
         eprintln!("sockrun: warning: {warning}");
     }
-    let err = Command::new(&program)
+    let mut command = Command::new(&program);
+    command
         .arg0(name)
         .args(&launch.command[1..])
         .envs(&vars)
         .env(
             "LD_PRELOAD",
             ld_preload(&lib, env::var_os("LD_PRELOAD").as_deref()),
-        )
-        .exec();
-    exec_failure(name, &err)
+        );
+    let Some(policy) = kernel else {
+        return exec_failure(name, &command.exec());
+    };
+    match crate::kernel::run(command, policy) {
+        Ok(status) => status,
+        Err(crate::kernel::StartError::Exec(err)) => exec_failure(name, &err),
+        Err(crate::kernel::StartError::Setup(why)) => {
+            eprintln!("sockrun: --kernel: {why}");
+            USAGE
+        }
+    }
+}
+
+/// `--kernel`: Ok(Some(rules)) to run supervised with the access rules in
+/// force (the options', else the environment's; None: no rules), Ok(None)
+/// to run preloaded only (the kernel cannot, and no rules are set: a
+/// warning), Err(status) when rules are set and the kernel cannot.
+fn kernel_mode(
+    vars: &std::collections::BTreeMap<&'static str, String>,
+) -> Result<Option<Option<rules::Policy>>, i32> {
+    let value = |name: &str| {
+        vars.get(name)
+            .cloned()
+            .or_else(|| env::var(name).ok())
+            .filter(|v| !v.is_empty())
+    };
+    let (allow, deny) = (value(rules::ALLOW_VAR), value(rules::DENY_VAR));
+    let has_rules = allow.is_some() || deny.is_some();
+    if let Err(missing) = crate::kernel::probe::probe() {
+        if has_rules {
+            eprintln!(
+                "sockrun: --kernel: this kernel lacks {missing}; --no-kernel runs with preload only"
+            );
+            return Err(USAGE);
+        }
+        eprintln!(
+            "sockrun: warning: --kernel: this kernel lacks {missing}; running with preload only"
+        );
+        return Ok(None);
+    }
+    // A bad list from the environment fails closed, as in the library.
+    let policy = has_rules.then(|| {
+        rules::Policy::new(allow.as_deref(), deny.as_deref())
+            .unwrap_or_else(|_| rules::Policy::fail_closed())
+    });
+    Ok(Some(policy))
 }
 
 #[cfg(test)]

@@ -23,6 +23,7 @@ mod args;
 mod elf;
 mod exec;
 mod help;
+mod kernel;
 mod library;
 
 use args::Action;

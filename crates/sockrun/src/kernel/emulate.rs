@@ -1,0 +1,615 @@
+//! One function per supervised call: each copies what it needs out of the
+//! program's memory (checking after every read that the call is still
+//! pending, so what was read is the caller's), judges its copy with
+//! sock-core's rules (`rules::dest::destination`: the kernel's reading of
+//! the address) and, if allowed, performs the call itself on a duplicate of
+//! the program's socket (`pidfd_getfd`) with that copy. The program's
+//! pointers are never handed back to the kernel: no
+//! `SECCOMP_USER_NOTIF_FLAG_CONTINUE` here.
+
+use super::sys::{self, SeccompNotif};
+use sock_core::rules::Policy;
+use sock_core::rules::dest::{self, Dest, Op, Socket, Source};
+
+use std::fs;
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
+use std::os::fd::{AsRawFd, OwnedFd, RawFd};
+
+/// `SO_LOCK_FILTER` (asm-generic/socket.h), not in the libc crate.
+const SO_LOCK_FILTER: libc::c_int = 44;
+/// A sockaddr_storage: the most a name can be (`move_addr_to_kernel`).
+const MAX_NAME: usize = 128;
+/// `UIO_MAXIOV`: the most iovecs (EMSGSIZE) and the most `sendmmsg`
+/// messages (more are clamped) the kernel takes.
+const UIO_MAXIOV: usize = 1024;
+/// The most data one supervised send copies: a longer send is partial (a
+/// stream socket's send may be; a datagram this long fails EMSGSIZE anyway).
+const MAX_DATA: usize = 4 << 20;
+/// The most control data copied (the kernel's own limit is
+/// `net.core.optmem_max`, ENOBUFS).
+const MAX_CONTROL: usize = 64 << 10;
+/// `sizeof(struct mmsghdr)` and where its `msg_len` is.
+const MMSGHDR: u64 = 64;
+const MSG_LEN_AT: u64 = 56;
+
+/// What the supervisor decides and does with.
+pub struct Ctx {
+    /// The seccomp listener.
+    pub listener: RawFd,
+    /// The access rules, when any are set (else every peer is allowed).
+    pub policy: Option<Policy>,
+}
+
+/// Why a call gets no ordinary answer.
+#[derive(Debug, PartialEq, Eq)]
+pub enum Fail {
+    /// The call fails with this errno.
+    Errno(i32),
+    /// The caller is gone (killed, or its call interrupted): no answer.
+    Gone,
+}
+
+impl From<i32> for Fail {
+    fn from(e: i32) -> Fail {
+        Fail::Errno(e)
+    }
+}
+
+/// How a call was answered.
+pub enum Outcome {
+    /// Its return value, to send.
+    Value(i64),
+    /// Answered already (`SECCOMP_ADDFD_FLAG_SEND`).
+    Answered,
+}
+
+type Result<T> = std::result::Result<T, Fail>;
+
+/// The thread that made a supervised call.
+struct Caller<'a> {
+    ctx: &'a Ctx,
+    n: &'a SeccompNotif,
+    pidfd: Option<OwnedFd>,
+}
+
+impl Caller<'_> {
+    fn tid(&self) -> libc::pid_t {
+        self.n.pid as libc::pid_t
+    }
+
+    fn arg(&self, i: usize) -> u64 {
+        self.n.data.args[i]
+    }
+
+    /// `int` arguments are the low half of the register.
+    fn int(&self, i: usize) -> i32 {
+        self.arg(i) as u32 as i32
+    }
+
+    /// Whether the call is still pending.
+    fn valid(&self) -> Result<()> {
+        if sys::id_valid(self.ctx.listener, self.n.id) {
+            Ok(())
+        } else {
+            Err(Fail::Gone)
+        }
+    }
+
+    /// Copies `buf.len()` bytes at `addr` out of the caller: EFAULT where
+    /// the caller's memory is bad, as the kernel would say.
+    fn read(&self, addr: u64, buf: &mut [u8]) -> Result<()> {
+        let r = sys::read_mem(self.tid(), addr, buf);
+        self.valid()?;
+        match r {
+            Ok(()) => Ok(()),
+            Err(libc::ESRCH) => Err(Fail::Gone),
+            Err(_) => Err(Fail::Errno(libc::EFAULT)),
+        }
+    }
+
+    /// A duplicate of the caller's descriptor `fd` (the same open file
+    /// description): EBADF if it has none.
+    fn fd(&mut self, fd: i32) -> Result<OwnedFd> {
+        if self.pidfd.is_none() {
+            // A pidfd for the thread itself (Linux 6.9), else for its
+            // process: the descriptors are the table the caller uses.
+            let pidfd = match sys::pidfd_open(self.tid(), sys::PIDFD_THREAD) {
+                Ok(p) => p,
+                Err(libc::EINVAL) => sys::pidfd_open(tgid(self.tid()).ok_or(Fail::Gone)?, 0)
+                    .map_err(|_| Fail::Gone)?,
+                Err(_) => return Err(Fail::Gone),
+            };
+            // The thread id could have been reused: the call still pending
+            // means it was not.
+            self.valid()?;
+            self.pidfd = Some(pidfd);
+        }
+        let pidfd = self.pidfd.as_ref().ok_or(Fail::Gone)?;
+        sys::pidfd_getfd(pidfd, fd).map_err(|e| match e {
+            libc::EBADF => Fail::Errno(libc::EBADF),
+            libc::ESRCH => Fail::Gone,
+            e => Fail::Errno(e),
+        })
+    }
+
+    /// The caller's socket `fd` and what it is: ENOTSOCK if it is none.
+    fn socket(&mut self, fd: i32) -> Result<(OwnedFd, Socket)> {
+        let sock = self.fd(fd)?;
+        let raw = sock.as_raw_fd();
+        let domain = get_int(raw, libc::SO_DOMAIN).ok_or(Fail::Errno(libc::ENOTSOCK))?;
+        let info = Socket {
+            domain,
+            ty: get_int(raw, libc::SO_TYPE).unwrap_or(0),
+            protocol: get_int(raw, libc::SO_PROTOCOL).unwrap_or(0),
+        };
+        Ok((sock, info))
+    }
+
+    /// Sends the caller SIGPIPE, as the kernel would have for its send
+    /// (the supervisor's own send used MSG_NOSIGNAL).
+    fn sigpipe(&self, flags: i32, r: &std::result::Result<i64, i32>) {
+        if flags & libc::MSG_NOSIGNAL == 0 && *r == Err(libc::EPIPE) {
+            if let Some(tgid) = tgid(self.tid()) {
+                // SAFETY: plain integer arguments.
+                unsafe { libc::syscall(libc::SYS_tgkill, tgid, self.tid(), libc::SIGPIPE) };
+            }
+        }
+    }
+}
+
+/// The process a thread belongs to (`Tgid:` in /proc/TID/status).
+fn tgid(tid: libc::pid_t) -> Option<libc::pid_t> {
+    let status = fs::read_to_string(format!("/proc/{tid}/status")).ok()?;
+    status
+        .lines()
+        .find_map(|l| l.strip_prefix("Tgid:"))
+        .and_then(|v| v.trim().parse().ok())
+}
+
+/// An `int` socket option at SOL_SOCKET.
+fn get_int(fd: RawFd, name: libc::c_int) -> Option<i32> {
+    let mut v: libc::c_int = 0;
+    let mut len = size_of::<libc::c_int>() as libc::socklen_t;
+    // SAFETY: `v` and `len` are valid for the kernel to write.
+    let r = unsafe { libc::getsockopt(fd, libc::SOL_SOCKET, name, (&raw mut v).cast(), &mut len) };
+    (r == 0).then_some(v)
+}
+
+/// The socket's bound address, if any.
+fn bound(fd: RawFd) -> Option<IpAddr> {
+    let mut ss = [0u8; MAX_NAME];
+    let mut len = MAX_NAME as libc::socklen_t;
+    // SAFETY: `ss` has `len` writable bytes.
+    let r = unsafe { libc::getsockname(fd, ss.as_mut_ptr().cast(), &mut len) };
+    if r != 0 {
+        return None;
+    }
+    let family = i32::from(u16::from_ne_bytes([ss[0], ss[1]]));
+    match family {
+        libc::AF_INET if len >= 16 => Some(IpAddr::V4(Ipv4Addr::new(ss[4], ss[5], ss[6], ss[7]))),
+        libc::AF_INET6 if len >= 24 => {
+            let a: [u8; 16] = ss[8..24].try_into().ok()?;
+            Some(IpAddr::V6(Ipv6Addr::from(a)))
+        }
+        _ => None,
+    }
+}
+
+/// A system call's result as a return value or errno.
+fn result(r: isize) -> std::result::Result<i64, i32> {
+    if r < 0 {
+        Err(sys::errno())
+    } else {
+        Ok(r as i64)
+    }
+}
+
+impl Ctx {
+    /// Judges the destination in `name` (the caller's length `len`) of
+    /// `op` on `sock` (our duplicate `fd`), rewriting it where the kernel
+    /// would pick the address: EPERM if the rules refuse it.
+    fn judge(
+        &self,
+        fd: RawFd,
+        sock: Socket,
+        op: Op,
+        len: u32,
+        name: &mut [u8],
+        pktinfo: Option<Ipv4Addr>,
+    ) -> Result<()> {
+        let Some(policy) = &self.policy else {
+            return Ok(());
+        };
+        if sock.domain != libc::AF_INET && sock.domain != libc::AF_INET6 {
+            return Ok(());
+        }
+        let source = || Source {
+            bound: bound(fd),
+            pktinfo,
+        };
+        match dest::destination(sock, op, len, name, source) {
+            Dest::NoPeer | Dest::Rejected => Ok(()),
+            Dest::Peer(ip, port) => policy
+                .decide(ip, port)
+                .map_err(|_| Fail::Errno(libc::EPERM)),
+            Dest::Unplaceable => Err(Fail::Errno(libc::EPERM)),
+        }
+    }
+
+    /// Attaches the rules' socket filter to a new INET/INET6 socket and
+    /// locks it.
+    fn filter(&self, fd: RawFd, ty: i32, protocol: i32) -> std::result::Result<(), i32> {
+        let Some(policy) = &self.policy else {
+            return Ok(());
+        };
+        let base = ty & !(libc::SOCK_NONBLOCK | libc::SOCK_CLOEXEC);
+        let ports = matches!(
+            (base, protocol),
+            (libc::SOCK_STREAM, 0 | libc::IPPROTO_TCP)
+                | (
+                    libc::SOCK_DGRAM,
+                    0 | libc::IPPROTO_UDP | libc::IPPROTO_UDPLITE
+                )
+        );
+        let prog = policy.filter(ports);
+        let fprog = sys::SockFprog {
+            len: prog.len() as libc::c_ushort,
+            filter: prog.as_ptr(),
+        };
+        let one: libc::c_int = 1;
+        // SAFETY: `fprog` points at `prog` and `one` is an int, both alive
+        // for the calls; the kernel copies them.
+        let r = unsafe {
+            if libc::setsockopt(
+                fd,
+                libc::SOL_SOCKET,
+                libc::SO_ATTACH_FILTER,
+                (&raw const fprog).cast(),
+                size_of::<sys::SockFprog>() as libc::socklen_t,
+            ) != 0
+            {
+                -1
+            } else {
+                libc::setsockopt(
+                    fd,
+                    libc::SOL_SOCKET,
+                    SO_LOCK_FILTER,
+                    (&raw const one).cast(),
+                    size_of::<libc::c_int>() as libc::socklen_t,
+                )
+            }
+        };
+        if r == 0 { Ok(()) } else { Err(sys::errno()) }
+    }
+}
+
+/// Handles one notification: the value or errno to answer with.
+pub fn handle(ctx: &Ctx, n: &SeccompNotif) -> Result<Outcome> {
+    let mut c = Caller {
+        ctx,
+        n,
+        pidfd: None,
+    };
+    let r = match i64::from(n.data.nr) {
+        libc::SYS_socket => return socket(&c),
+        libc::SYS_connect => connect(&mut c),
+        libc::SYS_sendto => sendto(&mut c),
+        libc::SYS_sendmsg => sendmsg(&mut c),
+        libc::SYS_sendmmsg => sendmmsg(&mut c),
+        // The filter sends nothing else; refuse rather than guess.
+        _ => Err(Fail::Errno(libc::ENOSYS)),
+    };
+    r.map(Outcome::Value)
+}
+
+/// `socket(domain, type, protocol)` for INET/INET6: created here (non-
+/// blocking if asked), filtered and locked if rules are set, and installed
+/// in the caller (close-on-exec if asked) as the call's answer.
+fn socket(c: &Caller) -> Result<Outcome> {
+    let (domain, ty, protocol) = (c.int(0), c.int(1), c.int(2));
+    // Our copy is close-on-exec whatever the caller asked (it never
+    // leaves sockrun); the caller's flag is newfd_flags.
+    // SAFETY: plain integer arguments.
+    let fd = unsafe { libc::socket(domain, ty | libc::SOCK_CLOEXEC, protocol) };
+    if fd < 0 {
+        return Err(Fail::Errno(sys::errno()));
+    }
+    // SAFETY: `fd` was just returned and nothing else owns it.
+    let fd = unsafe { <OwnedFd as std::os::fd::FromRawFd>::from_raw_fd(fd) };
+    ctx_filter(c, fd.as_raw_fd(), ty, protocol)?;
+    match sys::addfd_send(
+        c.ctx.listener,
+        c.n.id,
+        fd.as_raw_fd(),
+        ty & libc::SOCK_CLOEXEC != 0,
+    ) {
+        Ok(_) => Ok(Outcome::Answered),
+        Err(libc::ENOENT) => Err(Fail::Gone),
+        Err(e) => Err(Fail::Errno(e)),
+    }
+}
+
+fn ctx_filter(c: &Caller, fd: RawFd, ty: i32, protocol: i32) -> Result<()> {
+    c.ctx.filter(fd, ty, protocol).map_err(Fail::Errno)
+}
+
+/// Reads a name of `len` bytes at `addr` (connect, sendto): EINVAL past a
+/// sockaddr_storage or negative, as `move_addr_to_kernel`.
+fn read_name(c: &Caller, addr: u64, len: u32) -> Result<[u8; MAX_NAME]> {
+    if len as i32 > MAX_NAME as i32 || (len as i32) < 0 {
+        return Err(Fail::Errno(libc::EINVAL));
+    }
+    let mut name = [0u8; MAX_NAME];
+    c.read(addr, &mut name[..len as usize])?;
+    Ok(name)
+}
+
+/// Runs `f` in the caller's working directory (a relative Unix socket path
+/// means the caller's): this worker thread stops sharing sockrun's.
+fn in_caller_cwd<T>(c: &Caller, sock: Socket, f: impl FnOnce() -> T) -> T {
+    if sock.domain == libc::AF_UNIX {
+        // SAFETY: unshare(CLONE_FS) affects only this thread (a worker
+        // that ends after this call).
+        if unsafe { libc::unshare(libc::CLONE_FS) } == 0 {
+            let _ = std::env::set_current_dir(format!("/proc/{}/cwd", c.tid()));
+        }
+    }
+    f()
+}
+
+/// `connect(fd, addr, len)`.
+fn connect(c: &mut Caller) -> Result<i64> {
+    let (fd, addr, len) = (c.int(0), c.arg(1), c.int(2) as u32);
+    let (sock, info) = c.socket(fd)?;
+    let mut name = read_name(c, addr, len)?;
+    let raw = sock.as_raw_fd();
+    c.ctx.judge(raw, info, Op::Connect, len, &mut name, None)?;
+    // SAFETY: `name` holds `len` (<= 128) bytes.
+    let r = in_caller_cwd(c, info, || unsafe {
+        libc::connect(raw, name.as_ptr().cast(), len)
+    });
+    result(r as isize).map_err(Fail::Errno)
+}
+
+/// Copies `len` bytes of data at `addr` (at most [`MAX_DATA`]).
+fn read_data(c: &Caller, addr: u64, len: usize) -> Result<Vec<u8>> {
+    let mut data = vec![0u8; len.min(MAX_DATA)];
+    c.read(addr, &mut data)?;
+    Ok(data)
+}
+
+/// `sendto(fd, buf, len, flags, addr, addrlen)` with an address.
+fn sendto(c: &mut Caller) -> Result<i64> {
+    let (fd, buf, len, flags, addr, alen) = (
+        c.int(0),
+        c.arg(1),
+        c.arg(2) as usize,
+        c.int(3),
+        c.arg(4),
+        c.int(5) as u32,
+    );
+    let data = read_data(c, buf, len)?;
+    let (sock, info) = c.socket(fd)?;
+    let mut name = read_name(c, addr, alen)?;
+    let raw = sock.as_raw_fd();
+    c.ctx
+        .judge(raw, info, Op::SendTo { flags }, alen, &mut name, None)?;
+    let r = in_caller_cwd(c, info, || {
+        // SAFETY: `data` and `name` are ours, of the lengths given.
+        let r = unsafe {
+            libc::sendto(
+                raw,
+                data.as_ptr().cast(),
+                data.len(),
+                flags | libc::MSG_NOSIGNAL,
+                name.as_ptr().cast(),
+                alen,
+            )
+        };
+        result(r)
+    });
+    c.sigpipe(flags, &r);
+    r.map_err(Fail::Errno)
+}
+
+/// One message copied out of the caller, judged, ready to send.
+struct Message {
+    name: [u8; MAX_NAME],
+    namelen: u32,
+    has_name: bool,
+    data: Vec<u8>,
+    control: Vec<u8>,
+    /// The descriptors an SCM_RIGHTS message passes, duplicated here.
+    _fds: Vec<OwnedFd>,
+}
+
+/// `struct msghdr`'s bytes at `addr`.
+fn read_msghdr(c: &Caller, addr: u64) -> Result<libc::msghdr> {
+    let mut raw = [0u8; size_of::<libc::msghdr>()];
+    c.read(addr, &mut raw)?;
+    // SAFETY: `raw` holds a whole msghdr's bytes (any bit pattern is a
+    // msghdr: pointers and integers); read_unaligned copies them out.
+    Ok(unsafe { raw.as_ptr().cast::<libc::msghdr>().read_unaligned() })
+}
+
+/// Copies the message `hdr` out of the caller, judges it on `sock` (our
+/// `fd`) for `flags`: what to send.
+fn message(
+    c: &mut Caller,
+    hdr: &libc::msghdr,
+    fd: RawFd,
+    sock: Socket,
+    flags: i32,
+) -> Result<Message> {
+    // __copy_msghdr: a negative name length is EINVAL; longer than a
+    // sockaddr_storage is truncated; NULL or 0 names nothing.
+    if (hdr.msg_namelen as i32) < 0 {
+        return Err(Fail::Errno(libc::EINVAL));
+    }
+    let has_name = !hdr.msg_name.is_null() && hdr.msg_namelen > 0;
+    let namelen = hdr.msg_namelen.min(MAX_NAME as u32);
+    let mut name = [0u8; MAX_NAME];
+    if has_name {
+        c.read(hdr.msg_name as u64, &mut name[..namelen as usize])?;
+    }
+    // The data: every iovec, one after the other, up to MAX_DATA.
+    if hdr.msg_iovlen > UIO_MAXIOV {
+        return Err(Fail::Errno(libc::EMSGSIZE));
+    }
+    let mut iov_raw = vec![0u8; hdr.msg_iovlen * size_of::<libc::iovec>()];
+    if !iov_raw.is_empty() {
+        c.read(hdr.msg_iov as u64, &mut iov_raw)?;
+    }
+    let mut data = Vec::new();
+    for chunk in iov_raw.chunks_exact(size_of::<libc::iovec>()) {
+        let base = u64::from_ne_bytes(chunk[..8].try_into().unwrap_or_default());
+        let len = u64::from_ne_bytes(chunk[8..16].try_into().unwrap_or_default());
+        if len > isize::MAX as u64 {
+            return Err(Fail::Errno(libc::EINVAL));
+        }
+        let take = (len as usize).min(MAX_DATA - data.len());
+        let at = data.len();
+        data.resize(at + take, 0);
+        c.read(base, &mut data[at..])?;
+        if data.len() == MAX_DATA {
+            break;
+        }
+    }
+    // Control data: source routes refused, IP_PKTINFO noted, passed
+    // descriptors duplicated from the caller.
+    let mut control = Vec::new();
+    let mut fds = Vec::new();
+    let mut pktinfo = None;
+    let clen = hdr.msg_controllen;
+    if !hdr.msg_control.is_null() && clen > 0 {
+        if clen > MAX_CONTROL {
+            return Err(Fail::Errno(libc::ENOBUFS));
+        }
+        control = vec![0u8; clen];
+        c.read(hdr.msg_control as u64, &mut control)?;
+        if c.ctx.policy.is_some() && (sock.domain == libc::AF_INET || sock.domain == libc::AF_INET6)
+        {
+            let seen = dest::scan_control(&control, sock.domain == libc::AF_INET6);
+            if seen.source_route {
+                return Err(Fail::Errno(libc::EPERM));
+            }
+            pktinfo = seen.pktinfo;
+        }
+        fds = pass_fds(c, &mut control)?;
+    }
+    if has_name {
+        c.ctx.judge(
+            fd,
+            sock,
+            Op::SendMsg { flags },
+            hdr.msg_namelen,
+            &mut name,
+            pktinfo,
+        )?;
+    }
+    Ok(Message {
+        name,
+        namelen,
+        has_name,
+        data,
+        control,
+        _fds: fds,
+    })
+}
+
+/// Rewrites the descriptors of each SCM_RIGHTS message in `control` (the
+/// caller's numbers) to duplicates in sockrun, walked as the kernel's
+/// `for_each_cmsghdr`: EBADF if one is not open.
+fn pass_fds(c: &mut Caller, control: &mut [u8]) -> Result<Vec<OwnedFd>> {
+    const HDR: usize = 16;
+    let mut fds = Vec::new();
+    let mut at = 0usize;
+    while let Some(h) = control.get(at..at + HDR) {
+        let len = u64::from_ne_bytes(h[..8].try_into().unwrap_or_default());
+        let level = i32::from_ne_bytes(h[8..12].try_into().unwrap_or_default());
+        let ty = i32::from_ne_bytes(h[12..16].try_into().unwrap_or_default());
+        if len < HDR as u64 || len > (control.len() - at) as u64 {
+            break;
+        }
+        if level == libc::SOL_SOCKET && ty == libc::SCM_RIGHTS {
+            for slot in control[at + HDR..at + len as usize].chunks_exact_mut(4) {
+                let theirs = i32::from_ne_bytes(slot.try_into().unwrap_or_default());
+                let ours = c.fd(theirs)?;
+                slot.copy_from_slice(&ours.as_raw_fd().to_ne_bytes());
+                fds.push(ours);
+            }
+        }
+        at += (len as usize).div_ceil(8) * 8;
+    }
+    Ok(fds)
+}
+
+/// Sends `m` on our `fd`.
+fn send_message(fd: RawFd, m: &mut Message, flags: i32) -> std::result::Result<i64, i32> {
+    let mut iov = libc::iovec {
+        iov_base: m.data.as_mut_ptr().cast(),
+        iov_len: m.data.len(),
+    };
+    // SAFETY: an all-zero msghdr is a valid empty one.
+    let mut hdr: libc::msghdr = unsafe { std::mem::zeroed() };
+    if m.has_name {
+        hdr.msg_name = m.name.as_mut_ptr().cast();
+        hdr.msg_namelen = m.namelen;
+    }
+    hdr.msg_iov = &raw mut iov;
+    hdr.msg_iovlen = 1;
+    if !m.control.is_empty() {
+        hdr.msg_control = m.control.as_mut_ptr().cast();
+        hdr.msg_controllen = m.control.len();
+    }
+    // SAFETY: `hdr` points at our own buffers, alive for the call.
+    result(unsafe { libc::sendmsg(fd, &hdr, flags | libc::MSG_NOSIGNAL) })
+}
+
+/// `sendmsg(fd, msg, flags)`.
+fn sendmsg(c: &mut Caller) -> Result<i64> {
+    let (fd, msg, flags) = (c.int(0), c.arg(1), c.int(2));
+    let (sock, info) = c.socket(fd)?;
+    let hdr = read_msghdr(c, msg)?;
+    let mut m = message(c, &hdr, sock.as_raw_fd(), info, flags)?;
+    let r = in_caller_cwd(c, info, || send_message(sock.as_raw_fd(), &mut m, flags));
+    c.sigpipe(flags, &r);
+    r.map_err(Fail::Errno)
+}
+
+/// `sendmmsg(fd, msgvec, vlen, flags)`: the messages in order, up to the
+/// first refused or failed one; the number sent, or the first one's error.
+fn sendmmsg(c: &mut Caller) -> Result<i64> {
+    let (fd, vec, vlen, flags) = (c.int(0), c.arg(1), c.int(2) as u32 as usize, c.int(3));
+    let (sock, info) = c.socket(fd)?;
+    let vlen = vlen.min(UIO_MAXIOV);
+    let mut sent = 0usize;
+    let mut cwd_set = false;
+    while sent < vlen {
+        let at = vec + MMSGHDR * sent as u64;
+        let step =
+            read_msghdr(c, at).and_then(|hdr| message(c, &hdr, sock.as_raw_fd(), info, flags));
+        let mut m = match step {
+            Ok(m) => m,
+            Err(e) if sent == 0 => return Err(e),
+            Err(Fail::Gone) => return Err(Fail::Gone),
+            Err(Fail::Errno(_)) => break,
+        };
+        let r = if cwd_set {
+            send_message(sock.as_raw_fd(), &mut m, flags)
+        } else {
+            cwd_set = true;
+            in_caller_cwd(c, info, || send_message(sock.as_raw_fd(), &mut m, flags))
+        };
+        c.sigpipe(flags, &r);
+        match r {
+            Ok(n) => {
+                let _ = sys::write_mem(c.tid(), at + MSG_LEN_AT, &(n as u32).to_ne_bytes());
+                sent += 1;
+            }
+            Err(e) if sent == 0 => return Err(Fail::Errno(e)),
+            Err(_) => break,
+        }
+    }
+    Ok(sent as i64)
+}

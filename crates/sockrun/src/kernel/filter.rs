@@ -1,0 +1,320 @@
+//! The seccomp program the command runs under: which system calls go to
+//! the supervisor (`SECCOMP_RET_USER_NOTIF`), which are refused in the
+//! kernel, and which run natively — generated here, checked by running it
+//! over `seccomp_data` records in sock-core's classic BPF interpreter.
+//!
+//! | call | verdict |
+//! |---|---|
+//! | any, `arch` not `AUDIT_ARCH_X86_64` (`int 0x80`, i386's `socketcall`) | `KILL_PROCESS` |
+//! | any x32 call (`nr & __X32_SYSCALL_BIT`) | `ERRNO(ENOSYS)` |
+//! | `io_uring_setup` | `ERRNO(ENOSYS)` |
+//! | `socket(AF_INET/AF_INET6, SOCK_RAW or SOCK_PACKET)`, `socket(AF_PACKET)` | `ERRNO(EPERM)` with rules, else allowed |
+//! | `socket(AF_INET/AF_INET6, any other type)` | notify |
+//! | `connect`, `sendmsg`, `sendmmsg`; `sendto` with a non-NULL address | notify |
+//! | anything else (a connected socket's `send`, `recv`, `read`, ...) | allowed |
+//!
+//! Why `KILL_PROCESS` for another architecture: its system-call numbers
+//! mean other calls (i386's `socketcall` multiplexes every socket call
+//! behind one number the filter cannot see into), so none of them can be
+//! judged; a 64-bit program that switches ABI is escaping the rules, and a
+//! whole 32-bit program cannot run without its calls either way — dying
+//! with SIGSYS says so at once, where ENOSYS on every call (`exit`
+//! included) would leave it spinning. The x32 ABI shares the x86_64
+//! `arch`, so its calls are told apart by number and get ENOSYS, what a
+//! kernel built without x32 support answers.
+
+use super::sys::{
+    AUDIT_ARCH_X86_64, RET_ALLOW, RET_ERRNO, RET_KILL_PROCESS, RET_USER_NOTIF, X32_SYSCALL_BIT,
+};
+use sock_core::rules::bpf::{
+    BPF_ABS, BPF_ALU, BPF_AND, BPF_JEQ, BPF_JGE, BPF_JMP, BPF_K, BPF_LD, BPF_RET, BPF_W, SockFilter,
+};
+
+/// Offsets in `struct seccomp_data` (native byte order: the low half of an
+/// argument is at its offset on little-endian x86_64).
+const NR: u32 = 0;
+const ARCH: u32 = 4;
+const fn arg_lo(i: u32) -> u32 {
+    16 + 8 * i
+}
+const fn arg_hi(i: u32) -> u32 {
+    arg_lo(i) + 4
+}
+
+/// `SOCK_TYPE_MASK` (linux/net.h): the type without its flags.
+const SOCK_TYPE_MASK: u32 = 0xf;
+/// `SOCK_PACKET`: on AF_INET, an obsolete spelling of a packet socket.
+const SOCK_PACKET: u32 = 10;
+
+/// A program being assembled with symbolic jump targets.
+#[derive(Default)]
+struct Asm {
+    code: Vec<(SockFilter, Option<(Label, Label)>)>,
+    labels: Vec<Option<usize>>,
+}
+
+#[derive(Clone, Copy)]
+struct Label(usize);
+
+impl Asm {
+    fn label(&mut self) -> Label {
+        self.labels.push(None);
+        Label(self.labels.len() - 1)
+    }
+
+    fn here(&mut self, l: Label) {
+        self.labels[l.0] = Some(self.code.len());
+    }
+
+    fn op(&mut self, code: u16, k: u32) {
+        self.code.push((
+            SockFilter {
+                code,
+                jt: 0,
+                jf: 0,
+                k,
+            },
+            None,
+        ));
+    }
+
+    /// `A = seccomp_data[off]` (32 bits).
+    fn load(&mut self, off: u32) {
+        self.op(BPF_LD | BPF_W | BPF_ABS, off);
+    }
+
+    fn ret(&mut self, v: u32) {
+        self.op(BPF_RET | BPF_K, v);
+    }
+
+    /// Jump to `t` if `A <cmp> k`, else to `f`.
+    fn jump(&mut self, cmp: u16, k: u32, t: Label, f: Label) {
+        self.code.push((
+            SockFilter {
+                code: BPF_JMP | cmp | BPF_K,
+                jt: 0,
+                jf: 0,
+                k,
+            },
+            Some((t, f)),
+        ));
+    }
+
+    /// Resolves the labels: every jump goes forward, within 255.
+    fn finish(self) -> Vec<SockFilter> {
+        let at = |l: Label| self.labels[l.0].expect("label placed");
+        self.code
+            .iter()
+            .enumerate()
+            .map(|(pc, (ins, jumps))| {
+                let mut ins = *ins;
+                if let Some((t, f)) = jumps {
+                    let off = |to: usize| u8::try_from(to - pc - 1).expect("a short forward jump");
+                    ins.jt = off(at(*t));
+                    ins.jf = off(at(*f));
+                }
+                ins
+            })
+            .collect()
+    }
+}
+
+/// The seccomp program. `rules`: access rules are set, so raw and packet
+/// sockets (which no socket filter can hold) are refused with EPERM.
+pub fn program(rules: bool) -> Vec<SockFilter> {
+    let mut a = Asm::default();
+    let (native_arch, kill, enosys, notify, allow, eperm_or_allow) = (
+        a.label(),
+        a.label(),
+        a.label(),
+        a.label(),
+        a.label(),
+        a.label(),
+    );
+    let (not_x32, socket, sendto, inet, sendto_hi) =
+        (a.label(), a.label(), a.label(), a.label(), a.label());
+    let [l1, l2, l3, l4, l5, l6, l7, l8] = [(); 8].map(|()| a.label());
+
+    a.load(ARCH);
+    a.jump(BPF_JEQ, AUDIT_ARCH_X86_64, native_arch, kill);
+    a.here(native_arch);
+    a.load(NR);
+    a.jump(BPF_JGE, X32_SYSCALL_BIT, enosys, not_x32);
+    a.here(not_x32);
+    a.jump(BPF_JEQ, libc::SYS_io_uring_setup as u32, enosys, l1);
+    a.here(l1);
+    a.jump(BPF_JEQ, libc::SYS_socket as u32, socket, l2);
+    a.here(l2);
+    a.jump(BPF_JEQ, libc::SYS_connect as u32, notify, l3);
+    a.here(l3);
+    a.jump(BPF_JEQ, libc::SYS_sendto as u32, sendto, l4);
+    a.here(l4);
+    a.jump(BPF_JEQ, libc::SYS_sendmsg as u32, notify, l5);
+    a.here(l5);
+    a.jump(BPF_JEQ, libc::SYS_sendmmsg as u32, notify, allow);
+
+    // socket(domain, type, protocol): `int` arguments, the low halves.
+    a.here(socket);
+    a.load(arg_lo(0));
+    a.jump(BPF_JEQ, libc::AF_INET as u32, inet, l6);
+    a.here(l6);
+    a.jump(BPF_JEQ, libc::AF_INET6 as u32, inet, l7);
+    a.here(l7);
+    a.jump(BPF_JEQ, libc::AF_PACKET as u32, eperm_or_allow, allow);
+    a.here(inet);
+    a.load(arg_lo(1));
+    a.op(BPF_ALU | BPF_AND | BPF_K, SOCK_TYPE_MASK);
+    a.jump(BPF_JEQ, libc::SOCK_RAW as u32, eperm_or_allow, l8);
+    a.here(l8);
+    a.jump(BPF_JEQ, SOCK_PACKET, eperm_or_allow, notify);
+
+    // sendto(fd, buf, len, flags, addr, addrlen): only with an address
+    // (a pointer: both halves).
+    a.here(sendto);
+    a.load(arg_lo(4));
+    a.jump(BPF_JEQ, 0, sendto_hi, notify);
+    a.here(sendto_hi);
+    a.load(arg_hi(4));
+    a.jump(BPF_JEQ, 0, allow, notify);
+
+    a.here(eperm_or_allow);
+    if rules {
+        a.ret(RET_ERRNO | libc::EPERM as u32);
+    } else {
+        a.ret(RET_ALLOW);
+    }
+    a.here(kill);
+    a.ret(RET_KILL_PROCESS);
+    a.here(enosys);
+    a.ret(RET_ERRNO | libc::ENOSYS as u32);
+    a.here(notify);
+    a.ret(RET_USER_NOTIF);
+    a.here(allow);
+    a.ret(RET_ALLOW);
+    a.finish()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use sock_core::rules::interp::{SeccompData, run};
+
+    fn verdict(prog: &[SockFilter], arch: u32, nr: i64, args: [u64; 6]) -> u32 {
+        let d = SeccompData {
+            nr: nr as i32,
+            arch,
+            instruction_pointer: 0x401000,
+            args,
+        };
+        run(prog, &d).unwrap()
+    }
+
+    fn call(prog: &[SockFilter], nr: i64, args: [u64; 6]) -> u32 {
+        verdict(prog, AUDIT_ARCH_X86_64, nr, args)
+    }
+
+    const EPERM: u32 = RET_ERRNO | libc::EPERM as u32;
+    const ENOSYS: u32 = RET_ERRNO | libc::ENOSYS as u32;
+
+    #[test]
+    fn decides_each_call() {
+        let p = program(true);
+        let inet = |domain: i32, ty: i32| [domain as u64, ty as u64, 0, 0, 0, 0];
+        // Another ABI: killed; x32: ENOSYS; io_uring: ENOSYS.
+        assert_eq!(
+            verdict(&p, 0x4000_0003, libc::SYS_socket, inet(2, 1)),
+            RET_KILL_PROCESS
+        );
+        assert_eq!(verdict(&p, 0x4000_0003, 102, [0; 6]), RET_KILL_PROCESS);
+        assert_eq!(call(&p, libc::SYS_socket | 0x4000_0000, inet(2, 1)), ENOSYS);
+        assert_eq!(call(&p, libc::SYS_connect | 0x4000_0000, [0; 6]), ENOSYS);
+        assert_eq!(
+            call(&p, libc::SYS_io_uring_setup, [8, 0x1000, 0, 0, 0, 0]),
+            ENOSYS
+        );
+        // socket: INET/INET6 to the supervisor, flags or not; raw and
+        // packet refused; others native.
+        for domain in [libc::AF_INET, libc::AF_INET6] {
+            for ty in [
+                libc::SOCK_STREAM,
+                libc::SOCK_DGRAM | libc::SOCK_CLOEXEC,
+                libc::SOCK_STREAM | libc::SOCK_NONBLOCK,
+                libc::SOCK_SEQPACKET,
+            ] {
+                assert_eq!(call(&p, libc::SYS_socket, inet(domain, ty)), RET_USER_NOTIF);
+            }
+            assert_eq!(
+                call(&p, libc::SYS_socket, inet(domain, libc::SOCK_RAW)),
+                EPERM
+            );
+            assert_eq!(
+                call(
+                    &p,
+                    libc::SYS_socket,
+                    inet(domain, libc::SOCK_RAW | libc::SOCK_CLOEXEC)
+                ),
+                EPERM
+            );
+            assert_eq!(call(&p, libc::SYS_socket, inet(domain, 10)), EPERM);
+        }
+        assert_eq!(
+            call(&p, libc::SYS_socket, inet(libc::AF_PACKET, libc::SOCK_RAW)),
+            EPERM
+        );
+        assert_eq!(
+            call(&p, libc::SYS_socket, inet(libc::AF_UNIX, libc::SOCK_STREAM)),
+            RET_ALLOW
+        );
+        assert_eq!(
+            call(&p, libc::SYS_socket, inet(libc::AF_NETLINK, libc::SOCK_RAW)),
+            RET_ALLOW
+        );
+        // An int argument: the high half is not the domain.
+        assert_eq!(
+            call(&p, libc::SYS_socket, [(1 << 32) | 2, 1, 0, 0, 0, 0]),
+            RET_USER_NOTIF
+        );
+        // Calls that may name a peer.
+        for nr in [libc::SYS_connect, libc::SYS_sendmsg, libc::SYS_sendmmsg] {
+            assert_eq!(call(&p, nr, [3, 0x1000, 16, 0, 0, 0]), RET_USER_NOTIF);
+        }
+        // sendto only with an address, either half non-zero.
+        assert_eq!(
+            call(&p, libc::SYS_sendto, [3, 0x1000, 5, 0, 0, 0]),
+            RET_ALLOW
+        );
+        assert_eq!(
+            call(&p, libc::SYS_sendto, [3, 0x1000, 5, 0, 0x7ffd_0000, 16]),
+            RET_USER_NOTIF
+        );
+        assert_eq!(
+            call(&p, libc::SYS_sendto, [3, 0x1000, 5, 0, 1 << 32, 16]),
+            RET_USER_NOTIF
+        );
+        // Everything else natively.
+        for nr in [
+            libc::SYS_read,
+            libc::SYS_write,
+            libc::SYS_recvfrom,
+            libc::SYS_recvmsg,
+            libc::SYS_accept4,
+            libc::SYS_bind,
+            libc::SYS_exit_group,
+            libc::SYS_io_uring_enter,
+        ] {
+            assert_eq!(call(&p, nr, [3, 0, 0, 0, 0, 0]), RET_ALLOW, "{nr}");
+        }
+    }
+
+    #[test]
+    fn without_rules_raw_sockets_are_the_kernels_to_refuse() {
+        let p = program(false);
+        assert_eq!(call(&p, libc::SYS_socket, [2, 3, 1, 0, 0, 0]), RET_ALLOW);
+        assert_eq!(call(&p, libc::SYS_socket, [17, 3, 0, 0, 0, 0]), RET_ALLOW);
+        assert_eq!(
+            call(&p, libc::SYS_socket, [2, 1, 0, 0, 0, 0]),
+            RET_USER_NOTIF
+        );
+        assert_eq!(call(&p, libc::SYS_io_uring_setup, [0; 6]), ENOSYS);
+    }
+}

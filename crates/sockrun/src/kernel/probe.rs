@@ -1,0 +1,67 @@
+//! Whether this kernel can run the kernel-enforced mode: seccomp user
+//! notification (Linux 5.0), `SECCOMP_ADDFD_FLAG_SEND` (5.14) and
+//! `pidfd_getfd` (5.6). Asked before anything runs, so a kernel that lacks
+//! one is one line, not a program failing half-way.
+//!
+//! `SOCKRUN_TEST_FAIL_PROBE=WHAT` (user-notif, addfd or pidfd_getfd) makes
+//! the probe report WHAT missing: for tests only.
+
+use super::sys;
+use std::env;
+
+/// The test-only variable that fails the probe.
+pub const FAIL_VAR: &str = "SOCKRUN_TEST_FAIL_PROBE";
+
+/// Err(what is missing), named for the message.
+pub fn probe() -> Result<(), String> {
+    let forced = env::var(FAIL_VAR).unwrap_or_default();
+    let fail = |what: &str| forced.split(',').any(|w| w == what);
+    if fail("user-notif") || sys::notif_sizes().is_err() {
+        return Err("seccomp user notification (Linux 5.0)".into());
+    }
+    if fail("addfd") || !kernel_at_least(5, 14) {
+        return Err("seccomp SECCOMP_ADDFD_FLAG_SEND (Linux 5.14)".into());
+    }
+    if fail("pidfd_getfd") || !pidfd_getfd_works() {
+        return Err("pidfd_getfd (Linux 5.6)".into());
+    }
+    Ok(())
+}
+
+/// Takes a duplicate of our own standard error through a pidfd.
+fn pidfd_getfd_works() -> bool {
+    // SAFETY: getpid cannot fail.
+    let pid = unsafe { libc::getpid() };
+    sys::pidfd_open(pid, 0)
+        .and_then(|pidfd| sys::pidfd_getfd(&pidfd, 2))
+        .is_ok()
+}
+
+/// Whether the running kernel's release is at least `major.minor`.
+fn kernel_at_least(major: u32, minor: u32) -> bool {
+    let release = std::fs::read_to_string("/proc/sys/kernel/osrelease").unwrap_or_default();
+    release_at_least(&release, major, minor)
+}
+
+fn release_at_least(release: &str, major: u32, minor: u32) -> bool {
+    let mut parts = release
+        .trim()
+        .split(|c: char| !c.is_ascii_digit())
+        .map(|p| p.parse::<u32>().unwrap_or(0));
+    let have = (parts.next().unwrap_or(0), parts.next().unwrap_or(0));
+    have >= (major, minor)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn releases() {
+        assert!(release_at_least("6.18.0-1-amd64\n", 5, 14));
+        assert!(release_at_least("5.14.0", 5, 14));
+        assert!(!release_at_least("5.10.0-28-amd64", 5, 14));
+        assert!(!release_at_least("4.19.0", 5, 14));
+        assert!(!release_at_least("", 5, 14));
+    }
+}
