@@ -14,7 +14,7 @@ VERSION := $(shell sed -n 's/^version = "\(.*\)"/\1/p' Cargo.toml | head -1)
 export LIBDIR PYTHON
 
 .PHONY: all build header check-header install uninstall demo bench bench-python test lint unit fuzz fuzz-test \
-        check-exports check-modules sockrun-test header-test diff-test sockset-test policy-test trace-test access-test spelling-test \
+        check-exports check-modules sockrun-test kernel-test header-test diff-test sockset-test policy-test trace-test access-test spelling-test \
         cpython-traced-test stress-test exit-test faults-test sanitize-test valgrind-test python-test \
         programs-test install-test cpython-test dist dist-test distro-test clean
 
@@ -88,7 +88,7 @@ bench-python: build
 	bash bench/python.sh
 
 # Every check, cheapest first.
-test: lint unit fuzz-test check-header check-exports check-modules sockrun-test header-test diff-test sockset-test policy-test \
+test: lint unit fuzz-test check-header check-exports check-modules sockrun-test kernel-test header-test diff-test sockset-test policy-test \
       trace-test access-test spelling-test stress-test exit-test faults-test sanitize-test valgrind-test python-test install-test programs-test dist-test \
       distro-test cpython-test cpython-traced-test
 	@echo "make test: all checks passed"
@@ -123,6 +123,12 @@ check-modules:
 
 sockrun-test: build
 	bash tests/sockrun.sh
+
+# sockrun --kernel: static programs and raw system calls under the seccomp
+# supervisor with access rules, against native receivers (tests/kernel.sh;
+# skips where the kernel has no seccomp user notification).
+kernel-test: build
+	bash tests/kernel.sh
 
 header-test: build
 	bash c-tests/header/run.sh

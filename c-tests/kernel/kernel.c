@@ -1,0 +1,214 @@
+/*
+ * kernel.c — targets for `make kernel-test` (tests/kernel.sh): built static
+ * and dynamic, run under `sockrun --kernel`. Each subcommand prints one line
+ * per check ("NAME ret=R errno=E" or a result) on stdout.
+ *
+ *   raw-connect PORT    socket() then syscall(SYS_connect) to 127.0.0.1:PORT
+ *                       (a raw system call libsock cannot see)
+ *   uring               io_uring_setup's result
+ *   raw-sockets         socket(AF_INET, SOCK_RAW) and socket(AF_PACKET)
+ *   flags PORT          socket(SOCK_NONBLOCK|SOCK_CLOEXEC): its flags, a
+ *                       non-blocking connect to 127.0.0.1:PORT (EINPROGRESS
+ *                       or 0), and whether SO_DETACH_FILTER is refused
+ *   sink DIR            (native) a TCP listener on 127.0.0.1; its port in
+ *                       DIR/port; accepts one connection, prints "sink N
+ *                       HASH" (bytes read, FNV-1a) and exits
+ *   source PORT N       connects to 127.0.0.1:PORT and sends N bytes of a
+ *                       pattern with sendmsg (three iovecs per call) and
+ *                       sendto (with the peer's address, ignored on TCP);
+ *                       prints "source N HASH"
+ *   scm                 passes a pipe's write end over a Unix socketpair
+ *                       (SCM_RIGHTS, sendmsg) and writes through the
+ *                       received copy: "scm ok" if the bytes come back
+ *   unix-relative DIR   chdir(DIR), binds a Unix datagram socket at the
+ *                       relative path "s", connects another to "s" and
+ *                       sends: "unix-relative ok" if it arrives
+ */
+#ifndef _GNU_SOURCE
+#define _GNU_SOURCE
+#endif
+#include <arpa/inet.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <linux/filter.h>
+#include <netinet/in.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/syscall.h>
+#include <sys/uio.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+static void report(const char *name, long ret) {
+    printf("%s ret=%ld errno=%s\n", name, ret, ret < 0 ? strerrorname_np(errno) : "0");
+    fflush(stdout);
+}
+
+static struct sockaddr_in loopback(int port) {
+    struct sockaddr_in a = {.sin_family = AF_INET, .sin_port = htons(port)};
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    return a;
+}
+
+static uint64_t fnv(uint64_t h, const unsigned char *p, size_t n) {
+    for (size_t i = 0; i < n; i++) {
+        h ^= p[i];
+        h *= 0x100000001b3ULL;
+    }
+    return h;
+}
+
+int main(int argc, char **argv) {
+    if (argc < 2)
+        return 2;
+    const char *cmd = argv[1];
+    if (!strcmp(cmd, "raw-connect") && argc == 3) {
+        int fd = socket(AF_INET, SOCK_STREAM, 0);
+        struct sockaddr_in a = loopback(atoi(argv[2]));
+        report("raw-connect", syscall(SYS_connect, fd, &a, sizeof a));
+    } else if (!strcmp(cmd, "uring")) {
+        char params[120] = {0};
+        report("io_uring_setup", syscall(425, 8, params));
+    } else if (!strcmp(cmd, "raw-sockets")) {
+        report("socket-inet-raw", socket(AF_INET, SOCK_RAW, IPPROTO_ICMP));
+        report("socket-packet", socket(AF_PACKET, SOCK_RAW, 0));
+    } else if (!strcmp(cmd, "flags") && argc == 3) {
+        int fd = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+        printf("flags nonblock=%d cloexec=%d\n", !!(fcntl(fd, F_GETFL) & O_NONBLOCK),
+               !!(fcntl(fd, F_GETFD) & FD_CLOEXEC));
+        int plain = socket(AF_INET, SOCK_STREAM, 0);
+        printf("plain nonblock=%d cloexec=%d\n", !!(fcntl(plain, F_GETFL) & O_NONBLOCK),
+               !!(fcntl(plain, F_GETFD) & FD_CLOEXEC));
+        struct sockaddr_in a = loopback(atoi(argv[2]));
+        int r = connect(fd, (struct sockaddr *)&a, sizeof a);
+        printf("nonblocking-connect %s\n", r == 0 ? "0" : strerrorname_np(errno));
+        int zero = 0;
+        report("detach-filter", setsockopt(fd, SOL_SOCKET, SO_DETACH_FILTER, &zero, sizeof zero));
+    } else if (!strcmp(cmd, "sink") && argc == 3) {
+        int l = socket(AF_INET, SOCK_STREAM, 0);
+        struct sockaddr_in a = loopback(0);
+        socklen_t len = sizeof a;
+        if (bind(l, (struct sockaddr *)&a, sizeof a) || listen(l, 1) ||
+            getsockname(l, (struct sockaddr *)&a, &len))
+            return 2;
+        char path[512];
+        snprintf(path, sizeof path, "%s/port.tmp", argv[2]);
+        FILE *f = fopen(path, "w");
+        fprintf(f, "%d\n", ntohs(a.sin_port));
+        fclose(f);
+        char final[512];
+        snprintf(final, sizeof final, "%s/port", argv[2]);
+        rename(path, final);
+        int c = accept(l, NULL, NULL);
+        unsigned char buf[65536];
+        uint64_t h = 0xcbf29ce484222325ULL;
+        long total = 0;
+        ssize_t n;
+        while ((n = read(c, buf, sizeof buf)) > 0) {
+            h = fnv(h, buf, n);
+            total += n;
+        }
+        printf("sink %ld %016llx\n", total, (unsigned long long)h);
+    } else if (!strcmp(cmd, "source") && argc == 4) {
+        long want = atol(argv[3]);
+        int fd = socket(AF_INET, SOCK_STREAM, 0);
+        struct sockaddr_in a = loopback(atoi(argv[2]));
+        if (connect(fd, (struct sockaddr *)&a, sizeof a)) {
+            report("source-connect", -1);
+            return 1;
+        }
+        unsigned char buf[3][7001];
+        uint64_t h = 0xcbf29ce484222325ULL;
+        long sent = 0, i = 0;
+        while (sent < want) {
+            /* Fill fresh bytes, then send them whole (partial sends resumed). */
+            size_t chunk = 3 * sizeof buf[0];
+            if ((long)chunk > want - sent)
+                chunk = want - sent;
+            unsigned char flat[3 * 7001];
+            for (size_t k = 0; k < chunk; k++)
+                flat[k] = (unsigned char)((sent + k) * 31 + (sent + k) / 977);
+            memcpy(buf, flat, chunk);
+            size_t done = 0;
+            while (done < chunk) {
+                ssize_t n;
+                if (i++ % 2) {
+                    struct iovec iov[3];
+                    size_t left = chunk - done, parts = 0;
+                    for (int k = 0; k < 3 && left; k++) {
+                        size_t take = left < 5000 ? left : 5000;
+                        iov[k].iov_base = flat + done + (chunk - left - done);
+                        iov[k].iov_len = take;
+                        left -= take;
+                        parts++;
+                    }
+                    struct msghdr m = {.msg_iov = iov, .msg_iovlen = parts};
+                    n = sendmsg(fd, &m, 0);
+                } else {
+                    n = sendto(fd, flat + done, chunk - done, 0, (struct sockaddr *)&a, sizeof a);
+                }
+                if (n < 0) {
+                    report("source-send", -1);
+                    return 1;
+                }
+                done += n;
+            }
+            h = fnv(h, flat, chunk);
+            sent += chunk;
+        }
+        close(fd);
+        printf("source %ld %016llx\n", sent, (unsigned long long)h);
+    } else if (!strcmp(cmd, "scm")) {
+        int sv[2], p[2];
+        if (socketpair(AF_UNIX, SOCK_STREAM, 0, sv) || pipe(p))
+            return 2;
+        char cbuf[CMSG_SPACE(sizeof(int))] = {0};
+        char one = 'x';
+        struct iovec iov = {&one, 1};
+        struct msghdr m = {.msg_iov = &iov, .msg_iovlen = 1, .msg_control = cbuf, .msg_controllen = sizeof cbuf};
+        struct cmsghdr *c = CMSG_FIRSTHDR(&m);
+        c->cmsg_level = SOL_SOCKET;
+        c->cmsg_type = SCM_RIGHTS;
+        c->cmsg_len = CMSG_LEN(sizeof(int));
+        memcpy(CMSG_DATA(c), &p[1], sizeof(int));
+        if (sendmsg(sv[0], &m, 0) != 1) {
+            report("scm-sendmsg", -1);
+            return 1;
+        }
+        memset(cbuf, 0, sizeof cbuf);
+        if (recvmsg(sv[1], &m, 0) != 1 || !(c = CMSG_FIRSTHDR(&m)) || c->cmsg_type != SCM_RIGHTS) {
+            report("scm-recvmsg", -1);
+            return 1;
+        }
+        int got;
+        memcpy(&got, CMSG_DATA(c), sizeof got);
+        char back[8] = {0};
+        if (write(got, "hello", 5) == 5 && read(p[0], back, 5) == 5 && !strcmp(back, "hello"))
+            printf("scm ok\n");
+        else
+            printf("scm wrong\n");
+    } else if (!strcmp(cmd, "unix-relative") && argc == 3) {
+        if (chdir(argv[2]))
+            return 2;
+        unlink("s");
+        int r = socket(AF_UNIX, SOCK_DGRAM, 0), s = socket(AF_UNIX, SOCK_DGRAM, 0);
+        struct sockaddr_un a = {.sun_family = AF_UNIX, .sun_path = "s"};
+        if (bind(r, (struct sockaddr *)&a, sizeof a))
+            return 2;
+        if (connect(s, (struct sockaddr *)&a, sizeof a)) {
+            report("unix-relative-connect", -1);
+            return 1;
+        }
+        char buf[8] = {0};
+        if (send(s, "ok", 2, 0) == 2 && recv(r, buf, sizeof buf, 0) == 2 && !strcmp(buf, "ok"))
+            printf("unix-relative ok\n");
+        else
+            printf("unix-relative wrong\n");
+    } else {
+        return 2;
+    }
+    return 0;
+}

@@ -1,0 +1,233 @@
+#!/usr/bin/env bash
+# sockrun's kernel-enforced mode (`sockrun --kernel`): `make kernel-test`.
+#
+# Static programs (gcc -static: no LD_PRELOAD can reach them) and a dynamic
+# one's raw system calls, under `sockrun --kernel` with access rules, against
+# receivers run natively that log what arrives:
+#
+#   spellings  c-tests/spelling/spelling.c, static: without rules every
+#              spelling of 127.0.0.1 and ::1 arrives; with --deny naming them
+#              (or --allow not naming them) every one is -1 EPERM through
+#              connect, sendto, sendmsg and sendmmsg, nothing arrives, no SYN
+#              reached a listener, the allowed peer arrives; --no-kernel
+#              (control) lets them through, with the static-binary warning
+#   race       threads send through a sockaddr another thread flips between
+#              an allowed and a denied peer: not one datagram at the denied
+#   calls      c-tests/kernel/kernel.c: a raw syscall(SYS_connect) from a
+#              dynamic (preloaded) program refused; io_uring_setup ENOSYS;
+#              raw and packet sockets EPERM; SOCK_NONBLOCK/SOCK_CLOEXEC kept
+#              and the filter locked; 3 MB through sendmsg and sendto intact;
+#              SCM_RIGHTS and a relative Unix path still work
+#   sockrun    exit statuses and signal deaths pass through; SIGTERM to
+#              sockrun reaches the command; a probe failure
+#              (SOCKRUN_TEST_FAIL_PROBE) is exit 2 and one line with rules,
+#              a warning without
+#
+# Skips with one line where the kernel has no seccomp user notification.
+# Run from the repository root after `make`. Environment: CC (default cc),
+# KERNEL_BUILD (default target/kernel), RACE_SECONDS (default 2).
+# Last line: "kernel: N passed, M failed"; exit status 0 only if none failed.
+set -uo pipefail
+. "$(dirname "$0")/lib/harness.sh"
+harness kernel
+no_config SOCKRUN_TEST_FAIL_PROBE
+find_libsock
+CC=${CC:-cc}
+RACE_SECONDS=${RACE_SECONDS:-2}
+sockrun=$PWD/target/release/sockrun
+[ -x "$sockrun" ] || die "$sockrun missing: run make first"
+build_dir BUILD "${KERNEL_BUILD:-target/kernel}"
+scratch TMP kernel
+
+# Can this kernel do it at all?
+"$sockrun" --kernel --deny=192.0.2.1 -- true >"$TMP/probe.out" 2>"$TMP/probe.err"
+if [ $? -ne 0 ]; then
+    skip "the kernel-enforced mode is unavailable here: $(head -1 "$TMP/probe.err")"
+    finish
+fi
+
+CFLAGS=(-O2 -Wall -Wextra -Werror -D_GNU_SOURCE -pthread)
+"$CC" "${CFLAGS[@]}" -static -o "$BUILD/spelling.static" c-tests/spelling/spelling.c ||
+    die "cannot build spelling.c static (libc6-dev has libc.a)"
+"$CC" "${CFLAGS[@]}" -o "$BUILD/spelling.native" c-tests/spelling/spelling.c || die "cannot build spelling.c"
+"$CC" "${CFLAGS[@]}" -static -o "$BUILD/kernel.static" c-tests/kernel/kernel.c || die "cannot build kernel.c static"
+"$CC" "${CFLAGS[@]}" -o "$BUILD/kernel.dynamic" c-tests/kernel/kernel.c || die "cannot build kernel.c"
+file "$BUILD/spelling.static" | grep -q 'statically linked' || die "spelling.static is not static"
+
+# --- spellings ------------------------------------------------------------------
+
+# session NAME SUBCOMMAND [ARGS] -- SOCKRUN-OPTIONS...: a fresh native
+# receiver in $TMP/NAME, the static sender run under sockrun with the
+# options; leaves NAME.out, NAME.err and NAME.log (the receiver's).
+session() {
+    local name=$1 dir=$TMP/$1 rpid
+    shift
+    local args=() opts=()
+    while [ $# -gt 0 ] && [ "$1" != -- ]; do args+=("$1"); shift; done
+    [ $# -eq 0 ] || { shift; opts=("$@"); }
+    mkdir -p "$dir"
+    "$BUILD/spelling.native" receive "$dir" >"$TMP/$name.log" 2>&1 &
+    rpid=$!
+    local tries=100
+    while [ ! -s "$dir/ports" ] && [ $tries -gt 0 ]; do sleep 0.05; tries=$((tries - 1)); done
+    [ -s "$dir/ports" ] || { kill $rpid; die "the receiver did not start: $(cat "$TMP/$name.log")"; }
+    timeout 60 "$sockrun" "${opts[@]}" -- "$BUILD/spelling.static" "${args[0]}" "$dir" "${args[@]:1}" \
+        >"$TMP/$name.out" 2>"$TMP/$name.err"
+    sleep 0.3
+    kill -TERM $rpid
+    wait $rpid
+}
+
+arrived() { awk '$1 ~ /^(udp|udp6|udp3|tcp|tcp6)$/ { print $2 }' "$TMP/$1.log" | sort; }
+tags() { cut -d' ' -f1 "$TMP/$1.out" | sort; }
+
+session plain send -- --kernel
+n=$(wc -l <"$TMP/plain.out")
+if [ "$n" -ge 20 ] && ! grep -q 'ret=-1' "$TMP/plain.out" && diff <(tags plain) <(arrived plain) >"$TMP/d" &&
+    grep -qx 'synrecv 0' "$TMP/plain.log" && [ ! -s "$TMP/plain.err" ]; then
+    ok "static, --kernel, no rules: all $n spellings reach the receiver"
+else
+    bad "static, --kernel, no rules: not every spelling arrived" "$(cat "$TMP/plain.out" "$TMP/d" "$TMP/plain.err")"
+fi
+
+for rules in --deny=127.0.0.1,::1 --allow=127.0.0.3; do
+    name=rules-${rules%%=*}
+    name=${name//-/}
+    session "$name" send -- --kernel "$rules"
+    wrong=$(grep -v '^u4-allowed-peer ' "$TMP/$name.out" | grep -v 'ret=-1 errno=EPERM$')
+    n=$(grep -c 'ret=-1 errno=EPERM$' "$TMP/$name.out")
+    got=$(arrived "$name" | tr '\n' ' ')
+    if [ "$n" -ge 20 ] && [ -z "$wrong" ] && [ "$got" = "u4-allowed-peer " ] &&
+        grep -qx 'synrecv 0' "$TMP/$name.log" && [ ! -s "$TMP/$name.err" ]; then
+        ok "static, --kernel $rules: all $n spellings of the peer are EPERM, none arrived, no SYN sent; the allowed peer arrived"
+    else
+        bad "static, --kernel $rules: a spelling got through" "not EPERM: ${wrong:-none}" "arrived: ${got:-nothing}" \
+            "$(grep synrecv "$TMP/$name.log")" "$(head -3 "$TMP/$name.err")"
+    fi
+done
+
+# Control: without the kernel mode a static binary ignores the rules.
+session control send -- --no-kernel --deny=127.0.0.1,::1
+if [ "$(arrived control | wc -l)" -ge 20 ] && grep -q 'statically linked' "$TMP/control.err"; then
+    ok "control, --no-kernel: the static binary's spellings arrive (the checks above can fail), with the warning"
+else
+    bad "control: with --no-kernel the spellings did not arrive" "$(cat "$TMP/control.log" "$TMP/control.err")"
+fi
+
+# --- race -----------------------------------------------------------------------
+session race race "$RACE_SECONDS" -- --kernel --deny=127.0.0.1
+read -r sent refused < <(sed -n 's/^race sent=\([0-9]*\) refused=\([0-9]*\)$/\1 \2/p' "$TMP/race.out")
+leaked=$(sed -n 's/^race udp //p' "$TMP/race.log")
+allowed=$(sed -n 's/^race udp3 //p' "$TMP/race.log")
+if [ "${sent:-0}" -gt 0 ] && [ "${refused:-0}" -gt 0 ] && [ "$leaked" = 0 ] && [ "${allowed:-0}" -gt 0 ]; then
+    ok "static race under --kernel, ${RACE_SECONDS}s: $sent calls sent, $refused refused, 0 datagrams at the denied peer ($allowed at the allowed one)"
+else
+    bad "static race under --kernel: ${leaked:-?} datagrams reached the denied peer" "$(cat "$TMP/race.out" "$TMP/race.err")"
+fi
+
+# --- calls ----------------------------------------------------------------------
+
+# run NAME CMD...: keeps $status, $TMP/out and $TMP/err.
+run() {
+    timeout 60 "$@" >"$TMP/out" 2>"$TMP/err"
+    status=$?
+}
+# expect NAME LINE...: the last run's stdout is exactly these lines, status 0.
+expect() {
+    local name=$1
+    shift
+    if [ "$status" -eq 0 ] && diff <(printf '%s\n' "$@") "$TMP/out" >"$TMP/d"; then
+        ok "$name"
+    else
+        bad "$name" "status $status" "$(cat "$TMP/d" "$TMP/err")"
+    fi
+}
+
+port=$(free_port)
+"$BUILD/spelling.native" receive "$TMP/unused" >/dev/null 2>&1 &
+background $!
+python3 -c "
+import socket, sys, time
+s = socket.socket(); s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+s.bind(('127.0.0.1', $port)); s.listen(64); print('ready', flush=True); time.sleep(600)" >"$TMP/listener.log" 2>&1 &
+background $!
+wait_for "$TMP/listener.log" '^ready' || die "the listener did not start"
+
+run "$sockrun" --kernel --deny=127.0.0.1 -- "$BUILD/kernel.dynamic" raw-connect "$port"
+expect "dynamic, --kernel --deny: a raw syscall(SYS_connect) to the denied peer is EPERM" "raw-connect ret=-1 errno=EPERM"
+run "$sockrun" --no-kernel --deny=127.0.0.1 -- "$BUILD/kernel.static" raw-connect "$port"
+expect "control, --no-kernel: a static binary's connect to the denied peer goes through" "raw-connect ret=0 errno=0"
+run "$sockrun" --kernel --deny=127.0.0.2 -- "$BUILD/kernel.static" raw-connect "$port"
+expect "static, --kernel, the peer not denied: connect succeeds" "raw-connect ret=0 errno=0"
+run "$sockrun" --kernel -- "$BUILD/kernel.static" uring
+expect "--kernel: io_uring_setup is ENOSYS" "io_uring_setup ret=-1 errno=ENOSYS"
+run "$sockrun" --kernel --deny=192.0.2.1 -- "$BUILD/kernel.static" raw-sockets
+expect "--kernel with rules: raw and packet sockets are EPERM" \
+    "socket-inet-raw ret=-1 errno=EPERM" "socket-packet ret=-1 errno=EPERM"
+run "$sockrun" --kernel --deny=192.0.2.1 -- "$BUILD/kernel.static" flags "$port"
+expect "--kernel: a supervised socket keeps SOCK_NONBLOCK and SOCK_CLOEXEC (and a plain one neither), connects non-blocking, its filter is locked" \
+    "flags nonblock=1 cloexec=1" "plain nonblock=0 cloexec=0" "nonblocking-connect EINPROGRESS" \
+    "detach-filter ret=-1 errno=EPERM"
+run "$sockrun" --kernel -- "$BUILD/kernel.static" scm
+expect "--kernel: a descriptor passed with SCM_RIGHTS through a supervised sendmsg arrives and works" "scm ok"
+mkdir -p "$TMP/unix"
+run "$sockrun" --kernel -- "$BUILD/kernel.static" unix-relative "$TMP/unix"
+expect "--kernel: a supervised connect to a relative Unix path resolves in the program's directory" "unix-relative ok"
+
+# 3 MB through supervised sendmsg (three iovecs) and sendto, hashed at both ends.
+mkdir -p "$TMP/sink"
+"$BUILD/kernel.static" sink "$TMP/sink" >"$TMP/sink.out" 2>&1 &
+sink=$!
+wait_for "$TMP/sink/port" '^[0-9]+$' || die "the sink did not start"
+run "$sockrun" --kernel --deny=10.0.0.0/8 -- "$BUILD/kernel.static" source "$(cat "$TMP/sink/port")" 3000000
+wait $sink
+src=$(cut -d' ' -f2- "$TMP/out")
+dst=$(cut -d' ' -f2- "$TMP/sink.out")
+if [ "$status" -eq 0 ] && [ -n "$src" ] && [ "$src" = "$dst" ]; then
+    ok "--kernel: 3 MB sent through supervised sendmsg and sendto arrive intact ($dst)"
+else
+    bad "--kernel: the data did not arrive intact" "sent: $src" "received: $dst" "$(cat "$TMP/err")"
+fi
+
+# --- sockrun --------------------------------------------------------------------
+run "$sockrun" --kernel --deny=192.0.2.1 -- sh -c 'exit 7'
+[ "$status" -eq 7 ] && ok "--kernel: the exit status passes through (7)" || bad "--kernel: exit status $status, want 7"
+# (In a shell of its own, which reports the death on its stderr.)
+status=$(bash -c '"$0" --kernel -- sh -c "kill -USR1 \$\$"; echo $?' "$sockrun" 2>/dev/null)
+[ "$status" -eq $((128 + 10)) ] && ok "--kernel: a death by SIGUSR1 is 138 to the shell" ||
+    bad "--kernel: a death by SIGUSR1 gave $status, want 138"
+
+"$sockrun" --kernel --deny=192.0.2.1 -- sh -c 'trap "echo got TERM; exit 3" TERM; echo started; while :; do sleep 0.1; done' \
+    >"$TMP/term.out" 2>&1 &
+srpid=$!
+wait_for "$TMP/term.out" '^started' 5 >/dev/null
+kill -TERM $srpid
+wait $srpid
+status=$?
+if [ "$status" -eq 3 ] && grep -qx 'got TERM' "$TMP/term.out"; then
+    ok "--kernel: SIGTERM to sockrun reaches the command, whose status is sockrun's"
+else
+    bad "--kernel: SIGTERM not forwarded (status $status)" "$(cat "$TMP/term.out")"
+fi
+
+SOCKRUN_TEST_FAIL_PROBE=addfd run "$sockrun" --kernel --deny=127.0.0.1 -- "$BUILD/kernel.static" uring
+if [ "$status" -eq 2 ] && [ "$(wc -l <"$TMP/err")" -eq 1 ] && grep -q 'ADDFD.*--no-kernel runs with preload only' "$TMP/err" &&
+    [ ! -s "$TMP/out" ]; then
+    ok "probe failure with rules: exit 2, one line: $(cat "$TMP/err")"
+else
+    bad "probe failure with rules: status $status" "$(cat "$TMP/out" "$TMP/err")"
+fi
+SOCKRUN_TEST_FAIL_PROBE=pidfd_getfd run "$sockrun" --kernel -- sh -c 'echo ran'
+if [ "$status" -eq 0 ] && grep -qx ran "$TMP/out" && grep -q 'warning: --kernel: this kernel lacks pidfd_getfd' "$TMP/err"; then
+    ok "probe failure without rules: a warning, and the command runs"
+else
+    bad "probe failure without rules: status $status" "$(cat "$TMP/out" "$TMP/err")"
+fi
+run "$sockrun" --no-kernel -- sh -c 'echo $LD_PRELOAD; exit 4'
+if [ "$status" -eq 4 ] && grep -q libsock "$TMP/out" && [ ! -s "$TMP/err" ]; then
+    ok "--no-kernel: preloaded and exec'd as before"
+else
+    bad "--no-kernel: status $status" "$(cat "$TMP/out" "$TMP/err")"
+fi
+
+finish
