@@ -92,9 +92,16 @@ pub(crate) fn help(exe_dir: Option<&Path>) -> String {
         text.push_str(&flag_help(flag));
     }
     text.push_str(&format!(
-        "\nOther options:\n  {:<w$}The libsock.so to preload (see below).\n  \
-         {:<w$}This help.\n  {:<w$}sockrun's version.\n",
+        "\nOther options:\n  {:<w$}The libsock.so to preload (see below).\n",
         "--lib=PATH",
+        w = COLUMN - 2
+    ));
+    text.push_str(&format!("  {:<w$}", "--kernel", w = COLUMN - 2));
+    text.push_str(wrap(KERNEL_HELP, COLUMN).trim_start());
+    text.push_str(&format!("  {:<w$}", "--no-kernel", w = COLUMN - 2));
+    text.push_str(wrap(NO_KERNEL_HELP, COLUMN).trim_start());
+    text.push_str(&format!(
+        "  {:<w$}This help.\n  {:<w$}sockrun's version.\n",
         "-h, --help",
         "-V, --version",
         w = COLUMN - 2
@@ -103,9 +110,9 @@ pub(crate) fn help(exe_dir: Option<&Path>) -> String {
     text.push('\n');
     text.push_str(&wrap(
         "Warnings (one line on stderr; the command still runs) when libsock cannot get into \
-         the command: a statically linked binary (no program interpreter); a setuid or setgid \
-         binary (run with raised privileges, the loader ignores LD_PRELOAD paths and libsock \
-         ignores LIBSOCK_*); a binary for another machine or word size than libsock.so. \
+         the command: a statically linked binary (no program interpreter; not under --kernel, \
+         which holds its access rules); a setuid or setgid binary (run with raised privileges, the loader ignores LD_PRELOAD paths and libsock \
+         ignores LIBSOCK_*; under --kernel it runs without its privileges); a binary for another machine or word size than libsock.so. \
          Scripts (#!) are not checked.",
         0,
     ));
@@ -128,11 +135,29 @@ fn library_help(exe_dir: Option<&Path>) -> String {
     )
 }
 
+/// `--kernel`, in the help.
+const KERNEL_HELP: &str = "The kernel-enforced mode: COMMAND runs under a seccomp filter and sockrun \
+     stays its parent, answering its socket, connect, sendto (with an address), sendmsg and \
+     sendmmsg calls itself, so the access rules (--allow, --deny) hold for static binaries \
+     and raw system calls too; io_uring_setup fails with ENOSYS, raw and packet sockets with \
+     EPERM under rules, other system-call ABIs are killed. libsock is still preloaded into \
+     dynamic commands. Needs Linux 5.14 (seccomp user notification with ADDFD, \
+     pidfd_getfd); without it, with rules sockrun exits 2, without rules it warns and runs \
+     preloaded only. Not yet: tracing, stats and socket options of supervised calls, and \
+     switching itself on when rules are given.";
+
+/// `--no-kernel`, in the help.
+const NO_KERNEL_HELP: &str = "Preload only (the default for now; the last of --kernel and \
+     --no-kernel wins).";
+
 const EXIT_AND_EXAMPLES: &str = "
 Exit status:
   the command's own     sockrun execs COMMAND, so its status is the command's
-  2                     a bad option or value (nothing runs), no COMMAND, or no
-                        usable libsock.so
+                        (under --kernel sockrun waits for it: the same
+                        status; a death by a signal kills sockrun alike)
+  2                     a bad option or value (nothing runs), no COMMAND, no
+                        usable libsock.so, or --kernel with rules where the
+                        kernel cannot (one line naming what it lacks)
   126                   COMMAND found but not executable
   127                   COMMAND not found
 
@@ -144,6 +169,7 @@ Examples:
   sockrun --trace=/tmp/trace.%p --json -- python3 -m http.server 8000
   sockrun --stats --nodelay --keepalive=60,10,5 -- redis-server
   sockrun --reuseaddr --bind-addr=127.0.0.1 --port-map=80:8080 -- ./server
+  sockrun --kernel --allow=localhost -- ./static-go-binary
 ";
 
 #[cfg(test)]
@@ -166,6 +192,9 @@ mod tests {
         }
         for needle in [
             "--lib=PATH",
+            "--kernel",
+            "--no-kernel",
+            "seccomp",
             "LIBSOCK_LIB",
             "LD_PRELOAD",
             "/opt/x/bin",
