@@ -70,6 +70,8 @@ struct Caller<'a> {
     ctx: &'a Ctx,
     n: &'a SeccompNotif,
     pidfd: Option<OwnedFd>,
+    /// The call's send failed with EPIPE and asked for no MSG_NOSIGNAL.
+    sigpipe: bool,
 }
 
 impl Caller<'_> {
@@ -145,15 +147,41 @@ impl Caller<'_> {
         Ok((sock, info))
     }
 
-    /// Sends the caller SIGPIPE, as the kernel would have for its send
-    /// (the supervisor's own send used MSG_NOSIGNAL).
-    fn sigpipe(&self, flags: i32, r: &std::result::Result<i64, i32>) {
-        if flags & libc::MSG_NOSIGNAL == 0 && *r == Err(libc::EPIPE) {
-            if let Some(tgid) = tgid(self.tid()) {
-                // SAFETY: plain integer arguments.
-                unsafe { libc::syscall(libc::SYS_tgkill, tgid, self.tid(), libc::SIGPIPE) };
-            }
+    /// Raises SIGPIPE in the caller, as the kernel would have for its
+    /// send (the supervisor's own send used MSG_NOSIGNAL). The kernel
+    /// raises it before the call returns, and so does this — unless the
+    /// program catches SIGPIPE: its handler would interrupt the call still
+    /// waiting for its answer, which would be restarted and sent again, so
+    /// a caught SIGPIPE is raised just after the answer instead.
+    fn sigpipe(&mut self, flags: i32, r: &std::result::Result<i64, i32>) {
+        if flags & libc::MSG_NOSIGNAL != 0 || *r != Err(libc::EPIPE) {
+            return;
         }
+        if catches(self.tid(), libc::SIGPIPE) {
+            self.sigpipe = true;
+        } else {
+            raise_sigpipe(self.tid());
+        }
+    }
+}
+
+/// Whether thread `tid` has a handler for `sig` (`SigCgt:` in its status).
+fn catches(tid: libc::pid_t, sig: i32) -> bool {
+    let Ok(status) = fs::read_to_string(format!("/proc/{tid}/status")) else {
+        return false;
+    };
+    status
+        .lines()
+        .find_map(|l| l.strip_prefix("SigCgt:"))
+        .and_then(|v| u64::from_str_radix(v.trim(), 16).ok())
+        .is_some_and(|mask| mask & (1 << (sig - 1)) != 0)
+}
+
+/// Raises SIGPIPE in thread `tid` (after its call was answered).
+pub fn raise_sigpipe(tid: libc::pid_t) {
+    if let Some(tgid) = tgid(tid) {
+        // SAFETY: plain integer arguments.
+        unsafe { libc::syscall(libc::SYS_tgkill, tgid, tid, libc::SIGPIPE) };
     }
 }
 
@@ -283,15 +311,17 @@ impl Ctx {
     }
 }
 
-/// Handles one notification: the value or errno to answer with.
-pub fn handle(ctx: &Ctx, n: &SeccompNotif) -> Result<Outcome> {
+/// Handles one notification: the value or errno to answer with, and
+/// whether the caller is owed SIGPIPE once answered.
+pub fn handle(ctx: &Ctx, n: &SeccompNotif) -> (Result<Outcome>, bool) {
     let mut c = Caller {
         ctx,
         n,
         pidfd: None,
+        sigpipe: false,
     };
     let r = match i64::from(n.data.nr) {
-        libc::SYS_socket => return socket(&c),
+        libc::SYS_socket => return (socket(&c), false),
         libc::SYS_connect => connect(&mut c),
         libc::SYS_sendto => sendto(&mut c),
         libc::SYS_sendmsg => sendmsg(&mut c),
@@ -299,7 +329,7 @@ pub fn handle(ctx: &Ctx, n: &SeccompNotif) -> Result<Outcome> {
         // The filter sends nothing else; refuse rather than guess.
         _ => Err(Fail::Errno(libc::ENOSYS)),
     };
-    r.map(Outcome::Value)
+    (r.map(Outcome::Value), c.sigpipe)
 }
 
 /// `socket(domain, type, protocol)` for INET/INET6: created here (non-

@@ -39,11 +39,14 @@ pub fn serve(ctx: Arc<Ctx>) {
 
 /// Handles `n` and answers it (nothing when its caller is gone).
 fn answer(ctx: &Ctx, n: &SeccompNotif) {
-    let (val, errno) = match emulate::handle(ctx, n) {
+    let (r, sigpipe) = emulate::handle(ctx, n);
+    let (val, errno) = match r {
         Ok(Outcome::Answered) | Err(Fail::Gone) => return,
         Ok(Outcome::Value(v)) => (v, 0),
         Err(Fail::Errno(e)) => (0, e),
     };
     // ENOENT: the caller was interrupted or killed meanwhile.
-    let _ = sys::send(ctx.listener, n.id, val, errno);
+    if sys::send(ctx.listener, n.id, val, errno).is_ok() && sigpipe {
+        emulate::raise_sigpipe(n.pid as libc::pid_t);
+    }
 }
