@@ -17,7 +17,8 @@
 #              dynamic (preloaded) program refused; io_uring_setup ENOSYS;
 #              raw and packet sockets EPERM; SOCK_NONBLOCK/SOCK_CLOEXEC kept
 #              and the filter locked; 3 MB through sendmsg and sendto intact;
-#              SCM_RIGHTS and a relative Unix path still work
+#              SCM_RIGHTS and a relative Unix path still work; a thread
+#              blocked in a supervised call stalls no other
 #   sockrun    exit statuses and signal deaths pass through; SIGTERM to
 #              sockrun reaches the command; a probe failure
 #              (SOCKRUN_TEST_FAIL_PROBE) is exit 2 and one line with rules,
@@ -170,6 +171,8 @@ expect "--kernel: a supervised socket keeps SOCK_NONBLOCK and SOCK_CLOEXEC (and 
     "detach-filter ret=-1 errno=EPERM"
 run "$sockrun" --kernel -- "$BUILD/kernel.static" scm
 expect "--kernel: a descriptor passed with SCM_RIGHTS through a supervised sendmsg arrives and works" "scm ok"
+run "$sockrun" --kernel --deny=192.0.2.1 -- "$BUILD/kernel.static" stall "$port"
+expect "--kernel: a thread blocked in a supervised sendmsg stalls no other thread's connect and sendmsg" "stall ok"
 mkdir -p "$TMP/unix"
 run "$sockrun" --kernel -- "$BUILD/kernel.static" unix-relative "$TMP/unix"
 expect "--kernel: a supervised connect to a relative Unix path resolves in the program's directory" "unix-relative ok"

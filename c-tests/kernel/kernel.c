@@ -23,6 +23,11 @@
  *   unix-relative DIR   chdir(DIR), binds a Unix datagram socket at the
  *                       relative path "s", connects another to "s" and
  *                       sends: "unix-relative ok" if it arrives
+ *   stall PORT          one thread blocks in sendmsg on a full Unix
+ *                       socket; meanwhile the main thread connects to
+ *                       127.0.0.1:PORT and sends with sendmsg: "stall ok" if
+ *                       that took under 2 s (then exits, the other thread
+ *                       still blocked)
  */
 #ifndef _GNU_SOURCE
 #define _GNU_SOURCE
@@ -39,7 +44,9 @@
 #include <sys/socket.h>
 #include <sys/syscall.h>
 #include <sys/uio.h>
+#include <pthread.h>
 #include <sys/un.h>
+#include <time.h>
 #include <unistd.h>
 
 static void report(const char *name, long ret) {
@@ -59,6 +66,23 @@ static uint64_t fnv(uint64_t h, const unsigned char *p, size_t n) {
         h *= 0x100000001b3ULL;
     }
     return h;
+}
+
+static int full_fd;
+
+static void *block_in_sendmsg(void *arg) {
+    (void)arg;
+    char byte = 'b';
+    struct iovec iov = {&byte, 1};
+    struct msghdr m = {.msg_iov = &iov, .msg_iovlen = 1};
+    sendmsg(full_fd, &m, 0); /* blocks: the peer's queue is full */
+    return NULL;
+}
+
+static double now(void) {
+    struct timespec t;
+    clock_gettime(CLOCK_MONOTONIC, &t);
+    return t.tv_sec + t.tv_nsec / 1e9;
 }
 
 int main(int argc, char **argv) {
@@ -207,6 +231,28 @@ int main(int argc, char **argv) {
             printf("unix-relative ok\n");
         else
             printf("unix-relative wrong\n");
+    } else if (!strcmp(cmd, "stall") && argc == 3) {
+        int sv[2];
+        if (socketpair(AF_UNIX, SOCK_DGRAM, 0, sv))
+            return 2;
+        char chunk[1024] = {0};
+        while (send(sv[0], chunk, sizeof chunk, MSG_DONTWAIT) > 0)
+            ;
+        full_fd = sv[0];
+        pthread_t t;
+        pthread_create(&t, NULL, block_in_sendmsg, NULL);
+        usleep(200000);
+        double t0 = now();
+        int fd = socket(AF_INET, SOCK_STREAM, 0);
+        struct sockaddr_in a = loopback(atoi(argv[2]));
+        int r = connect(fd, (struct sockaddr *)&a, sizeof a);
+        struct iovec iov = {"x", 1};
+        struct msghdr m = {.msg_iov = &iov, .msg_iovlen = 1};
+        ssize_t n = r == 0 ? sendmsg(fd, &m, 0) : -1;
+        double took = now() - t0;
+        printf("stall %s\n", r == 0 && n == 1 && took < 2 ? "ok" : "stalled");
+        fflush(stdout);
+        _exit(0);
     } else {
         return 2;
     }
