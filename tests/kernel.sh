@@ -18,7 +18,8 @@
 #              raw and packet sockets EPERM; SOCK_NONBLOCK/SOCK_CLOEXEC kept
 #              and the filter locked; 3 MB through sendmsg and sendto intact;
 #              SCM_RIGHTS and a relative Unix path still work; a thread
-#              blocked in a supervised call stalls no other
+#              blocked in a supervised call stalls no other; a socket
+#              inherited from sockrun's caller is filtered
 #   sockrun    exit statuses and signal deaths pass through; SIGTERM to
 #              sockrun reaches the command; a probe failure
 #              (SOCKRUN_TEST_FAIL_PROBE) is exit 2 and one line with rules,
@@ -173,6 +174,26 @@ run "$sockrun" --kernel -- "$BUILD/kernel.static" scm
 expect "--kernel: a descriptor passed with SCM_RIGHTS through a supervised sendmsg arrives and works" "scm ok"
 run "$sockrun" --kernel --deny=192.0.2.1 -- "$BUILD/kernel.static" stall "$port"
 expect "--kernel: a thread blocked in a supervised sendmsg stalls no other thread's connect and sendmsg" "stall ok"
+# A UDP socket inherited from sockrun's caller: filtered before the command
+# runs (a datagram from the denied peer is dropped; from another, read).
+inherited_py=$(cat <<'PY'
+import socket, subprocess, sys, time
+sockrun, rule, prog = sys.argv[1:]
+s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+s.bind(("127.0.0.1", 0))
+p = subprocess.Popen([sockrun, "--kernel", rule, "--", prog, "inherited", str(s.fileno())],
+                     pass_fds=[s.fileno()])
+time.sleep(0.5)
+t = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+t.bind(("127.0.0.1", 0))
+t.sendto(b"hello", s.getsockname())
+sys.exit(p.wait())
+PY
+)
+run python3 -c "$inherited_py" "$sockrun" --deny=127.0.0.1 "$BUILD/kernel.static"
+expect "--kernel --deny: a socket inherited from sockrun's caller is filtered before the command runs" "inherited nothing"
+run python3 -c "$inherited_py" "$sockrun" --deny=127.0.0.2 "$BUILD/kernel.static"
+expect "control: the same socket under rules not naming the peer gets the datagram" "inherited got 5"
 mkdir -p "$TMP/unix"
 run "$sockrun" --kernel -- "$BUILD/kernel.static" unix-relative "$TMP/unix"
 expect "--kernel: a supervised connect to a relative Unix path resolves in the program's directory" "unix-relative ok"

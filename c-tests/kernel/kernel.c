@@ -23,6 +23,8 @@
  *   unix-relative DIR   chdir(DIR), binds a Unix datagram socket at the
  *                       relative path "s", connects another to "s" and
  *                       sends: "unix-relative ok" if it arrives
+ *   inherited FD        waits up to 2 s for a datagram on the inherited
+ *                       socket FD: "inherited got N" or "inherited nothing"
  *   stall PORT          one thread blocks in sendmsg on a full Unix
  *                       socket; meanwhile the main thread connects to
  *                       127.0.0.1:PORT and sends with sendmsg: "stall ok" if
@@ -231,6 +233,16 @@ int main(int argc, char **argv) {
             printf("unix-relative ok\n");
         else
             printf("unix-relative wrong\n");
+    } else if (!strcmp(cmd, "inherited") && argc == 3) {
+        int fd = atoi(argv[2]);
+        struct timeval tv = {.tv_sec = 2};
+        setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+        char buf[64];
+        ssize_t n = recv(fd, buf, sizeof buf, 0);
+        if (n >= 0)
+            printf("inherited got %zd\n", n);
+        else
+            printf("inherited nothing\n");
     } else if (!strcmp(cmd, "stall") && argc == 3) {
         int sv[2];
         if (socketpair(AF_UNIX, SOCK_DGRAM, 0, sv))

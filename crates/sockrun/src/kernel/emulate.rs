@@ -9,6 +9,7 @@
 
 use super::sys::{self, SeccompNotif};
 use sock_core::rules::Policy;
+use sock_core::rules::bpf::SockFilter;
 use sock_core::rules::dest::{self, Dest, Op, Socket, Source};
 
 use std::fs;
@@ -267,48 +268,149 @@ impl Ctx {
     /// Attaches the rules' socket filter to a new INET/INET6 socket and
     /// locks it.
     fn filter(&self, fd: RawFd, ty: i32, protocol: i32) -> std::result::Result<(), i32> {
-        let Some(policy) = &self.policy else {
-            return Ok(());
-        };
-        let base = ty & !(libc::SOCK_NONBLOCK | libc::SOCK_CLOEXEC);
-        let ports = matches!(
-            (base, protocol),
-            (libc::SOCK_STREAM, 0 | libc::IPPROTO_TCP)
-                | (
-                    libc::SOCK_DGRAM,
-                    0 | libc::IPPROTO_UDP | libc::IPPROTO_UDPLITE
-                )
-        );
-        let prog = policy.filter(ports);
-        let fprog = sys::SockFprog {
-            len: prog.len() as libc::c_ushort,
-            filter: prog.as_ptr(),
-        };
-        let one: libc::c_int = 1;
-        // SAFETY: `fprog` points at `prog` and `one` is an int, both alive
-        // for the calls; the kernel copies them.
-        let r = unsafe {
-            if libc::setsockopt(
+        match &self.policy {
+            Some(policy) => attach(fd, filter_for(policy, ty, protocol)),
+            None => Ok(()),
+        }
+    }
+}
+
+/// The rules' filter for a socket of `ty` and `protocol`: the one with
+/// ports for TCP and UDP (the source port at offset 0), as libsock's.
+fn filter_for(policy: &Policy, ty: i32, protocol: i32) -> &[SockFilter] {
+    let base = ty & !(libc::SOCK_NONBLOCK | libc::SOCK_CLOEXEC);
+    let ports = matches!(
+        (base, protocol),
+        (libc::SOCK_STREAM, 0 | libc::IPPROTO_TCP)
+            | (
+                libc::SOCK_DGRAM,
+                0 | libc::IPPROTO_UDP | libc::IPPROTO_UDPLITE
+            )
+    );
+    policy.filter(ports)
+}
+
+/// Attaches `prog` to `fd` (SO_ATTACH_FILTER) and locks it (SO_LOCK_FILTER).
+fn attach(fd: RawFd, prog: &[SockFilter]) -> std::result::Result<(), i32> {
+    let fprog = sys::SockFprog {
+        len: prog.len() as libc::c_ushort,
+        filter: prog.as_ptr(),
+    };
+    let one: libc::c_int = 1;
+    // SAFETY: `fprog` points at `prog` and `one` is an int, both alive for
+    // the calls; the kernel copies them.
+    let r = unsafe {
+        if libc::setsockopt(
+            fd,
+            libc::SOL_SOCKET,
+            libc::SO_ATTACH_FILTER,
+            (&raw const fprog).cast(),
+            size_of::<sys::SockFprog>() as libc::socklen_t,
+        ) != 0
+        {
+            -1
+        } else {
+            libc::setsockopt(
                 fd,
                 libc::SOL_SOCKET,
-                libc::SO_ATTACH_FILTER,
-                (&raw const fprog).cast(),
-                size_of::<sys::SockFprog>() as libc::socklen_t,
-            ) != 0
-            {
-                -1
-            } else {
-                libc::setsockopt(
-                    fd,
-                    libc::SOL_SOCKET,
-                    SO_LOCK_FILTER,
-                    (&raw const one).cast(),
-                    size_of::<libc::c_int>() as libc::socklen_t,
-                )
-            }
+                SO_LOCK_FILTER,
+                (&raw const one).cast(),
+                size_of::<libc::c_int>() as libc::socklen_t,
+            )
+        }
+    };
+    if r == 0 { Ok(()) } else { Err(sys::errno()) }
+}
+
+/// Filters and locks every INET/INET6 socket the command will inherit
+/// from sockrun (a descriptor without close-on-exec): the same socket, so
+/// the command's copy is held before it runs. One that will not take the
+/// rules' filter (another's locked filter, ENOMEM against
+/// `net.core.optmem_max`) gets the one that drops everything, as in
+/// libsock. A socket that already carries one of these filters, locked
+/// (libsock's in a parent under the same rules), is left as it is. Returns
+/// a warning for each socket that took neither.
+pub fn filter_inherited(policy: &Policy) -> Vec<String> {
+    let Ok(dir) = fs::read_dir("/proc/self/fd") else {
+        return vec!["cannot list /proc/self/fd: inherited sockets are not filtered".into()];
+    };
+    let drop_all = sock_core::rules::bpf::drop_all();
+    let ours = |fd: RawFd| {
+        attached(fd).is_some_and(|f| {
+            [policy.filter(true), policy.filter(false), &drop_all]
+                .iter()
+                .any(|p| **p == f[..])
+        })
+    };
+    let mut warnings = Vec::new();
+    let fds: Vec<RawFd> = dir
+        .filter_map(|e| e.ok()?.file_name().to_str()?.parse().ok())
+        .collect();
+    for fd in fds {
+        // SAFETY: F_GETFD on a number; a closed one fails with EBADF.
+        let flags = unsafe { libc::fcntl(fd, libc::F_GETFD) };
+        if flags < 0 || flags & libc::FD_CLOEXEC != 0 {
+            continue;
+        }
+        let Some(domain) = get_int(fd, libc::SO_DOMAIN) else {
+            continue;
         };
-        if r == 0 { Ok(()) } else { Err(sys::errno()) }
+        if domain != libc::AF_INET && domain != libc::AF_INET6 {
+            continue;
+        }
+        let ty = get_int(fd, libc::SO_TYPE).unwrap_or(0);
+        let protocol = get_int(fd, libc::SO_PROTOCOL).unwrap_or(0);
+        if attach(fd, filter_for(policy, ty, protocol)).is_err()
+            && !ours(fd)
+            && attach(fd, &drop_all).is_err()
+        {
+            warnings.push(format!(
+                "descriptor {fd}: an inherited socket keeps the filter locked on it (not one \
+                 of these rules': another program's, or a parent's under other rules)"
+            ));
+        }
     }
+    warnings
+}
+
+/// The filter attached to `fd` (`SO_GET_FILTER`), if any.
+fn attached(fd: RawFd) -> Option<Vec<SockFilter>> {
+    // With a length of 0 the kernel says how many instructions there are.
+    let mut len: libc::socklen_t = 0;
+    // SAFETY: a NULL buffer with a length of 0 is the size query.
+    let r = unsafe {
+        libc::getsockopt(
+            fd,
+            libc::SOL_SOCKET,
+            libc::SO_ATTACH_FILTER,
+            std::ptr::null_mut(),
+            &mut len,
+        )
+    };
+    if r != 0 || len == 0 {
+        return None;
+    }
+    let mut prog = vec![
+        SockFilter {
+            code: 0,
+            jt: 0,
+            jf: 0,
+            k: 0
+        };
+        len as usize
+    ];
+    // SAFETY: `prog` has room for `len` instructions (the unit of the
+    // length SO_GET_FILTER takes).
+    let r = unsafe {
+        libc::getsockopt(
+            fd,
+            libc::SOL_SOCKET,
+            libc::SO_ATTACH_FILTER,
+            prog.as_mut_ptr().cast(),
+            &mut len,
+        )
+    };
+    (r == 0 && len as usize == prog.len()).then_some(prog)
 }
 
 /// Handles one notification: the value or errno to answer with, and

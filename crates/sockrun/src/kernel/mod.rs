@@ -141,6 +141,11 @@ fn take_listener(report: OwnedFd, ack: OwnedFd) -> Result<OwnedFd, String> {
 /// Runs `command` under the filter, supervised with `policy` (None: no
 /// rules): the exit status sockrun should have.
 pub fn run(mut command: Command, policy: Option<Policy>) -> Result<i32, StartError> {
+    if let Some(policy) = &policy {
+        for warning in emulate::filter_inherited(policy) {
+            eprintln!("sockrun: warning: --kernel: {warning}");
+        }
+    }
     let prog = filter::program(policy.is_some());
     let setup = |e: io::Error| StartError::Setup(crate::exec::describe(&e));
     let (report_r, report_w) = pipe().map_err(setup)?;
