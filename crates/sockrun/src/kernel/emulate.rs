@@ -520,9 +520,10 @@ fn sendto(c: &mut Caller) -> Result<i64> {
         c.arg(4),
         c.int(5) as u32,
     );
-    let data = read_data(c, buf, len)?;
+    // __sys_sendto's order: the descriptor, the name, then the data.
     let (sock, info) = c.socket(fd)?;
     let mut name = read_name(c, addr, alen)?;
+    let data = read_data(c, buf, len)?;
     let raw = sock.as_raw_fd();
     c.ctx
         .judge(raw, info, Op::SendTo { flags }, alen, &mut name, None)?;
