@@ -105,8 +105,11 @@ impl Caller<'_> {
         self.valid()?;
         match r {
             Ok(()) => Ok(()),
+            Err(libc::EFAULT) => Err(Fail::Errno(libc::EFAULT)),
             Err(libc::ESRCH) => Err(Fail::Gone),
-            Err(_) => Err(Fail::Errno(libc::EFAULT)),
+            // Memory sockrun may not read (EPERM: the program is no longer
+            // dumpable): nothing can be judged, so nothing is sent.
+            Err(_) => Err(Fail::Errno(libc::EPERM)),
         }
     }
 
@@ -116,11 +119,16 @@ impl Caller<'_> {
         if self.pidfd.is_none() {
             // A pidfd for the thread itself (Linux 6.9), else for its
             // process: the descriptors are the table the caller uses.
+            let gone = |e| match e {
+                libc::ESRCH => Fail::Gone,
+                e => Fail::Errno(e),
+            };
             let pidfd = match sys::pidfd_open(self.tid(), sys::PIDFD_THREAD) {
                 Ok(p) => p,
-                Err(libc::EINVAL) => sys::pidfd_open(tgid(self.tid()).ok_or(Fail::Gone)?, 0)
-                    .map_err(|_| Fail::Gone)?,
-                Err(_) => return Err(Fail::Gone),
+                Err(libc::EINVAL) => {
+                    sys::pidfd_open(tgid(self.tid()).ok_or(Fail::Gone)?, 0).map_err(gone)?
+                }
+                Err(e) => return Err(gone(e)),
             };
             // The thread id could have been reused: the call still pending
             // means it was not.

@@ -41,7 +41,11 @@ pub fn serve(ctx: Arc<Ctx>) {
 fn answer(ctx: &Ctx, n: &SeccompNotif) {
     let (r, sigpipe) = emulate::handle(ctx, n);
     let (val, errno) = match r {
-        Ok(Outcome::Answered) | Err(Fail::Gone) => return,
+        Ok(Outcome::Answered) => return,
+        // Gone, or so it seemed: a call still pending is never left
+        // waiting — it is refused.
+        Err(Fail::Gone) if sys::id_valid(ctx.listener, n.id) => (0, libc::EPERM),
+        Err(Fail::Gone) => return,
         Ok(Outcome::Value(v)) => (v, 0),
         Err(Fail::Errno(e)) => (0, e),
     };
