@@ -167,6 +167,15 @@ run "$sockrun" --kernel --deny=127.0.0.2 -- "$BUILD/kernel.static" raw-connect "
 expect "static, --kernel, the peer not denied: connect succeeds" "raw-connect ret=0 errno=0"
 run "$sockrun" --kernel -- "$BUILD/kernel.static" uring
 expect "--kernel: io_uring_setup is ENOSYS" "io_uring_setup ret=-1 errno=ENOSYS"
+run "$sockrun" --kernel -- "$BUILD/kernel.static" x32
+expect "--kernel: an x32 system call is ENOSYS" "x32-getpid ret=-1 errno=ENOSYS"
+status=$(bash -c '"$0" --kernel -- "$1" int80; echo $?' "$sockrun" "$BUILD/kernel.static" 2>/dev/null)
+native=$("$BUILD/kernel.static" int80)
+if [ "$status" -eq $((128 + 31)) ] && [ "$native" = "int80 ret=1" ]; then
+    ok "--kernel: a call through the i386 ABI (int \$0x80) kills the program with SIGSYS (natively it works)"
+else
+    bad "--kernel: int \$0x80 gave status $status (natively: $native)"
+fi
 run "$sockrun" --kernel --deny=192.0.2.1 -- "$BUILD/kernel.static" raw-sockets
 expect "--kernel with rules: raw and packet sockets are EPERM" \
     "socket-inet-raw ret=-1 errno=EPERM" "socket-packet ret=-1 errno=EPERM"

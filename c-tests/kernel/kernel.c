@@ -25,6 +25,9 @@
  *                       sends: "unix-relative ok" if it arrives
  *   inherited FD        waits up to 2 s for a datagram on the inherited
  *                       socket FD: "inherited got N" or "inherited nothing"
+ *   int80               getpid through the i386 ABI (int $0x80): killed by
+ *                       SIGSYS under --kernel, "int80 ret=PID" natively
+ *   x32                 getpid through the x32 ABI: ENOSYS
  *   stall PORT          one thread blocks in sendmsg on a full Unix
  *                       socket; meanwhile the main thread connects to
  *                       127.0.0.1:PORT and sends with sendmsg: "stall ok" if
@@ -243,6 +246,12 @@ int main(int argc, char **argv) {
             printf("inherited got %zd\n", n);
         else
             printf("inherited nothing\n");
+    } else if (!strcmp(cmd, "int80")) {
+        long ret;
+        __asm__ volatile("int $0x80" : "=a"(ret) : "a"(20L) : "memory");
+        printf("int80 ret=%ld\n", ret > 0 ? 1L : ret);
+    } else if (!strcmp(cmd, "x32")) {
+        report("x32-getpid", syscall(0x40000000L | SYS_getpid));
     } else if (!strcmp(cmd, "stall") && argc == 3) {
         int sv[2];
         if (socketpair(AF_UNIX, SOCK_DGRAM, 0, sv))
