@@ -20,6 +20,9 @@
 #              SCM_RIGHTS and a relative Unix path still work; a thread
 #              blocked in a supervised call stalls no other; a socket
 #              inherited from sockrun's caller is filtered
+#   resolver   glibc's own DNS queries (internal calls libsock cannot see)
+#              to a nameserver the rules deny: refused under --kernel, sent
+#              under --no-kernel (the control; needs root for the bind mount)
 #   sockrun    exit statuses and signal deaths pass through; SIGTERM to
 #              sockrun reaches the command; a probe failure
 #              (SOCKRUN_TEST_FAIL_PROBE) is exit 2 and one line with rules,
@@ -224,6 +227,50 @@ if [ "$status" -eq 0 ] && [ -n "$src" ] && [ "$src" = "$dst" ]; then
     ok "--kernel: 3 MB sent through supervised sendmsg and sendto arrive intact ($dst)"
 else
     bad "--kernel: the data did not arrive intact" "sent: $src" "received: $dst" "$(cat "$TMP/err")"
+fi
+
+# --- glibc's resolver ----------------------------------------------------------
+# Its DNS queries go out through glibc-internal calls libsock cannot see:
+# with /etc/resolv.conf naming 127.0.0.2 (a bind mount in a mount namespace)
+# and a native DNS stub there, --no-kernel --deny=127.0.0.2 lets the queries
+# out (the control), --kernel refuses them.
+if [ "$(id -u)" = 0 ] && unshare -m true 2>/dev/null; then
+    cat >"$TMP/dns.py" <<'PY'
+import socket
+s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+s.bind(("127.0.0.2", 53))
+print("ready", flush=True)
+while True:
+    data, peer = s.recvfrom(2048)
+    print("query", flush=True)
+    reply = bytearray(data)
+    reply[2:4] = b"\x81\x83"  # a response: NXDOMAIN
+    s.sendto(bytes(reply), peer)
+PY
+    echo "nameserver 127.0.0.2" >"$TMP/resolv.conf"
+    for mode in --no-kernel --kernel; do
+        python3 "$TMP/dns.py" >"$TMP/dns$mode.log" 2>&1 &
+        dns=$!
+        wait_for "$TMP/dns$mode.log" '^ready' 5 >/dev/null
+        timeout 30 unshare -m sh -c 'mount --bind "$1" /etc/resolv.conf && shift && exec "$@"' sh \
+            "$TMP/resolv.conf" "$sockrun" $mode --deny=127.0.0.2 -- \
+            python3 -c 'import socket
+try: socket.getaddrinfo("example.invalid", 80)
+except OSError as e: print(e.errno)' >"$TMP/resolve$mode.out" 2>&1
+        sleep 0.3
+        kill $dns
+        wait $dns 2>/dev/null
+    done
+    queries_preload=$(grep -c '^query' "$TMP/dns--no-kernel.log")
+    queries_kernel=$(grep -c '^query' "$TMP/dns--kernel.log")
+    if [ "$queries_preload" -gt 0 ] && [ "$queries_kernel" -eq 0 ]; then
+        ok "glibc's resolver under --kernel --deny=127.0.0.2: no query reached the denied nameserver (getaddrinfo: $(cat "$TMP/resolve--kernel.out")); under --no-kernel $queries_preload did (the control)"
+    else
+        bad "glibc's resolver: $queries_kernel queries reached the denied nameserver under --kernel ($queries_preload under --no-kernel)" \
+            "$(cat "$TMP/resolve--kernel.out" "$TMP/resolve--no-kernel.out")"
+    fi
+else
+    skip "glibc's resolver: needs root and unshare -m (to point /etc/resolv.conf at a local stub)"
 fi
 
 # --- sockrun --------------------------------------------------------------------
