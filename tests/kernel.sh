@@ -168,6 +168,9 @@ run "$sockrun" --no-kernel --deny=127.0.0.1 -- "$BUILD/kernel.static" raw-connec
 expect "control, --no-kernel: a static binary's connect to the denied peer goes through" "raw-connect ret=0 errno=0"
 run "$sockrun" --kernel --deny=127.0.0.2 -- "$BUILD/kernel.static" raw-connect "$port"
 expect "static, --kernel, the peer not denied: connect succeeds" "raw-connect ret=0 errno=0"
+closed=$(free_port)
+run "$sockrun" --kernel --deny=192.0.2.1 -- "$BUILD/kernel.static" raw-connect "$closed"
+expect "--kernel: a supervised connect's own errno reaches the program (ECONNREFUSED)" "raw-connect ret=-1 errno=ECONNREFUSED"
 run "$sockrun" --kernel -- "$BUILD/kernel.static" uring
 expect "--kernel: io_uring_setup is ENOSYS" "io_uring_setup ret=-1 errno=ENOSYS"
 run "$sockrun" --kernel -- "$BUILD/kernel.static" x32
@@ -210,6 +213,38 @@ run python3 -c "$inherited_py" "$sockrun" --deny=127.0.0.1 "$BUILD/kernel.static
 expect "--kernel --deny: a socket inherited from sockrun's caller is filtered before the command runs" "inherited nothing"
 run python3 -c "$inherited_py" "$sockrun" --deny=127.0.0.2 "$BUILD/kernel.static"
 expect "control: the same socket under rules not naming the peer gets the datagram" "inherited got 5"
+# A program that drops its privileges keeps them dropped for the calls
+# sockrun performs: a Unix socket only root may reach stays out of reach,
+# the peer sees the program's uid, INET still works.
+if [ "$(id -u)" = 0 ]; then
+    mkdir -p "$TMP/rootonly" "$TMP/open"
+    chmod 700 "$TMP/rootonly"
+    chmod 755 "$TMP" "$TMP/open"
+    cat >"$TMP/unixsrv.py" <<'PY'
+import socket, struct, sys
+socks = []
+for path in sys.argv[1:]:
+    s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    s.bind(path); s.listen(8); socks.append(s)
+import os; os.chmod(sys.argv[2], 0o777)
+print("ready", flush=True)
+while True:
+    c, _ = socks[1].accept()
+    pid, uid, gid = struct.unpack("3i", c.getsockopt(socket.SOL_SOCKET, socket.SO_PEERCRED, 12))
+    c.sendall(b"uid=%d" % uid); c.close()
+PY
+    python3 "$TMP/unixsrv.py" "$TMP/rootonly/s" "$TMP/open/s" >"$TMP/unixsrv.log" 2>&1 &
+    background $!
+    wait_for "$TMP/unixsrv.log" '^ready' 5 >/dev/null
+    want=("dropped-unix-denied ret=-1 errno=EACCES" "dropped-unix-open ret=0 errno=0" "peer uid=65534"
+        "dropped-inet ret=0 errno=0")
+    run "$BUILD/kernel.static" dropped "$port" "$TMP/rootonly/s" "$TMP/open/s"
+    expect "control, natively: a program dropped to uid 65534 cannot reach a root-only Unix socket" "${want[@]}"
+    run "$sockrun" --kernel --deny=192.0.2.1 -- "$BUILD/kernel.static" dropped "$port" "$TMP/rootonly/s" "$TMP/open/s"
+    expect "--kernel: after the program drops to uid 65534, sockrun's connects are made with its credentials (root-only socket EACCES, peer uid 65534; INET works)" "${want[@]}"
+else
+    skip "dropped privileges: needs root"
+fi
 mkdir -p "$TMP/unix"
 run "$sockrun" --kernel -- "$BUILD/kernel.static" unix-relative "$TMP/unix"
 expect "--kernel: a supervised connect to a relative Unix path resolves in the program's directory" "unix-relative ok"

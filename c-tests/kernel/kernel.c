@@ -28,6 +28,11 @@
  *   int80               getpid through the i386 ABI (int $0x80): killed by
  *                       SIGSYS under --kernel, "int80 ret=PID" natively
  *   x32                 getpid through the x32 ABI: ENOSYS
+ *   dropped PORT DENIED OPEN
+ *                       drops to uid/gid 65534 (as root), then connects a
+ *                       Unix socket to DENIED (in a directory only root may
+ *                       enter) and to OPEN, and an INET one to 127.0.0.1:PORT;
+ *                       one line each
  *   stall PORT          one thread blocks in sendmsg on a full Unix
  *                       socket; meanwhile the main thread connects to
  *                       127.0.0.1:PORT and sends with sendmsg: "stall ok" if
@@ -49,6 +54,7 @@
 #include <sys/socket.h>
 #include <sys/syscall.h>
 #include <sys/uio.h>
+#include <grp.h>
 #include <pthread.h>
 #include <sys/un.h>
 #include <time.h>
@@ -252,6 +258,25 @@ int main(int argc, char **argv) {
         printf("int80 ret=%ld\n", ret > 0 ? 1L : ret);
     } else if (!strcmp(cmd, "x32")) {
         report("x32-getpid", syscall(0x40000000L | SYS_getpid));
+    } else if (!strcmp(cmd, "dropped") && argc == 5) {
+        if (setgroups(0, NULL) || setgid(65534) || setuid(65534))
+            return 2;
+        const char *paths[2] = {argv[3], argv[4]};
+        const char *names[2] = {"dropped-unix-denied", "dropped-unix-open"};
+        for (int i = 0; i < 2; i++) {
+            int u = socket(AF_UNIX, SOCK_STREAM, 0);
+            struct sockaddr_un a = {.sun_family = AF_UNIX};
+            snprintf(a.sun_path, sizeof a.sun_path, "%s", paths[i]);
+            report(names[i], connect(u, (struct sockaddr *)&a, sizeof a));
+            if (i == 1) {
+                char buf[64] = {0};
+                ssize_t n = read(u, buf, sizeof buf - 1);
+                printf("peer %s\n", n > 0 ? buf : "?");
+            }
+        }
+        int fd = socket(AF_INET, SOCK_STREAM, 0);
+        struct sockaddr_in a = loopback(atoi(argv[2]));
+        report("dropped-inet", connect(fd, (struct sockaddr *)&a, sizeof a));
     } else if (!strcmp(cmd, "stall") && argc == 3) {
         int sv[2];
         if (socketpair(AF_UNIX, SOCK_DGRAM, 0, sv))

@@ -7,6 +7,7 @@
 //! pointers are never handed back to the kernel: no
 //! `SECCOMP_USER_NOTIF_FLAG_CONTINUE` here.
 
+use super::creds;
 use super::sys::{self, SeccompNotif};
 use sock_core::rules::Policy;
 use sock_core::rules::bpf::SockFilter;
@@ -449,11 +450,20 @@ fn socket(c: &Caller) -> Result<Outcome> {
     let (domain, ty, protocol) = (c.int(0), c.int(1), c.int(2));
     // Our copy is close-on-exec whatever the caller asked (it never
     // leaves sockrun); the caller's flag is newfd_flags.
-    // SAFETY: plain integer arguments.
-    let fd = unsafe { libc::socket(domain, ty | libc::SOCK_CLOEXEC, protocol) };
-    if fd < 0 {
-        return Err(Fail::Errno(sys::errno()));
-    }
+    let fd = perform(
+        c,
+        Socket {
+            domain,
+            ty,
+            protocol,
+        },
+        || {
+            // SAFETY: plain integer arguments.
+            let fd = unsafe { libc::socket(domain, ty | libc::SOCK_CLOEXEC, protocol) };
+            if fd < 0 { Err(sys::errno()) } else { Ok(fd) }
+        },
+    )?
+    .map_err(Fail::Errno)?;
     // SAFETY: `fd` was just returned and nothing else owns it.
     let fd = unsafe { <OwnedFd as std::os::fd::FromRawFd>::from_raw_fd(fd) };
     ctx_filter(c, fd.as_raw_fd(), ty, protocol)?;
@@ -484,17 +494,22 @@ fn read_name(c: &Caller, addr: u64, len: u32) -> Result<[u8; MAX_NAME]> {
     Ok(name)
 }
 
-/// Runs `f` in the caller's working directory (a relative Unix socket path
-/// means the caller's): this worker thread stops sharing sockrun's.
-fn in_caller_cwd<T>(c: &Caller, sock: Socket, f: impl FnOnce() -> T) -> T {
-    if sock.domain == libc::AF_UNIX {
-        // SAFETY: unshare(CLONE_FS) affects only this thread (a worker
-        // that ends after this call).
-        if unsafe { libc::unshare(libc::CLONE_FS) } == 0 {
-            let _ = std::env::set_current_dir(format!("/proc/{}/cwd", c.tid()));
+/// Performs the call `f` as the caller would: with its credentials
+/// ([`creds::as_caller`]) and, for a Unix socket (whose relative paths are
+/// the caller's), in its working directory — the thread that runs `f`
+/// stops sharing sockrun's (it is a worker, ending after this call).
+fn perform<T: Send>(c: &Caller, sock: Socket, f: impl FnOnce() -> T + Send) -> Result<T> {
+    let tid = c.tid();
+    creds::as_caller(tid, move || {
+        if sock.domain == libc::AF_UNIX {
+            // SAFETY: unshare(CLONE_FS) affects only this thread.
+            if unsafe { libc::unshare(libc::CLONE_FS) } == 0 {
+                let _ = std::env::set_current_dir(format!("/proc/{tid}/cwd"));
+            }
         }
-    }
-    f()
+        f()
+    })
+    .map_err(Fail::Errno)
 }
 
 /// `connect(fd, addr, len)`.
@@ -504,11 +519,13 @@ fn connect(c: &mut Caller) -> Result<i64> {
     let mut name = read_name(c, addr, len)?;
     let raw = sock.as_raw_fd();
     c.ctx.judge(raw, info, Op::Connect, len, &mut name, None)?;
-    // SAFETY: `name` holds `len` (<= 128) bytes.
-    let r = in_caller_cwd(c, info, || unsafe {
-        libc::connect(raw, name.as_ptr().cast(), len)
-    });
-    result(r as isize).map_err(Fail::Errno)
+    // The result and its errno are read on the thread that made the call.
+    let r = perform(c, info, || {
+        // SAFETY: `name` holds `len` (<= 128) bytes.
+        let r = unsafe { libc::connect(raw, name.as_ptr().cast(), len) };
+        result(r as isize)
+    })?;
+    r.map_err(Fail::Errno)
 }
 
 /// Copies `len` bytes of data at `addr` (at most [`MAX_DATA`]).
@@ -535,7 +552,7 @@ fn sendto(c: &mut Caller) -> Result<i64> {
     let raw = sock.as_raw_fd();
     c.ctx
         .judge(raw, info, Op::SendTo { flags }, alen, &mut name, None)?;
-    let r = in_caller_cwd(c, info, || {
+    let r = perform(c, info, || {
         // SAFETY: `data` and `name` are ours, of the lengths given.
         let r = unsafe {
             libc::sendto(
@@ -548,7 +565,7 @@ fn sendto(c: &mut Caller) -> Result<i64> {
             )
         };
         result(r)
-    });
+    })?;
     c.sigpipe(flags, &r);
     r.map_err(Fail::Errno)
 }
@@ -713,7 +730,8 @@ fn sendmsg(c: &mut Caller) -> Result<i64> {
     let (sock, info) = c.socket(fd)?;
     let hdr = read_msghdr(c, msg)?;
     let mut m = message(c, &hdr, sock.as_raw_fd(), info, flags)?;
-    let r = in_caller_cwd(c, info, || send_message(sock.as_raw_fd(), &mut m, flags));
+    let raw = sock.as_raw_fd();
+    let r = perform(c, info, || send_message(raw, &mut m, flags))?;
     c.sigpipe(flags, &r);
     r.map_err(Fail::Errno)
 }
@@ -725,7 +743,6 @@ fn sendmmsg(c: &mut Caller) -> Result<i64> {
     let (sock, info) = c.socket(fd)?;
     let vlen = vlen.min(UIO_MAXIOV);
     let mut sent = 0usize;
-    let mut cwd_set = false;
     while sent < vlen {
         let at = vec + MMSGHDR * sent as u64;
         let step =
@@ -736,11 +753,11 @@ fn sendmmsg(c: &mut Caller) -> Result<i64> {
             Err(Fail::Gone) => return Err(Fail::Gone),
             Err(Fail::Errno(_)) => break,
         };
-        let r = if cwd_set {
-            send_message(sock.as_raw_fd(), &mut m, flags)
-        } else {
-            cwd_set = true;
-            in_caller_cwd(c, info, || send_message(sock.as_raw_fd(), &mut m, flags))
+        let raw = sock.as_raw_fd();
+        let r = match perform(c, info, || send_message(raw, &mut m, flags)) {
+            Ok(r) => r,
+            Err(e) if sent == 0 => return Err(e),
+            Err(_) => break,
         };
         c.sigpipe(flags, &r);
         match r {

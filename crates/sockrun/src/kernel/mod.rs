@@ -16,6 +16,7 @@
 //! child's `sendmsg` is itself supervised, with no supervisor listening
 //! yet.) sockrun then waits for the child and exits with its status.
 
+pub mod creds;
 pub mod emulate;
 pub mod filter;
 pub mod notify;

@@ -1,9 +1,9 @@
 //! The notification loop: receives each supervised call
 //! (`SECCOMP_IOCTL_NOTIF_RECV`) and answers it (`SECCOMP_IOCTL_NOTIF_SEND`,
 //! or `SECCOMP_IOCTL_NOTIF_ADDFD` with `SECCOMP_ADDFD_FLAG_SEND` for a new
-//! socket). `socket` never blocks and is answered in the loop; every call
-//! that may block (a blocking connect, a send into a full buffer) runs on a
-//! thread of its own, so a slow call never stalls another thread's.
+//! socket). Every call runs on a thread of its own, so a slow one (a
+//! blocking connect, a send into a full buffer) never stalls another
+//! thread's.
 
 use super::emulate::{self, Ctx, Fail, Outcome};
 use super::sys::{self, SeccompNotif};
@@ -21,10 +21,6 @@ pub fn serve(ctx: Arc<Ctx>) {
             Err(libc::EINTR | libc::ENOENT) => continue,
             Err(_) => return,
         };
-        if i64::from(n.data.nr) == libc::SYS_socket {
-            answer(&ctx, &n);
-            continue;
-        }
         let worker = Arc::clone(&ctx);
         let spawned = thread::Builder::new()
             .name("sockrun-call".into())
