@@ -20,6 +20,9 @@
 #              SCM_RIGHTS and a relative Unix path still work; a thread
 #              blocked in a supervised call stalls no other; a socket
 #              inherited from sockrun's caller is filtered
+#   Go         c-tests/kernel/go (CGO_ENABLED=0): a dial and a UDP send to
+#              the denied peer EPERM; 200 goroutines dialling at once under
+#              preemption all connect (skipped without go on PATH)
 #   resolver   glibc's own DNS queries (internal calls libsock cannot see)
 #              to a nameserver the rules deny: refused under --kernel, sent
 #              under --no-kernel (the control; needs root for the bind mount)
@@ -262,6 +265,43 @@ if [ "$status" -eq 0 ] && [ -n "$src" ] && [ "$src" = "$dst" ]; then
     ok "--kernel: 3 MB sent through supervised sendmsg and sendto arrive intact ($dst)"
 else
     bad "--kernel: the data did not arrive intact" "sent: $src" "received: $dst" "$(cat "$TMP/err")"
+fi
+
+# --- Go --------------------------------------------------------------------------
+# A static Go binary (CGO_ENABLED=0): its runtime's non-blocking connects,
+# epoll and signal preemption, under the supervisor.
+if command -v go >/dev/null; then
+    if (cd c-tests/kernel/go && CGO_ENABLED=0 GOCACHE="$BUILD/gocache" GOPATH="$BUILD/gopath" GOFLAGS=-mod=mod \
+        go build -o "$BUILD/gotest" main.go) >"$TMP/go-build.log" 2>&1; then
+        python3 -c "
+import socket
+s = socket.socket(); s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+s.bind(('127.0.0.1', 0)); s.listen(512)
+print(s.getsockname()[1], flush=True)
+while True:
+    c, _ = s.accept(); c.sendall(b'hello'); c.close()" >"$TMP/greet.port" 2>&1 &
+        background $!
+        wait_for "$TMP/greet.port" '^[0-9]+$' 5 >/dev/null
+        gport=$(cat "$TMP/greet.port")
+        run "$BUILD/gotest" dial "127.0.0.1:$gport"
+        expect "control, natively: the Go binary dials the peer" "dial ok"
+        run "$sockrun" --kernel --deny=127.0.0.1 -- "$BUILD/gotest" dial "127.0.0.1:$gport"
+        expect "Go, --kernel --deny: its dial is EPERM" "dial error: dial tcp 127.0.0.1:$gport: connect: operation not permitted"
+        run "$sockrun" --kernel --deny=127.0.0.1 -- "$BUILD/gotest" udp 127.0.0.1:9
+        if [ "$status" -eq 0 ] && grep -qx 'udp error: write udp .*->127.0.0.1:9: sendto: operation not permitted' "$TMP/out"; then
+            ok "Go, --kernel --deny: its unconnected UDP send is EPERM"
+        else
+            bad "Go, --kernel --deny: its UDP send was not refused" "$(cat "$TMP/out" "$TMP/err")"
+        fi
+        run "$sockrun" --kernel --deny=127.0.0.2 -- "$BUILD/gotest" udp 127.0.0.1:9
+        expect "Go, --kernel, the peer not denied: its UDP send goes" "udp ok"
+        run "$sockrun" --kernel --deny=127.0.0.2 -- "$BUILD/gotest" many "127.0.0.1:$gport" 200
+        expect "Go, --kernel: 200 goroutines dial at once while others spin (preemption signals): all 200 connect and read" "many ok 200"
+    else
+        bad "cannot build the Go target" "$(cat "$TMP/go-build.log")"
+    fi
+else
+    skip "Go: no go on PATH"
 fi
 
 # --- glibc's resolver ----------------------------------------------------------
