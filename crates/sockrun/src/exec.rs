@@ -169,6 +169,15 @@ fn kernel_mode(
         rules::Policy::new(allow.as_deref(), deny.as_deref())
             .unwrap_or_else(|_| rules::Policy::fail_closed())
     });
+    if let Some(Err(e)) = policy.as_ref().map(crate::kernel::emulate::can_filter) {
+        let e = io::Error::from_raw_os_error(e);
+        eprintln!(
+            "sockrun: --kernel: cannot attach the rules' socket filter (SO_ATTACH_FILTER: {}), \
+             so every INET socket would be refused; --no-kernel runs with preload only",
+            describe(&e)
+        );
+        return Err(USAGE);
+    }
     Ok(Some(policy))
 }
 
