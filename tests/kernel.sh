@@ -267,6 +267,21 @@ else
     bad "--kernel: the data did not arrive intact" "sent: $src" "received: $dst" "$(cat "$TMP/err")"
 fi
 
+# Without root: sockrun and the program as an ordinary user (nobody).
+if [ "$(id -u)" = 0 ] && command -v setpriv >/dev/null; then
+    as_nobody=(setpriv --reuid=65534 --regid=65534 --clear-groups)
+    run "${as_nobody[@]}" "$sockrun" --kernel -- "$BUILD/kernel.static" raw-connect "$port"
+    expect "--kernel as an ordinary user, no rules: the supervised socket and connect work" "raw-connect ret=0 errno=0"
+    run "${as_nobody[@]}" "$sockrun" --kernel --deny=127.0.0.1 -- "$BUILD/kernel.static" raw-connect "$port"
+    if [ "$status" -eq 2 ] && grep -q "cannot attach the rules' socket filter" "$TMP/err"; then
+        skip "--kernel as an ordinary user with rules: this kernel will not let it attach socket filters ($(cat "$TMP/err"))"
+    else
+        expect "--kernel as an ordinary user, --deny: the connect is EPERM" "raw-connect ret=-1 errno=EPERM"
+    fi
+else
+    skip "as an ordinary user: needs root and setpriv to become one"
+fi
+
 # --- Go --------------------------------------------------------------------------
 # A static Go binary (CGO_ENABLED=0): its runtime's non-blocking connects,
 # epoll and signal preemption, under the supervisor.

@@ -331,18 +331,22 @@ fn attach(fd: RawFd, prog: &[SockFilter]) -> std::result::Result<(), i32> {
     if r == 0 { Ok(()) } else { Err(sys::errno()) }
 }
 
-/// Whether sockrun can attach the rules' filter to a socket at all (an
-/// unprivileged user may not, on a kernel or LSM that restricts BPF):
-/// Err(errno) if not — every supervised socket would then be refused.
+/// Whether sockrun can attach the rules' filter to a TCP and a UDP socket
+/// at all (an unprivileged user may not, on a kernel or LSM that restricts
+/// BPF — seen: UDP allowed, TCP EPERM): Err(errno) if not — every such
+/// supervised socket would then be refused.
 pub fn can_filter(policy: &Policy) -> std::result::Result<(), i32> {
-    // SAFETY: plain integer arguments.
-    let fd = unsafe { libc::socket(libc::AF_INET, libc::SOCK_DGRAM | libc::SOCK_CLOEXEC, 0) };
-    if fd < 0 {
-        return Err(sys::errno());
+    for ty in [libc::SOCK_STREAM, libc::SOCK_DGRAM] {
+        // SAFETY: plain integer arguments.
+        let fd = unsafe { libc::socket(libc::AF_INET, ty | libc::SOCK_CLOEXEC, 0) };
+        if fd < 0 {
+            return Err(sys::errno());
+        }
+        // SAFETY: `fd` was just returned and nothing else owns it.
+        let fd = unsafe { <OwnedFd as std::os::fd::FromRawFd>::from_raw_fd(fd) };
+        attach(fd.as_raw_fd(), filter_for(policy, ty, 0))?;
     }
-    // SAFETY: `fd` was just returned and nothing else owns it.
-    let fd = unsafe { <OwnedFd as std::os::fd::FromRawFd>::from_raw_fd(fd) };
-    attach(fd.as_raw_fd(), filter_for(policy, libc::SOCK_DGRAM, 0))
+    Ok(())
 }
 
 /// Filters and locks every INET/INET6 socket the command will inherit
