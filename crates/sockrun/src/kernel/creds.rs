@@ -11,6 +11,8 @@
 //! the program changed its own — nothing is changed.
 
 use std::fs;
+use std::sync::OnceLock;
+use std::sync::atomic::{AtomicBool, Ordering};
 
 /// The credential lines of a task's `/proc/.../status`.
 #[derive(Debug, Default, PartialEq, Eq)]
@@ -57,6 +59,11 @@ fn of(path: &str) -> Option<Creds> {
     parse(&fs::read_to_string(path).ok()?)
 }
 
+/// Set once the program has made a call that changes credentials
+/// (`super::filter::CRED_CALLS`, told by the seccomp filter): until then
+/// its credentials are sockrun's and are not read per call.
+pub static CHANGED: AtomicBool = AtomicBool::new(false);
+
 /// Runs `f` with the credentials of thread `tid`: on this thread when they
 /// are this thread's own (nothing to change), else on a thread of its own
 /// that takes them on first — so the caller keeps sockrun's, which it needs
@@ -64,9 +71,18 @@ fn of(path: &str) -> Option<Creds> {
 /// changed its credentials is no longer dumpable). Err(errno) if they
 /// cannot be read or taken on: the call is not made.
 pub fn as_caller<T: Send>(tid: libc::pid_t, f: impl FnOnce() -> T + Send) -> Result<T, i32> {
+    // sockrun's own never change (only the threads below take on others'),
+    // so they are read once.
+    static OURS: OnceLock<Option<Creds>> = OnceLock::new();
+    if !CHANGED.load(Ordering::Acquire) {
+        return Ok(f());
+    }
     let theirs = of(&format!("/proc/{tid}/status")).ok_or(libc::EPERM)?;
-    let ours = of("/proc/thread-self/status").ok_or(libc::EPERM)?;
-    if theirs == ours {
+    let ours = OURS
+        .get_or_init(|| of("/proc/self/status"))
+        .as_ref()
+        .ok_or(libc::EPERM)?;
+    if theirs == *ours {
         return Ok(f());
     }
     std::thread::scope(|scope| {

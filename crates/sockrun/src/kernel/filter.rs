@@ -11,6 +11,7 @@
 //! | `socket(AF_INET/AF_INET6, SOCK_RAW or SOCK_PACKET)`, `socket(AF_PACKET)` | `ERRNO(EPERM)` with rules, else allowed |
 //! | `socket(AF_INET/AF_INET6, any other type)` | notify |
 //! | `connect`, `sendmsg`, `sendmmsg`; `sendto` with a non-NULL address | notify |
+//! | `setuid`, `setresuid`, `setgroups`, `capset`, ... ([`CRED_CALLS`]) | notify (noted, then let through) |
 //! | anything else (a connected socket's `send`, `recv`, `read`, ...) | allowed |
 //!
 //! Why `KILL_PROCESS` for another architecture: its system-call numbers
@@ -45,6 +46,26 @@ const fn arg_hi(i: u32) -> u32 {
 const SOCK_TYPE_MASK: u32 = 0xf;
 /// `SOCK_PACKET`: on AF_INET, an obsolete spelling of a packet socket.
 const SOCK_PACKET: u32 = 10;
+
+/// The calls that change a thread's credentials (under `no_new_privs`,
+/// `execve` of a setuid or file-capability binary cannot): the supervisor
+/// is told of each before it runs, so it can tell whether the program's
+/// credentials may differ from its own without reading them per call
+/// (`super::creds`). They are let through with
+/// `SECCOMP_USER_NOTIF_FLAG_CONTINUE`: nothing of the program's memory is
+/// read or judged for them.
+pub const CRED_CALLS: [libc::c_long; 10] = [
+    libc::SYS_setuid,
+    libc::SYS_setgid,
+    libc::SYS_setreuid,
+    libc::SYS_setregid,
+    libc::SYS_setgroups,
+    libc::SYS_setresuid,
+    libc::SYS_setresgid,
+    libc::SYS_setfsuid,
+    libc::SYS_setfsgid,
+    libc::SYS_capset,
+];
 
 /// A program being assembled with symbolic jump targets.
 #[derive(Default)]
@@ -134,6 +155,7 @@ pub fn program(rules: bool) -> Vec<SockFilter> {
     let (not_x32, socket, sendto, inet, sendto_hi) =
         (a.label(), a.label(), a.label(), a.label(), a.label());
     let [l1, l2, l3, l4, l5, l6, l7, l8] = [(); 8].map(|()| a.label());
+    let creds = a.label();
 
     a.load(ARCH);
     a.jump(BPF_JEQ, AUDIT_ARCH_X86_64, native_arch, kill);
@@ -151,7 +173,21 @@ pub fn program(rules: bool) -> Vec<SockFilter> {
     a.here(l4);
     a.jump(BPF_JEQ, libc::SYS_sendmsg as u32, notify, l5);
     a.here(l5);
-    a.jump(BPF_JEQ, libc::SYS_sendmmsg as u32, notify, allow);
+    a.jump(BPF_JEQ, libc::SYS_sendmmsg as u32, notify, creds);
+    // Calls that change credentials: told to the supervisor, which notes it
+    // and lets them run (see CRED_CALLS).
+    a.here(creds);
+    for (i, nr) in CRED_CALLS.iter().enumerate() {
+        let next = if i + 1 == CRED_CALLS.len() {
+            allow
+        } else {
+            a.label()
+        };
+        a.jump(BPF_JEQ, *nr as u32, notify, next);
+        if i + 1 < CRED_CALLS.len() {
+            a.here(next);
+        }
+    }
 
     // socket(domain, type, protocol): `int` arguments, the low halves.
     a.here(socket);
@@ -291,6 +327,10 @@ mod tests {
             call(&p, libc::SYS_sendto, [3, 0x1000, 5, 0, 1 << 32, 16]),
             RET_USER_NOTIF
         );
+        // Credential changes: told, then let through.
+        for nr in CRED_CALLS {
+            assert_eq!(call(&p, nr, [65534, 0, 0, 0, 0, 0]), RET_USER_NOTIF, "{nr}");
+        }
         // Everything else natively.
         for nr in [
             libc::SYS_read,
@@ -301,6 +341,8 @@ mod tests {
             libc::SYS_bind,
             libc::SYS_exit_group,
             libc::SYS_io_uring_enter,
+            libc::SYS_getuid,
+            libc::SYS_setsid,
         ] {
             assert_eq!(call(&p, nr, [3, 0, 0, 0, 0, 0]), RET_ALLOW, "{nr}");
         }

@@ -219,6 +219,21 @@ pub fn send(listener: RawFd, id: u64, val: i64, errno: i32) -> Result<(), i32> {
     notif_ioctl(listener, NOTIF_SEND, &raw mut resp).map(|_| ())
 }
 
+/// `SECCOMP_USER_NOTIF_FLAG_CONTINUE`: the call runs as the program made
+/// it. Only for calls whose memory is neither read nor judged.
+const USER_NOTIF_FLAG_CONTINUE: u32 = 1;
+
+/// Lets `id` run as it was made (see [`USER_NOTIF_FLAG_CONTINUE`]).
+pub fn send_continue(listener: RawFd, id: u64) -> Result<(), i32> {
+    let mut resp = SeccompNotifResp {
+        id,
+        val: 0,
+        error: 0,
+        flags: USER_NOTIF_FLAG_CONTINUE,
+    };
+    notif_ioctl(listener, NOTIF_SEND, &raw mut resp).map(|_| ())
+}
+
 /// Whether `id` is still pending (its caller alive and waiting): checked
 /// after every read of its memory, so what was read is the caller's.
 pub fn id_valid(listener: RawFd, id: u64) -> bool {
