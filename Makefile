@@ -13,7 +13,7 @@ VERSION := $(shell sed -n 's/^version = "\(.*\)"/\1/p' Cargo.toml | head -1)
 
 export LIBDIR PYTHON
 
-.PHONY: all build header check-header install uninstall demo bench bench-python test lint unit fuzz fuzz-test \
+.PHONY: all build header check-header install uninstall demo bench bench-kernel bench-python test lint unit fuzz fuzz-test \
         check-exports check-modules sockrun-test kernel-test header-test diff-test sockset-test policy-test trace-test access-test spelling-test \
         cpython-traced-test stress-test exit-test faults-test sanitize-test valgrind-test python-test \
         programs-test install-test cpython-test dist dist-test distro-test clean
@@ -82,6 +82,12 @@ bench: build
 	bash bench/interpose.sh
 	bash bench/python.sh
 	bash bench/access.sh
+	bash bench/kernel.sh
+
+# sockrun --kernel's table alone: a supervised sendto and a native send from
+# a static program, natively, supervised, and under strace.
+bench-kernel: build
+	bash bench/kernel.sh
 
 # The Python table alone.
 bench-python: build

@@ -33,6 +33,10 @@
  *                       Unix socket to DENIED (in a directory only root may
  *                       enter) and to OPEN, and an INET one to 127.0.0.1:PORT;
  *                       one line each
+ *   bench N PORT        N sendto with an address (supervised) to a UDP sink
+ *                       at 127.0.0.1:PORT, then N send on the connected
+ *                       socket (not supervised): "sendto-addr NS" and
+ *                       "send-connected NS", nanoseconds per call
  *   stall PORT          one thread blocks in sendmsg on a full Unix
  *                       socket; meanwhile the main thread connects to
  *                       127.0.0.1:PORT and sends with sendmsg: "stall ok" if
@@ -277,6 +281,23 @@ int main(int argc, char **argv) {
         int fd = socket(AF_INET, SOCK_STREAM, 0);
         struct sockaddr_in a = loopback(atoi(argv[2]));
         report("dropped-inet", connect(fd, (struct sockaddr *)&a, sizeof a));
+    } else if (!strcmp(cmd, "bench") && argc == 4) {
+        long n = atol(argv[2]);
+        int fd = socket(AF_INET, SOCK_DGRAM, 0);
+        struct sockaddr_in a = loopback(atoi(argv[3]));
+        double t0 = now();
+        for (long i = 0; i < n; i++)
+            if (sendto(fd, "x", 1, 0, (struct sockaddr *)&a, sizeof a) != 1)
+                return 1;
+        double t1 = now();
+        if (connect(fd, (struct sockaddr *)&a, sizeof a))
+            return 1;
+        double t2 = now();
+        for (long i = 0; i < n; i++)
+            if (send(fd, "x", 1, 0) != 1)
+                return 1;
+        double t3 = now();
+        printf("sendto-addr %.0f\nsend-connected %.0f\n", (t1 - t0) * 1e9 / n, (t3 - t2) * 1e9 / n);
     } else if (!strcmp(cmd, "stall") && argc == 3) {
         int sv[2];
         if (socketpair(AF_UNIX, SOCK_DGRAM, 0, sv))
