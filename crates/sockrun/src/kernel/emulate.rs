@@ -546,8 +546,20 @@ fn connect(c: &mut Caller) -> Result<i64> {
     r.map_err(Fail::Errno)
 }
 
+/// EMSGSIZE for a message of `len` bytes longer than [`MAX_DATA`] on a
+/// socket whose messages cannot be cut (anything but a stream: a datagram
+/// sent in part would arrive truncated); a stream's send may be partial.
+fn too_long(sock: Socket, len: u64) -> Result<()> {
+    let base = sock.ty & !(libc::SOCK_NONBLOCK | libc::SOCK_CLOEXEC);
+    if base != libc::SOCK_STREAM && len > MAX_DATA as u64 {
+        return Err(Fail::Errno(libc::EMSGSIZE));
+    }
+    Ok(())
+}
+
 /// Copies `len` bytes of data at `addr` (at most [`MAX_DATA`]).
-fn read_data(c: &Caller, addr: u64, len: usize) -> Result<Vec<u8>> {
+fn read_data(c: &Caller, sock: Socket, addr: u64, len: usize) -> Result<Vec<u8>> {
+    too_long(sock, len as u64)?;
     let mut data = vec![0u8; len.min(MAX_DATA)];
     c.read(addr, &mut data)?;
     Ok(data)
@@ -566,7 +578,7 @@ fn sendto(c: &mut Caller) -> Result<i64> {
     // __sys_sendto's order: the descriptor, the name, then the data.
     let (sock, info) = c.socket(fd)?;
     let mut name = read_name(c, addr, alen)?;
-    let data = read_data(c, buf, len)?;
+    let data = read_data(c, info, buf, len)?;
     let raw = sock.as_raw_fd();
     c.ctx
         .judge(raw, info, Op::SendTo { flags }, alen, &mut name, None)?;
@@ -636,6 +648,11 @@ fn message(
     if !iov_raw.is_empty() {
         c.read(hdr.msg_iov as u64, &mut iov_raw)?;
     }
+    let total = iov_raw
+        .chunks_exact(size_of::<libc::iovec>())
+        .map(|chunk| u64::from_ne_bytes(chunk[8..16].try_into().unwrap_or_default()))
+        .fold(0u64, u64::saturating_add);
+    too_long(sock, total)?;
     let mut data = Vec::new();
     for chunk in iov_raw.chunks_exact(size_of::<libc::iovec>()) {
         let base = u64::from_ne_bytes(chunk[..8].try_into().unwrap_or_default());
