@@ -98,6 +98,7 @@ lint:
 	$(CARGO) clippy --workspace --all-targets -- -D warnings
 	$(CARGO) fmt --check --manifest-path fuzz/Cargo.toml
 	$(CARGO) clippy --manifest-path fuzz/Cargo.toml --all-targets -- -D warnings
+	cd python && $(PYTHON) -m mypy
 
 unit:
 	$(CARGO) test --workspace
