@@ -324,8 +324,8 @@ pub(crate) fn libsock(date: &str) -> String {
     } else {
         t.push_str(".PP\n");
         t.push_str(&para(
-            "A SocketSet sees the closes of a linked or preloaded program; loaded through \
-             ctypes it waits with `ppoll` instead of epoll.",
+            "`sockrun` warns when the command it runs is a static or setuid binary, which \
+             the dynamic loader does not preload into (see `sockrun`(1)).",
         ));
     }
     t.push_str(".SH EXAMPLES\n");
