@@ -93,7 +93,9 @@ demo: build
 # the standard library, then access rules (connect and sendto with 10 and
 # 1,000 rules against none): tables, each measured in one run.
 bench: build
-	bash bench/run.sh
+	bash bench/run.sh >target/bench-sockset.txt || { cat target/bench-sockset.txt; exit 1; }
+	cat target/bench-sockset.txt
+	$(PYTHON) bench/plot.py target/bench-sockset.txt target/bench-sockset.svg && echo "bench: plot in target/bench-sockset.svg"
 	bash bench/interpose.sh
 	bash bench/python.sh
 	bash bench/access.sh

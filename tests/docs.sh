@@ -14,7 +14,9 @@
 #     a pseudo-terminal; fish: complete -C), offers every option, the closed
 #     sets of values and, after the options, commands;
 #   - make install PREFIX=… puts pages and completions where man -M and each
-#     shell find them by themselves.
+#     shell find them by themselves;
+#   - the committed bench plot parses as SVG, names every series, and is what
+#     bench/plot.py draws from the committed run's output.
 set -euo pipefail
 . "$(dirname "$0")/lib/harness.sh"
 harness docs
@@ -177,4 +179,27 @@ make -s uninstall PREFIX="$prefix" >/dev/null
 left=$(find "$prefix" -type f)
 if [ -z "$left" ]; then ok "make uninstall removes every page and completion"; else bad "make uninstall left files" "$left"; fi
 
+# ---- the bench plot in the README ----
+svg=docs/bench-sockset.svg
+if $PYTHON - "$svg" <<'EOF'
+import sys, xml.etree.ElementTree as ET
+root = ET.parse(sys.argv[1]).getroot()
+ns = "{http://www.w3.org/2000/svg}"
+assert root.tag == ns + "svg", root.tag
+names = {p.get("data-series") for p in root.iter(ns + "polyline")}
+texts = {t.text for t in root.iter(ns + "text")}
+want = {"select(2)", "poll(2)", "epoll_wait + adds (linked)", "SocketSet, linked", "SocketSet, preloaded"}
+assert want <= names, names
+assert want <= texts, texts
+EOF
+then ok "$svg parses as SVG and names every series (a line and a legend entry each)"; else bad "$svg"; fi
+scratch plot plot
+$PYTHON bench/plot.py docs/bench-sockset.txt "$plot/plot.svg"
+if cmp -s "$plot/plot.svg" "$svg"; then ok "$svg is what bench/plot.py draws from docs/bench-sockset.txt"; else bad "$svg differs from bench/plot.py docs/bench-sockset.txt"; fi
+table=$(sed -n '/^     N |/,/^ *9000 |/p' docs/bench-sockset.txt)
+if [ -n "$table" ] && grep -qF -- "$(sed -n 3p <<<"$table")" README.md && grep -qF -- "$(tail -1 <<<"$table")" README.md; then
+    ok "README shows the table of the run the plot was drawn from"
+else
+    bad "README's SocketSet table is not docs/bench-sockset.txt's"
+fi
 finish
