@@ -296,6 +296,45 @@ mod tests {
     }
 
     #[test]
+    fn own_options_are_the_parsers() {
+        // Each option the help, the man page and the completions list is
+        // one the parser takes, in the form they show.
+        for option in OPTIONS {
+            let mut args: Vec<OsString> = match option.metavar {
+                "" => vec![format!("--{}", option.long).into()],
+                _ => vec![format!("--{}=x", option.long).into()],
+            };
+            args.push("true".into());
+            assert!(
+                crate::args::parse_args(args).is_ok(),
+                "--{} is not parsed",
+                option.long
+            );
+            if let Some(short) = option.short.strip_prefix('-') {
+                let args = vec![format!("-{short}").into(), "true".into()];
+                assert!(crate::args::parse_args(args).is_ok(), "-{short}");
+            }
+        }
+    }
+
+    #[test]
+    fn hidden_modes() {
+        let os = |a: &[&str]| a.iter().map(OsString::from).collect::<Vec<_>>();
+        assert!(docs(&os(&["--print-man", "sockrun.1"])).unwrap().is_ok());
+        assert!(
+            docs(&os(&["--print-man", "libsock.7", "2026-01-01"]))
+                .unwrap()
+                .is_ok()
+        );
+        assert!(docs(&os(&["--print-completion", "zsh"])).unwrap().is_ok());
+        assert!(docs(&os(&["--print-man", "x.1"])).unwrap().is_err());
+        assert!(docs(&os(&["--print-completion"])).unwrap().is_err());
+        // Anywhere but first, or after "--", it is not the mode.
+        assert!(docs(&os(&["--nodelay", "--print-man", "sockrun.1"])).is_none());
+        assert!(docs(&os(&["--", "--print-man", "sockrun.1"])).is_none());
+    }
+
+    #[test]
     fn wrap_fits_the_width() {
         let text = wrap(&"word ".repeat(40), 24);
         assert!(
