@@ -13,7 +13,7 @@ VERSION := $(shell sed -n 's/^version = "\(.*\)"/\1/p' Cargo.toml | head -1)
 
 export LIBDIR PYTHON
 
-.PHONY: all build header check-header install uninstall demo bench bench-kernel bench-python test lint unit fuzz fuzz-test \
+.PHONY: all build header check-header install uninstall man docs-test demo bench bench-kernel bench-python test lint unit fuzz fuzz-test \
         check-exports check-modules sockrun-test kernel-test header-test diff-test sockset-test policy-test trace-test access-test spelling-test \
         cpython-traced-test stress-test exit-test faults-test sanitize-test valgrind-test python-test \
         programs-test install-test cpython-test dist dist-test distro-test clean
@@ -36,7 +36,15 @@ check-header: build
 	  { echo "include/ has files git does not track"; git status --short -- include/; exit 1; }
 	@echo "check-header: include/sock.h matches a fresh generation"
 
-install: build
+# Man pages and shell completions, generated from the sources into target/man
+# (packaging/man.sh): sockrun(1), libsock(7), libsock(3) and a page per
+# function of <sock.h>; sockrun's bash, zsh and fish completions.
+MAN := target/man
+
+man: build
+	bash packaging/man.sh $(MAN)
+
+install: build man
 	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/lib $(DESTDIR)$(PREFIX)/include \
 	  $(DESTDIR)$(PREFIX)/lib/pkgconfig
 	install -m 755 $(LIBDIR)/sockrun $(DESTDIR)$(PREFIX)/bin/sockrun
@@ -46,11 +54,18 @@ install: build
 	install -m 644 include/sock.h $(DESTDIR)$(PREFIX)/include/sock.h
 	sed -e 's|@PREFIX@|$(PREFIX)|' -e 's|@VERSION@|$(VERSION)|' libsock.pc.in \
 	  > $(DESTDIR)$(PREFIX)/lib/pkgconfig/libsock.pc
+	bash packaging/install-docs.sh $(MAN) $(DESTDIR)$(PREFIX)
 
 uninstall:
 	rm -f $(DESTDIR)$(PREFIX)/bin/sockrun $(DESTDIR)$(PREFIX)/lib/libsock.so.$(VERSION) $(DESTDIR)$(PREFIX)/lib/$(SONAME) \
 	  $(DESTDIR)$(PREFIX)/lib/libsock.so $(DESTDIR)$(PREFIX)/include/sock.h \
 	  $(DESTDIR)$(PREFIX)/lib/pkgconfig/libsock.pc
+	rm -f $(DESTDIR)$(PREFIX)/share/man/man1/sockrun.1 $(DESTDIR)$(PREFIX)/share/man/man7/libsock.7 \
+	  $(DESTDIR)$(PREFIX)/share/man/man3/libsock.3 $(DESTDIR)$(PREFIX)/share/man/man3/libsock_version.3 \
+	  $(DESTDIR)$(PREFIX)/share/man/man3/sockset_*.3 \
+	  $(DESTDIR)$(PREFIX)/share/bash-completion/completions/sockrun \
+	  $(DESTDIR)$(PREFIX)/share/zsh/site-functions/_sockrun \
+	  $(DESTDIR)$(PREFIX)/share/fish/vendor_completions.d/sockrun.fish
 
 # The release artifacts in dist/, built against glibc 2.17's stubs
 # (cargo-zigbuild, into target/dist): the manylinux_2_17 wheel, the sdist and
@@ -78,7 +93,9 @@ demo: build
 # the standard library, then access rules (connect and sendto with 10 and
 # 1,000 rules against none): tables, each measured in one run.
 bench: build
-	bash bench/run.sh
+	bash bench/run.sh >target/bench-sockset.txt || { cat target/bench-sockset.txt; exit 1; }
+	cat target/bench-sockset.txt
+	$(PYTHON) bench/plot.py target/bench-sockset.txt target/bench-sockset.svg && echo "bench: plot in target/bench-sockset.svg"
 	bash bench/interpose.sh
 	bash bench/python.sh
 	bash bench/access.sh
@@ -94,7 +111,8 @@ bench-python: build
 	bash bench/python.sh
 
 # Every check, cheapest first.
-test: lint unit fuzz-test check-header check-exports check-modules sockrun-test kernel-test header-test diff-test sockset-test policy-test \
+test: lint unit fuzz-test check-header check-exports check-modules sockrun-test kernel-test docs-test header-test diff-test sockset-test \
+      policy-test \
       trace-test access-test spelling-test stress-test exit-test faults-test sanitize-test valgrind-test python-test install-test programs-test dist-test \
       distro-test cpython-test cpython-traced-test
 	@echo "make test: all checks passed"
@@ -104,6 +122,7 @@ lint:
 	$(CARGO) clippy --workspace --all-targets -- -D warnings
 	$(CARGO) fmt --check --manifest-path fuzz/Cargo.toml
 	$(CARGO) clippy --manifest-path fuzz/Cargo.toml --all-targets -- -D warnings
+	cd python && $(PYTHON) -m mypy
 
 unit:
 	$(CARGO) test --workspace
@@ -135,6 +154,12 @@ sockrun-test: build
 # skips where the kernel has no seccomp user notification).
 kernel-test: build
 	bash tests/kernel.sh
+
+# The man pages linted and rendered, checked against the table of variables
+# and the header; each completion driven in its shell; make install's
+# layout found by man -M and the shells; the bench plot parsed (tests/docs.sh).
+docs-test: man
+	bash tests/docs.sh
 
 header-test: build
 	bash c-tests/header/run.sh

@@ -64,6 +64,12 @@ rc=0
     curl -sS -o /dev/null "http://127.0.0.1:$port/random.bin" 2>"$work/deny.err" || rc=$?
 echo "  --deny=127.0.0.1: curl exits $rc: $(head -n 1 "$work/deny.err")"
 grep -m 1 ' connect(' "$work/deny.trace" | sed 's/^/  /'
+# 0.0.0.0 as a destination is the local host to the kernel: judged as such.
+rc=0
+"$sockrun" --deny=127.0.0.1 --trace="$work/deny0.trace" -- \
+    curl -sS -o /dev/null "http://0.0.0.0:$port/random.bin" 2>"$work/deny0.err" || rc=$?
+echo "  the same peer spelt 0.0.0.0: curl exits $rc"
+grep -m 1 ' connect(' "$work/deny0.trace" | sed 's/^/  /'
 "$sockrun" --allow=localhost -- curl -sS -o /dev/null -w '  --allow=localhost: HTTP %{http_code}\n' \
     "http://127.0.0.1:$port/random.bin"
 rc=0

@@ -58,15 +58,20 @@ tlib=$prefix/lib
 wlib=$work/wheel/libsock/libsock.so
 wrun=$work/wheel/libsock-$version.data/scripts/sockrun
 for f in "lib/libsock.so.$version" lib/libsock.so.0 lib/libsock.so include/sock.h \
-         lib/pkgconfig/libsock.pc bin/sockrun; do
+         lib/pkgconfig/libsock.pc bin/sockrun share/man/man1/sockrun.1 share/man/man7/libsock.7 \
+         share/man/man3/libsock.3 share/man/man3/sockset_select.3 \
+         share/bash-completion/completions/sockrun share/zsh/site-functions/_sockrun \
+         share/fish/vendor_completions.d/sockrun.fish; do
     [ -e "$prefix/$f" ] || fail "the tarball has no $f"
 done
+MANWIDTH=80 man -M "$prefix/share/man" sockrun 2>/dev/null | grep -q "sockrun - run a command" ||
+    fail "man -M <tarball>/share/man sockrun does not show sockrun(1)"
 [ "$(readlink "$tlib/libsock.so")" = libsock.so.0 ] && [ "$(readlink "$tlib/libsock.so.0")" = "libsock.so.$version" ] ||
     fail "the tarball's links are not libsock.so -> libsock.so.0 -> libsock.so.$version"
 cmp -s "$wlib" "$tlib/libsock.so.$version" && cmp -s "$wrun" "$prefix/bin/sockrun" ||
     fail "the wheel and the tarball carry different binaries"
 cmp -s include/sock.h "$prefix/include/sock.h" || fail "the tarball's sock.h is not include/sock.h"
-step "artifacts: wheel and tarball hold the same libsock.so and sockrun"
+step "artifacts: wheel and tarball hold the same libsock.so and sockrun; the tarball has the man pages and completions"
 
 # ------------------------------------------------------------------- floor
 # The audit must be able to fail: a library calling a GLIBC_2.34 function

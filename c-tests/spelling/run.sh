@@ -15,6 +15,9 @@
 #                  allowed peer still arrives
 #   control        natively with the same rules in the environment, the
 #                  spellings arrive (so these checks can fail)
+#   bad input      under rules, bad pointers and lengths on every judged
+#                  path get glibc's answers (EFAULT, EINVAL, ...), and the
+#                  same datagrams arrive as natively
 #   race           threads send through one sockaddr that another thread
 #                  flips between 127.0.0.3 (allowed) and 127.0.0.1 (denied):
 #                  preloaded and linked, not one datagram at 127.0.0.1;
@@ -122,6 +125,20 @@ for rules in "${RULES[@]}"; do
         ok "control, natively with $rules: the spellings arrive (the checks above can fail)"
     else
         bad "control: natively with $rules, the spellings did not arrive" "$(cat "$TMP/$name.log")"
+    fi
+done
+
+# Bad input under rules: what glibc gives, and nothing sent but what
+# glibc sends.
+session bad-native native bad
+for mode in preload linked; do
+    session bad-$mode $mode bad -- LIBSOCK_DENY=127.0.0.1,::1
+    if cmp -s "$TMP/bad-native.out" "$TMP/bad-$mode.out" && cmp -s "$TMP/bad-native.err" "$TMP/bad-$mode.err" &&
+        diff <(arrived bad-native) <(arrived bad-$mode) >/dev/null && grep -q EFAULT "$TMP/bad-$mode.out"; then
+        ok "$mode, rules set: $(wc -l <"$TMP/bad-$mode.out") bad pointers and lengths answered as natively, the same datagrams sent"
+    else
+        bad "$mode, rules set: bad input answered unlike glibc" "$(diff "$TMP/bad-native.out" "$TMP/bad-$mode.out")" \
+            "$(diff <(arrived bad-native) <(arrived bad-$mode))" "$(head -3 "$TMP/bad-$mode.err")"
     fi
 done
 

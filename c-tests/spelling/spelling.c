@@ -13,6 +13,8 @@
  *                 that arrived) and "race udp N" / "race udp3 N" (the race's
  *                 datagrams, counted, not logged) and exits
  *   send DIR      every spelling once; one line each: "TAG ret=R errno=E"
+ *   bad DIR       bad pointers and lengths on every judged path (EFAULT,
+ *                 EINVAL, EBADF): one line each, to compare with native
  *   race DIR SECS one thread flips a shared sockaddr between 127.0.0.3
  *                 (allowed) and 127.0.0.1 (denied) while three threads send
  *                 through it with sendto, sendmsg and sendmmsg; prints
@@ -36,6 +38,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/socket.h>
 #include <sys/uio.h>
 #include <time.h>
@@ -359,6 +362,69 @@ static int send_all(void) {
     return 0;
 }
 
+/* --------------------------------------------------------------- bad input */
+
+/* Bad pointers and lengths on every judged path: under rules libsock must
+ * give what glibc gives (EFAULT or EINVAL, nothing sent), so run.sh compares
+ * this output natively and under rules. Every call is to the allowed peer
+ * 127.0.0.3 (where a call would send anything). */
+static int bad_input(void) {
+    setvbuf(stdout, NULL, _IOLBF, 0);
+    long page = sysconf(_SC_PAGESIZE);
+    /* Two pages, the second inaccessible: an array running into it. */
+    char *map = mmap(NULL, 2 * (size_t)page, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    if (map == MAP_FAILED || mprotect(map + page, (size_t)page, PROT_NONE))
+        die("mmap");
+    struct dest ok = in4(AF_INET, "127.0.0.3", U3);
+    void *bad = (void *)8;
+    int u = socket(AF_INET, SOCK_DGRAM, 0), t = socket(AF_INET, SOCK_STREAM, 0);
+    struct iovec iov = {.iov_base = "bad", .iov_len = 3};
+    struct msghdr m = {.msg_name = &ok.ss, .msg_namelen = ok.len, .msg_iov = &iov, .msg_iovlen = 1};
+    struct msghdr mb;
+    long r;
+#define TRY(name, call)                                                                            \
+    do {                                                                                           \
+        errno = 0;                                                                                 \
+        r = (call);                                                                                \
+        report(name, r, errno);                                                                    \
+    } while (0)
+    TRY("bad-connect-addr", connect(u, bad, 16));
+    TRY("bad-connect-len-129", connect(u, (struct sockaddr *)&ok.ss, 129));
+    TRY("bad-connect-len-0", connect(u, (struct sockaddr *)&ok.ss, 0));
+    TRY("bad-connect-tail", connect(u, (struct sockaddr *)(map + page - 8), 16));
+    TRY("bad-tcp-connect-addr", connect(t, bad, 16));
+    TRY("bad-sendto-addr", sendto(u, "bad", 3, 0, bad, 16));
+    TRY("bad-sendto-len-0", sendto(u, "bad", 3, 0, (struct sockaddr *)&ok.ss, 0));
+    TRY("bad-sendto-buf", sendto(u, bad, 3, 0, (struct sockaddr *)&ok.ss, ok.len));
+    TRY("bad-sendmsg-hdr", sendmsg(u, bad, 0));
+    mb = m, mb.msg_name = bad;
+    TRY("bad-sendmsg-name", sendmsg(u, &mb, 0));
+    mb = m, mb.msg_namelen = 4000;
+    TRY("sendmsg-namelen-4000", sendmsg(u, &mb, 0));
+    mb = m, mb.msg_control = bad, mb.msg_controllen = 32;
+    TRY("bad-sendmsg-control", sendmsg(u, &mb, 0));
+    mb = m, mb.msg_control = NULL, mb.msg_controllen = 32;
+    TRY("bad-sendmsg-control-null", sendmsg(u, &mb, 0));
+    mb = m, mb.msg_iov = bad;
+    TRY("bad-sendmsg-iov", sendmsg(u, &mb, 0));
+    TRY("bad-sendmmsg-array", sendmmsg(u, bad, 2, 0));
+    /* The second of two entries runs into the inaccessible page. */
+    struct mmsghdr *two = (struct mmsghdr *)(map + page - sizeof(struct mmsghdr) - 8);
+    memset(two, 0, sizeof *two);
+    two->msg_hdr = m;
+    TRY("bad-sendmmsg-second", sendmmsg(u, two, 2, 0));
+    mb = m, mb.msg_name = bad;
+    struct mmsghdr mm[2] = {{.msg_hdr = m}, {.msg_hdr = mb}};
+    TRY("bad-sendmmsg-second-name", sendmmsg(u, mm, 2, 0));
+    printf("msg_len %u %u\n", mm[0].msg_len, mm[1].msg_len);
+    TRY("bad-sendmmsg-vlen-0", sendmmsg(u, mm, 0, 0));
+    TRY("bad-fd-connect", connect(-1, (struct sockaddr *)&ok.ss, ok.len));
+    TRY("bad-fd-sendto-badaddr", sendto(-1, "bad", 3, 0, bad, 16));
+    TRY("notsock-sendmsg", sendmsg(0, &m, 0));
+#undef TRY
+    return 0;
+}
+
 /* ------------------------------------------------------------------- race */
 
 static struct sockaddr_in shared;
@@ -426,6 +492,10 @@ int main(int argc, char **argv) {
     if (argc >= 3 && !strcmp(argv[1], "send")) {
         read_ports(argv[2]);
         return send_all();
+    }
+    if (argc >= 3 && !strcmp(argv[1], "bad")) {
+        read_ports(argv[2]);
+        return bad_input();
     }
     if (argc >= 4 && !strcmp(argv[1], "race")) {
         read_ports(argv[2]);

@@ -23,7 +23,7 @@ import json
 import os
 import sys
 from pathlib import Path
-from typing import Dict
+from typing import Any, Callable, Dict, Optional
 
 HERE = Path(__file__).resolve().parent
 PYTHON_DIR = HERE.parent
@@ -37,32 +37,34 @@ def child(mode: str, out: str) -> None:
 
     calls = [0]
     if mode == "libsock":
-        libsock_select = None
+        libsock_select: Optional[Callable[..., Any]] = None
 
         class LibsockSelect:
             """``select.select`` as libsock answers it. An instance, not a
             function: ``SelectSelector._select = select.select`` is a class
             attribute, and a function there would bind as a method."""
 
-            def __call__(self, *args, **kwargs):  # type: ignore[no-untyped-def]
+            def __call__(self, *args: Any, **kwargs: Any) -> Any:
                 calls[0] += 1
+                assert libsock_select is not None
                 return libsock_select(*args, **kwargs)
 
         replacement = LibsockSelect()
         assert "selectors" not in sys.modules, "selectors imported before the replacement"
-        select.select = replacement  # type: ignore[assignment]
+        setattr(select, "select", replacement)
         sys.path.insert(0, str(PYTHON_DIR))
         import libsock  # imports socket, which imports selectors
 
         libsock_select = libsock.select
         import selectors
 
-        assert selectors.SelectSelector._select is replacement, "SelectSelector kept select.select"
+        assert getattr(selectors.SelectSelector, "_select") is replacement, "SelectSelector kept select.select"
 
     import importlib
+    import traceback
     import unittest
 
-    from test import support
+    from test import support  # type: ignore[import-not-found]
 
     support.use_resources = ["network", "cpu"]
     outcomes: Dict[str, str] = {}
@@ -73,11 +75,11 @@ def child(mode: str, out: str) -> None:
 
         def addFailure(self, test, err):  # type: ignore[no-untyped-def]
             outcomes[test.id()] = "fail"
-            print(f"FAIL {test.id()}:\n{self._exc_info_to_string(err, test)}", file=sys.stderr)
+            print(f"FAIL {test.id()}:\n{''.join(traceback.format_exception(*err))}", file=sys.stderr)
 
         def addError(self, test, err):  # type: ignore[no-untyped-def]
             outcomes[test.id()] = "fail"
-            print(f"ERROR {test.id()}:\n{self._exc_info_to_string(err, test)}", file=sys.stderr)
+            print(f"ERROR {test.id()}:\n{''.join(traceback.format_exception(*err))}", file=sys.stderr)
 
         def addSkip(self, test, reason):  # type: ignore[no-untyped-def]
             outcomes[test.id()] = "skip"
@@ -91,7 +93,7 @@ def child(mode: str, out: str) -> None:
         def addSubTest(self, test, subtest, err):  # type: ignore[no-untyped-def]
             if err is not None:
                 outcomes[test.id()] = "fail"
-                print(f"FAIL {subtest.id()}:\n{self._exc_info_to_string(err, test)}", file=sys.stderr)
+                print(f"FAIL {subtest.id()}:\n{''.join(traceback.format_exception(*err))}", file=sys.stderr)
 
     suite = unittest.TestSuite()
     loader = unittest.defaultTestLoader

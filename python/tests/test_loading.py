@@ -29,6 +29,14 @@ def _run_import(
 ) -> "subprocess.CompletedProcess[str]":
     """``code`` in a fresh interpreter that imports the package from
     ``path``, with the environment changed by ``env_update`` (None: unset)."""
+    return _python(["-c", code], env_update, path, cwd)
+
+
+def _python(
+    args: "list[str]", env_update: Dict[str, Optional[str]], path: str, cwd: Optional[str]
+) -> "subprocess.CompletedProcess[str]":
+    """A fresh interpreter with ``args``, the package importable from
+    ``path``, the environment changed by ``env_update`` (None: unset)."""
     env = dict(os.environ)
     for name, value in env_update.items():
         if value is None:
@@ -37,7 +45,7 @@ def _run_import(
             env[name] = value
     env["PYTHONPATH"] = path
     return subprocess.run(
-        [sys.executable, "-c", code],
+        [sys.executable, *args],
         env=env,
         capture_output=True,
         text=True,
@@ -145,21 +153,7 @@ class LoadingTest(unittest.TestCase):
 
 def _probe(env_update: Dict[str, Optional[str]], cwd: Optional[str] = None) -> Dict[str, Any]:
     """Run _loading_probe.py in a fresh interpreter; its JSON report."""
-    env = dict(os.environ)
-    for name, value in env_update.items():
-        if value is None:
-            env.pop(name, None)
-        else:
-            env[name] = value
-    env["PYTHONPATH"] = str(PYTHON_DIR)
-    result = subprocess.run(
-        [sys.executable, PROBE],
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=60,
-        cwd=cwd,
-    )
+    result = _python([str(PROBE)], env_update, str(PYTHON_DIR), cwd)
     if result.returncode != 0:
         raise AssertionError(f"probe failed ({result.returncode}):\n{result.stderr}")
     report: Dict[str, Any] = json.loads(result.stdout)

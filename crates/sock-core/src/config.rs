@@ -172,6 +172,12 @@ pub struct Variable {
     pub file: bool,
     /// What the option does, for sockrun's help.
     pub help: &'static str,
+    /// A value, as an example in sockrun's man page (empty for
+    /// [`FlagArg::Fixed`]).
+    pub example: &'static str,
+    /// The words a value may be, where they are a closed set (the rules'
+    /// keywords, TOS names): offered by the shell completions.
+    pub values: &'static [&'static str],
 }
 
 impl fmt::Debug for Variable {
@@ -197,6 +203,9 @@ const OUTPUT: &str = "1 or stderr, or a file path (%p: the pid)";
 const BOOL: &str = "1 (on) or 0 (off)";
 const KEEPALIVE: &str = "1, or IDLE[,INTVL[,CNT]] in seconds (IDLE and INTVL 1-32767, CNT 1-127)";
 const TOS: &str = "low-delay, throughput, reliability, low-cost, or a number 0-255";
+/// The names `LIBSOCK_TOS` takes (as [`TOS`] lists them; a unit test
+/// checks each parses).
+pub const TOS_NAMES: &[&str] = &["low-delay", "throughput", "reliability", "low-cost"];
 const BYTES: &str = "a number of bytes, 1-2147483647";
 const BIND_ADDR: &str =
     "an IPv4 and/or an IPv6 address, comma-separated (e.g. 127.0.0.1 or 127.0.0.1,::1)";
@@ -217,6 +226,8 @@ pub const VARIABLES: &[Variable] = &[
         file: true,
         help: "One line per socket call, strace-like, to stderr or appended to FILE \
                (a relative FILE is made absolute).",
+        example: "/tmp/trace.%p",
+        values: &["stderr"],
     },
     Variable {
         name: "LIBSOCK_TRACE_FORMAT",
@@ -237,6 +248,8 @@ pub const VARIABLES: &[Variable] = &[
         metavar: "",
         file: false,
         help: "Trace lines as JSON objects (ts, pid, tid, call, fd, addresses, ret, errno, us).",
+        example: "",
+        values: &[],
     },
     Variable {
         name: "LIBSOCK_STATS",
@@ -251,6 +264,8 @@ pub const VARIABLES: &[Variable] = &[
         file: true,
         help: "At exit, per-call counts, errors and bytes in/out, to stderr or FILE \
                (a relative FILE is made absolute).",
+        example: "stats.log",
+        values: &["stderr"],
     },
     Variable {
         name: "LIBSOCK_REUSEADDR",
@@ -261,6 +276,8 @@ pub const VARIABLES: &[Variable] = &[
         metavar: "",
         file: false,
         help: "SO_REUSEADDR before every INET/INET6 bind.",
+        example: "",
+        values: &[],
     },
     Variable {
         name: "LIBSOCK_REUSEPORT",
@@ -271,6 +288,8 @@ pub const VARIABLES: &[Variable] = &[
         metavar: "",
         file: false,
         help: "SO_REUSEPORT before every INET/INET6 bind.",
+        example: "",
+        values: &[],
     },
     Variable {
         name: "LIBSOCK_FREEBIND",
@@ -281,6 +300,8 @@ pub const VARIABLES: &[Variable] = &[
         metavar: "",
         file: false,
         help: "IP_FREEBIND before every INET/INET6 bind.",
+        example: "",
+        values: &[],
     },
     Variable {
         name: "LIBSOCK_NODELAY",
@@ -291,6 +312,8 @@ pub const VARIABLES: &[Variable] = &[
         metavar: "",
         file: false,
         help: "TCP_NODELAY on every TCP socket, accepted ones too.",
+        example: "",
+        values: &[],
     },
     Variable {
         name: "LIBSOCK_KEEPALIVE",
@@ -308,6 +331,8 @@ pub const VARIABLES: &[Variable] = &[
         file: false,
         help: "SO_KEEPALIVE on TCP sockets; SPEC also sets TCP_KEEPIDLE, TCP_KEEPINTVL \
                and TCP_KEEPCNT.",
+        example: "60,10,5",
+        values: &[],
     },
     Variable {
         name: "LIBSOCK_TOS",
@@ -318,6 +343,8 @@ pub const VARIABLES: &[Variable] = &[
         metavar: "TOS",
         file: false,
         help: "IP_TOS on INET sockets (IPV6_TCLASS on INET6 ones).",
+        example: "low-delay",
+        values: TOS_NAMES,
     },
     Variable {
         name: "LIBSOCK_RCVBUF",
@@ -328,6 +355,8 @@ pub const VARIABLES: &[Variable] = &[
         metavar: "BYTES",
         file: false,
         help: "SO_RCVBUF: the receive buffer size.",
+        example: "262144",
+        values: &[],
     },
     Variable {
         name: "LIBSOCK_SNDBUF",
@@ -338,6 +367,8 @@ pub const VARIABLES: &[Variable] = &[
         metavar: "BYTES",
         file: false,
         help: "SO_SNDBUF: the send buffer size.",
+        example: "262144",
+        values: &[],
     },
     Variable {
         name: "LIBSOCK_BIND_ADDR",
@@ -355,6 +386,8 @@ pub const VARIABLES: &[Variable] = &[
         file: false,
         help: "The address INET/INET6 sockets of that family are bound to, whatever \
                the program asks (e.g. confine a server to 127.0.0.1).",
+        example: "127.0.0.1,::1",
+        values: &[],
     },
     Variable {
         name: "LIBSOCK_PORT_MAP",
@@ -371,6 +404,8 @@ pub const VARIABLES: &[Variable] = &[
         metavar: "MAP",
         file: false,
         help: "Bind-port rewrites.",
+        example: "80:8080,443:8443",
+        values: &[],
     },
     // Access rules: kept as written. A bad value is not "ignored" like an
     // option's but fails closed, so it is judged where the rules are built
@@ -390,6 +425,8 @@ pub const VARIABLES: &[Variable] = &[
                (connect, sendto, sendmsg, sendmmsg refused with EPERM; a locked kernel \
                socket filter drops everything else on receive). Raw and packet sockets \
                are refused. A bad rule denies all INET/INET6 traffic (fail closed).",
+        example: "localhost:6379,10.0.0.0/8",
+        values: crate::rules::KEYWORD_NAMES,
     },
     Variable {
         name: crate::rules::DENY_VAR,
@@ -404,6 +441,8 @@ pub const VARIABLES: &[Variable] = &[
         file: false,
         help: "Access rules: peers these rules match are never reached nor heard from; \
                deny wins over --allow. Same enforcement and fail-closed rule as --allow.",
+        example: "169.254.169.254,private",
+        values: crate::rules::KEYWORD_NAMES,
     },
 ];
 
@@ -636,6 +675,33 @@ mod tests {
                 "{var}={value} left on"
             );
             assert!(p[0].to_string().contains("expected"));
+        }
+    }
+
+    #[test]
+    fn closed_sets_and_examples_parse() {
+        for name in TOS_NAMES {
+            assert!(tos(name).is_some() && TOS.contains(name), "{name}");
+        }
+        for var in VARIABLES {
+            // A value takes an example, and the example is a good value.
+            assert_eq!(
+                var.example.is_empty(),
+                matches!(var.arg, FlagArg::Fixed(_)),
+                "{var:?}"
+            );
+            if !var.example.is_empty() {
+                let (_, problems) = parse(|n| (n == var.name).then(|| var.example.to_string()));
+                assert!(problems.is_empty(), "{var:?}: {problems:?}");
+                if var.name.starts_with("LIBSOCK_ALLOW") || var.name.starts_with("LIBSOCK_DENY") {
+                    assert!(crate::rules::parse(var.example).is_ok(), "{var:?}");
+                }
+            }
+            for word in var.values {
+                let (_, problems) = parse(|n| (n == var.name).then(|| word.to_string()));
+                assert!(problems.is_empty(), "{var:?}: {word}");
+                assert!(var.expected.contains(word), "{var:?}: {word}");
+            }
         }
     }
 

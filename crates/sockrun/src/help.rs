@@ -6,7 +6,11 @@ use crate::SYNOPSIS;
 use crate::args::FLAGS;
 use sock_core::config::{self, FlagArg as Arg, Variable as Flag};
 
+use std::ffi::OsString;
 use std::path::Path;
+
+pub(crate) mod completion;
+pub(crate) mod man;
 
 /// Text from the help's first column.
 const COLUMN: usize = 24;
@@ -77,100 +81,211 @@ pub(crate) fn help(exe_dir: Option<&Path>) -> String {
         "sockrun {}: run a command with libsock.so preloaded\n\n{SYNOPSIS}\n\n",
         env!("CARGO_PKG_VERSION")
     );
-    text.push_str(&wrap(
-        "Puts libsock.so first in LD_PRELOAD (after it, what LD_PRELOAD held already), sets \
-         the LIBSOCK_* variable of each option given, and execs COMMAND, searched in PATH: an \
-         unmodified program then traces its socket calls, gets socket options it never set, \
-         or binds where it is told. Every option is checked before anything runs. Variables \
-         already in the environment are passed on as they are unless an option sets them. \
-         Options end at \"--\" or at the first argument that is not an option; a value can \
-         follow as --tos=TOS or --tos TOS, except where it is optional ([=VALUE]).",
-        0,
-    ));
+    text.push_str(&wrap(DESCRIPTION, 0));
     text.push_str("\nOptions (each sets one variable in the command's environment):\n");
     for flag in FLAGS {
         text.push_str(&flag_help(flag));
     }
-    text.push_str(&format!(
-        "\nOther options:\n  {:<w$}The libsock.so to preload (see below).\n",
-        "--lib=PATH",
-        w = COLUMN - 2
-    ));
-    text.push_str(&format!("  {:<w$}", "--kernel", w = COLUMN - 2));
-    text.push_str(wrap(KERNEL_HELP, COLUMN).trim_start());
-    text.push_str(&format!("  {:<w$}", "--no-kernel", w = COLUMN - 2));
-    text.push_str(wrap(NO_KERNEL_HELP, COLUMN).trim_start());
-    text.push_str(&format!(
-        "  {:<w$}This help.\n  {:<w$}sockrun's version.\n",
-        "-h, --help",
-        "-V, --version",
-        w = COLUMN - 2
-    ));
+    text.push_str("\nOther options:\n");
+    for option in OPTIONS {
+        text.push_str(&format!("  {:<w$}", option.synopsis(), w = COLUMN - 2));
+        text.push_str(wrap(option.help, COLUMN).trim_start());
+    }
     text.push_str(&library_help(exe_dir));
     text.push('\n');
-    text.push_str(&wrap(
-        "Warnings (one line on stderr; the command still runs) when libsock cannot get into \
-         the command: a statically linked binary (no program interpreter; not under --kernel, \
-         which holds its access rules); a setuid or setgid binary (run with raised privileges, the loader ignores LD_PRELOAD paths and libsock \
-         ignores LIBSOCK_*; under --kernel it runs without its privileges); a binary for another machine or word size than libsock.so. \
-         Scripts (#!) are not checked.",
-        0,
-    ));
-    text.push_str(EXIT_AND_EXAMPLES);
+    text.push_str(&wrap(WARNINGS, 0));
+    text.push_str(&exit_and_examples());
     text
 }
+
+/// What sockrun does (the help's and the man page's description).
+pub(crate) const DESCRIPTION: &str = "Puts libsock.so first in LD_PRELOAD (after it, what LD_PRELOAD held already), sets \
+     the LIBSOCK_* variable of each option given, and execs COMMAND, searched in PATH: an \
+     unmodified program then traces its socket calls, gets socket options it never set, \
+     or binds where it is told. Every option is checked before anything runs. Variables \
+     already in the environment are passed on as they are unless an option sets them. \
+     Options end at \"--\" or at the first argument that is not an option; a value can \
+     follow as --tos=TOS or --tos TOS, except where it is optional ([=VALUE]).";
+
+/// When sockrun warns (the help, and the man page's DIAGNOSTICS).
+pub(crate) const WARNINGS: &str = "Warnings (one line on stderr; the command still runs) when libsock cannot get into \
+     the command: a statically linked binary (no program interpreter; not under --kernel, \
+     which holds its access rules); a setuid or setgid binary (run with raised privileges, \
+     the loader ignores LD_PRELOAD paths and libsock ignores LIBSOCK_*; under --kernel it \
+     runs without its privileges); a binary for another machine or word size than \
+     libsock.so. Scripts (#!) are not checked.";
+
+/// One of sockrun's own options (the rest set a variable each: `FLAGS`).
+pub(crate) struct Own {
+    /// The short form, e.g. `-h` (empty if none).
+    pub(crate) short: &'static str,
+    /// The long form without its dashes, e.g. `lib`.
+    pub(crate) long: &'static str,
+    /// Its value's name (empty if it takes none).
+    pub(crate) metavar: &'static str,
+    /// What it does.
+    pub(crate) help: &'static str,
+}
+
+impl Own {
+    /// `-h, --help`, `--lib=PATH`.
+    pub(crate) fn synopsis(&self) -> String {
+        let long = match self.metavar {
+            "" => format!("--{}", self.long),
+            metavar => format!("--{}={metavar}", self.long),
+        };
+        match self.short {
+            "" => long,
+            short => format!("{short}, {long}"),
+        }
+    }
+}
+
+/// sockrun's own options, for its help, its man page and the shell
+/// completions alike (the parser, `args::parse_args`, accepts each).
+pub(crate) const OPTIONS: &[Own] = &[
+    Own {
+        short: "",
+        long: "lib",
+        metavar: "PATH",
+        help: "The libsock.so to preload (see below).",
+    },
+    Own {
+        short: "",
+        long: "kernel",
+        metavar: "",
+        help: "The kernel-enforced mode: COMMAND runs under a seccomp filter and sockrun \
+               stays its parent, answering its socket, connect, sendto (with an address), \
+               sendmsg and sendmmsg calls itself, so the access rules (--allow, --deny) hold \
+               for static binaries and raw system calls too; io_uring_setup fails with \
+               ENOSYS, raw and packet sockets with EPERM under rules, other system-call ABIs \
+               are killed. libsock is still preloaded into dynamic commands. Needs Linux \
+               5.14 (seccomp user notification with ADDFD, pidfd_getfd); without it, with \
+               rules sockrun exits 2, without rules it warns and runs preloaded only. Not \
+               yet: tracing, stats and socket options of supervised calls, and switching \
+               itself on when rules are given.",
+    },
+    Own {
+        short: "",
+        long: "no-kernel",
+        metavar: "",
+        help: "Preload only (the default for now; the last of --kernel and --no-kernel \
+               wins).",
+    },
+    Own {
+        short: "-h",
+        long: "help",
+        metavar: "",
+        help: "This help.",
+    },
+    Own {
+        short: "-V",
+        long: "version",
+        metavar: "",
+        help: "sockrun's version.",
+    },
+];
+
+/// How sockrun finds libsock.so (the help's and the man page's FILES).
+pub(crate) const LIBRARY_INTRO: &str = "the first of these that exists. LD_PRELOAD gets it \
+     as an absolute path (its directory canonicalized; a link such as libsock.so.0 keeps its \
+     name); the current directory is never searched.";
+
+/// Where sockrun looks for libsock.so, in order (DIR: sockrun's directory).
+pub(crate) const LIBRARY_ORDER: &[&str] = &[
+    "--lib=PATH, else $LIBSOCK_LIB (it must exist; a relative path is fine)",
+    "beside sockrun: DIR/libsock.so, DIR/libsock.so.0",
+    "the install prefix: DIR/../lib/libsock.so.0, DIR/../lib/libsock.so",
+    "the Python wheel's: DIR/../lib/python3*/site-packages/libsock/libsock.so",
+];
 
 /// The help's section on finding libsock.so.
 fn library_help(exe_dir: Option<&Path>) -> String {
     let here = exe_dir.map_or("(unknown)".to_string(), |d| d.display().to_string());
-    format!(
-        "\nFinding libsock.so: the first of these that exists. LD_PRELOAD gets it as an\n\
-         absolute path (its directory canonicalized; a link such as libsock.so.0 keeps\n\
-         its name); the current directory is never searched.\n  \
-         1. --lib=PATH, else $LIBSOCK_LIB (it must exist; a relative path is fine)\n  \
-         2. beside sockrun: DIR/libsock.so, DIR/libsock.so.0\n  \
-         3. the install prefix: DIR/../lib/libsock.so.0, DIR/../lib/libsock.so\n  \
-         4. the Python wheel's: DIR/../lib/python3*/site-packages/libsock/libsock.so\n\
-         DIR is the directory of the sockrun executable, here:\n  {here}\n"
-    )
+    let mut text = String::from("\n");
+    text.push_str(&wrap(&format!("Finding libsock.so: {LIBRARY_INTRO}"), 0));
+    for (i, place) in LIBRARY_ORDER.iter().enumerate() {
+        text.push_str(&format!("  {}. {place}\n", i + 1));
+    }
+    text.push_str(&format!(
+        "DIR is the directory of the sockrun executable, here:\n  {here}\n"
+    ));
+    text
 }
 
-/// `--kernel`, in the help.
-const KERNEL_HELP: &str = "The kernel-enforced mode: COMMAND runs under a seccomp filter and sockrun \
-     stays its parent, answering its socket, connect, sendto (with an address), sendmsg and \
-     sendmmsg calls itself, so the access rules (--allow, --deny) hold for static binaries \
-     and raw system calls too; io_uring_setup fails with ENOSYS, raw and packet sockets with \
-     EPERM under rules, other system-call ABIs are killed. libsock is still preloaded into \
-     dynamic commands. Needs Linux 5.14 (seccomp user notification with ADDFD, \
-     pidfd_getfd); without it, with rules sockrun exits 2, without rules it warns and runs \
-     preloaded only. Not yet: tracing, stats and socket options of supervised calls, and \
-     switching itself on when rules are given.";
+/// sockrun's exit statuses: (status, meaning).
+pub(crate) const EXIT_STATUSES: &[(&str, &str)] = &[
+    (
+        "the command's own",
+        "sockrun execs COMMAND, so its status is the command's (under --kernel sockrun \
+         waits for it: the same status; a death by a signal kills sockrun alike)",
+    ),
+    (
+        "2",
+        "a bad option or value (nothing runs), no COMMAND, no usable libsock.so, or \
+         --kernel with rules where the kernel cannot (one line naming what it lacks)",
+    ),
+    ("126", "COMMAND found but not executable"),
+    ("127", "COMMAND not found"),
+];
 
-/// `--no-kernel`, in the help.
-const NO_KERNEL_HELP: &str = "Preload only (the default for now; the last of --kernel and \
-     --no-kernel wins).";
+/// How a bad value is reported.
+pub(crate) const BAD_VALUE: &str =
+    "sockrun: --tos \"fast\": expected low-delay, throughput, reliability, ...";
 
-const EXIT_AND_EXAMPLES: &str = "
-Exit status:
-  the command's own     sockrun execs COMMAND, so its status is the command's
-                        (under --kernel sockrun waits for it: the same
-                        status; a death by a signal kills sockrun alike)
-  2                     a bad option or value (nothing runs), no COMMAND, no
-                        usable libsock.so, or --kernel with rules where the
-                        kernel cannot (one line naming what it lacks)
-  126                   COMMAND found but not executable
-  127                   COMMAND not found
+/// Command lines, for the help and the man page.
+pub(crate) const EXAMPLES: &[&str] = &[
+    "sockrun --trace -- curl -s http://example.com/",
+    "sockrun --trace=/tmp/trace.%p --json -- python3 -m http.server 8000",
+    "sockrun --stats --nodelay --keepalive=60,10,5 -- redis-server",
+    "sockrun --reuseaddr --bind-addr=127.0.0.1 --port-map=80:8080 -- ./server",
+    "sockrun --kernel --allow=localhost -- ./static-go-binary",
+];
 
-A bad value is one line per option, e.g.
-  sockrun: --tos \"fast\": expected low-delay, throughput, reliability, ...
+/// The help's exit statuses and examples.
+fn exit_and_examples() -> String {
+    let mut text = String::from("\nExit status:\n");
+    for (status, meaning) in EXIT_STATUSES {
+        text.push_str(&format!("  {status:<w$}", w = COLUMN - 2));
+        text.push_str(wrap(meaning, COLUMN).trim_start());
+    }
+    text.push_str(&format!(
+        "\nA bad value is one line per option, e.g.\n  {BAD_VALUE}\n\nExamples:\n"
+    ));
+    for example in EXAMPLES {
+        text.push_str(&format!("  {example}\n"));
+    }
+    text
+}
 
-Examples:
-  sockrun --trace -- curl -s http://example.com/
-  sockrun --trace=/tmp/trace.%p --json -- python3 -m http.server 8000
-  sockrun --stats --nodelay --keepalive=60,10,5 -- redis-server
-  sockrun --reuseaddr --bind-addr=127.0.0.1 --port-map=80:8080 -- ./server
-  sockrun --kernel --allow=localhost -- ./static-go-binary
-";
+/// The hidden modes that print generated documentation, when `args` (without
+/// argv[0]) start with one: `--print-man PAGE [DATE]` (`sockrun.1`,
+/// `libsock.7`) and `--print-completion SHELL` (`bash`, `zsh`, `fish`).
+/// `make man` runs them; they are not options, so `--help` does not list them.
+pub(crate) fn docs(args: &[OsString]) -> Option<Result<String, String>> {
+    let args: Vec<&str> = args.iter().map(|a| a.to_str().unwrap_or("")).collect();
+    match args.as_slice() {
+        ["--print-man", page] | ["--print-man", page, _] => {
+            let date = args.get(2).copied().unwrap_or("");
+            Some(man::page(page, date).ok_or_else(|| {
+                format!(
+                    "--print-man: no page {page:?} (one of {})",
+                    man::PAGES.join(", ")
+                )
+            }))
+        }
+        ["--print-completion", shell] => Some(completion::script(shell).ok_or_else(|| {
+            format!(
+                "--print-completion: no shell {shell:?} (one of {})",
+                completion::SHELLS.join(", ")
+            )
+        })),
+        ["--print-man" | "--print-completion", ..] => {
+            Some(Err(format!("{} takes one name", args[0])))
+        }
+        _ => None,
+    }
+}
 
 #[cfg(test)]
 mod tests {
@@ -207,6 +322,45 @@ mod tests {
         for line in text.lines() {
             assert!(line.chars().count() <= WIDTH, "too wide: {line}");
         }
+    }
+
+    #[test]
+    fn own_options_are_the_parsers() {
+        // Each option the help, the man page and the completions list is
+        // one the parser takes, in the form they show.
+        for option in OPTIONS {
+            let mut args: Vec<OsString> = match option.metavar {
+                "" => vec![format!("--{}", option.long).into()],
+                _ => vec![format!("--{}=x", option.long).into()],
+            };
+            args.push("true".into());
+            assert!(
+                crate::args::parse_args(args).is_ok(),
+                "--{} is not parsed",
+                option.long
+            );
+            if let Some(short) = option.short.strip_prefix('-') {
+                let args = vec![format!("-{short}").into(), "true".into()];
+                assert!(crate::args::parse_args(args).is_ok(), "-{short}");
+            }
+        }
+    }
+
+    #[test]
+    fn hidden_modes() {
+        let os = |a: &[&str]| a.iter().map(OsString::from).collect::<Vec<_>>();
+        assert!(docs(&os(&["--print-man", "sockrun.1"])).unwrap().is_ok());
+        assert!(
+            docs(&os(&["--print-man", "libsock.7", "2026-01-01"]))
+                .unwrap()
+                .is_ok()
+        );
+        assert!(docs(&os(&["--print-completion", "zsh"])).unwrap().is_ok());
+        assert!(docs(&os(&["--print-man", "x.1"])).unwrap().is_err());
+        assert!(docs(&os(&["--print-completion"])).unwrap().is_err());
+        // Anywhere but first, or after "--", it is not the mode.
+        assert!(docs(&os(&["--nodelay", "--print-man", "sockrun.1"])).is_none());
+        assert!(docs(&os(&["--", "--print-man", "sockrun.1"])).is_none());
     }
 
     #[test]

@@ -52,6 +52,12 @@ fn print(text: &str) -> i32 {
 
 /// Everything but the exec: returns the exit status when there is one.
 fn run(args: impl IntoIterator<Item = OsString>) -> i32 {
+    let args: Vec<OsString> = args.into_iter().collect();
+    match help::docs(&args) {
+        Some(Ok(text)) => return print(&text),
+        Some(Err(message)) => return usage_error(&message),
+        None => {}
+    }
     match args::parse_args(args) {
         Err(message) => usage_error(&message),
         Ok(Action::Help) => print(&help::help(library::exe_dir().as_deref())),

@@ -175,7 +175,12 @@ impl fmt::Display for RuleError {
 
 impl std::error::Error for RuleError {}
 
-const KEYWORDS: &[(&str, &[&str])] = &[
+/// The keywords a rule may be (with optional `:PORTS`), in [`GRAMMAR`]'s
+/// order: shell completions offer them (a unit test checks the list).
+pub const KEYWORD_NAMES: &[&str] = &["any", "localhost", "link-local", "multicast", "private"];
+
+/// Each keyword and the networks it stands for.
+pub const KEYWORDS: &[(&str, &[&str])] = &[
     ("any", &["0.0.0.0/0", "::/0"]),
     ("localhost", &["127.0.0.0/8", "::1/128"]),
     ("link-local", &["169.254.0.0/16", "fe80::/10"]),
@@ -482,6 +487,15 @@ mod tests {
 
     fn ip(s: &str) -> IpAddr {
         s.parse().unwrap()
+    }
+
+    #[test]
+    fn keyword_names_are_the_keywords() {
+        let names: Vec<&str> = KEYWORDS.iter().map(|(k, _)| *k).collect();
+        assert_eq!(names, KEYWORD_NAMES);
+        for k in KEYWORD_NAMES {
+            assert!(GRAMMAR.contains(k) && parse(k).is_ok(), "{k}");
+        }
     }
 
     #[test]
