@@ -131,7 +131,7 @@ pub(crate) fn launch_command(launch: &Launch) -> i32 {
         Ok(status) => status,
         Err(crate::kernel::StartError::Exec(err)) => exec_failure(name, &err),
         Err(crate::kernel::StartError::Setup(why)) => {
-            eprintln!("sockrun: --kernel: {why}");
+            eprintln!("sockrun: --kernel: {why}; --no-kernel runs with preload only");
             USAGE
         }
     }
