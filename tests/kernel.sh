@@ -391,6 +391,12 @@ if [ "$status" -eq 2 ] && [ "$(wc -l <"$TMP/err")" -eq 1 ] && grep -q 'ADDFD.*--
 else
     bad "probe failure with rules: status $status" "$(cat "$TMP/out" "$TMP/err")"
 fi
+SOCKRUN_TEST_FAIL_PROBE=ptrace run "$sockrun" --kernel --allow=localhost -- true
+if [ "$status" -eq 2 ] && [ "$(wc -l <"$TMP/err")" -eq 1 ] && grep -q 'ptrace_scope.*--no-kernel' "$TMP/err"; then
+    ok "probe failure (Yama forbids acting on the child) with rules: exit 2, one line"
+else
+    bad "probe failure (ptrace) with rules: status $status" "$(cat "$TMP/err")"
+fi
 SOCKRUN_TEST_FAIL_PROBE=pidfd_getfd run "$sockrun" --kernel -- sh -c 'echo ran'
 if [ "$status" -eq 0 ] && grep -qx ran "$TMP/out" && grep -q 'warning: --kernel: this kernel lacks pidfd_getfd' "$TMP/err"; then
     ok "probe failure without rules: a warning, and the command runs"

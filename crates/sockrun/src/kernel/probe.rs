@@ -1,9 +1,10 @@
 //! Whether this kernel can run the kernel-enforced mode: seccomp user
-//! notification (Linux 5.0), `SECCOMP_ADDFD_FLAG_SEND` (5.14) and
-//! `pidfd_getfd` (5.6). Asked before anything runs, so a kernel that lacks
-//! one is one line, not a program failing half-way.
+//! notification (Linux 5.0), `SECCOMP_ADDFD_FLAG_SEND` (5.14),
+//! `pidfd_getfd` (5.6), and permission to act on the child (Yama). Asked
+//! before anything runs, so a kernel that lacks one is one line, not a
+//! program failing half-way.
 //!
-//! `SOCKRUN_TEST_FAIL_PROBE=WHAT` (user-notif, addfd or pidfd_getfd) makes
+//! `SOCKRUN_TEST_FAIL_PROBE=WHAT` (user-notif, addfd, pidfd_getfd or ptrace) makes
 //! the probe report WHAT missing: for tests only.
 
 use super::sys;
@@ -24,6 +25,13 @@ pub fn probe() -> Result<(), String> {
     }
     if fail("pidfd_getfd") || !pidfd_getfd_works() {
         return Err("pidfd_getfd (Linux 5.6)".into());
+    }
+    // Yama's "no attach" (3) forbids pidfd_getfd and process_vm_readv on
+    // the child, even for its parent; 2 needs CAP_SYS_PTRACE (a start-up
+    // failure says so if it is missing).
+    let scope = std::fs::read_to_string("/proc/sys/kernel/yama/ptrace_scope").unwrap_or_default();
+    if fail("ptrace") || scope.trim() == "3" {
+        return Err("permission to act on the child (kernel.yama.ptrace_scope is 3)".into());
     }
     Ok(())
 }
