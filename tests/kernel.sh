@@ -156,8 +156,6 @@ expect() {
 }
 
 port=$(free_port)
-"$BUILD/spelling.native" receive "$TMP/unused" >/dev/null 2>&1 &
-background $!
 python3 -c "
 import socket, sys, time
 s = socket.socket(); s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
