@@ -1,14 +1,15 @@
-//! The caller's credentials, taken on by the worker thread that performs
-//! its call. sockrun performs supervised calls itself, so without this a
+//! The caller's credentials, taken on by a thread that performs its call.
+//! sockrun performs supervised calls itself, so without this a
 //! program that changed its credentials after start (a root program that
 //! dropped to a user, or dropped capabilities) would connect to Unix
 //! socket paths with sockrun's permission checks, show sockrun's uid to
 //! `SO_PEERCRED`, own sockets as sockrun's uid (`-m owner`), and create
 //! `ping` sockets outside `net.ipv4.ping_group_range`. The raw system calls
 //! used here change only the calling thread's credentials (glibc's
-//! wrappers would change every thread's), and each worker ends after its
-//! one call. When the caller's credentials are sockrun's — always, unless
-//! the program changed its own — nothing is changed.
+//! wrappers would change every thread's): a scoped thread that ends after
+//! the one call, so the worker keeps sockrun's. When the caller's
+//! credentials are sockrun's — always, unless the program changed its own
+//! (`CHANGED`) — nothing is changed and no thread is started.
 
 use std::fs;
 use std::sync::OnceLock;
