@@ -4,8 +4,9 @@
 //!
 //! - [`filter`]: the seccomp program (what is supervised, refused, native);
 //! - [`probe`]: whether the kernel can do it;
-//! - [`notify`]: the loop receiving calls, and their worker threads;
+//! - [`notify`]: the loop receiving calls, and the worker threads;
 //! - [`emulate`]: one function per supervised call: copy, judge, perform;
+//! - [`creds`]: performing a call with the caller's credentials;
 //! - [`sys`]: the kernel's structures, ioctl numbers and system calls.
 //!
 //! Start-up: the child (after fork, before exec) sets `PR_SET_NO_NEW_PRIVS`,
