@@ -33,6 +33,9 @@ use crate::real;
 /// `copy_from_user` fails on it with EFAULT, whatever the length.
 pub const UNREADABLE: usize = 0x8000_0000_0000_0000;
 
+/// `IPV6_2292PKTOPTIONS` (linux/in6.h): sticky options as control messages.
+const IPV6_2292PKTOPTIONS: c_int = 6;
+
 /// The most control data libsock copies for a message (the kernel's own
 /// limit, net.core.optmem_max, is 20-128 KiB by default): a message with
 /// more is refused while rules are set.
@@ -55,6 +58,53 @@ enum Held {
     Copy,
     /// Memory libsock could not read: [`UNREADABLE`].
     Unreadable,
+}
+
+/// The socket a judged call is made on: a duplicate of the caller's
+/// descriptor, taken before the socket is looked at and closed after the
+/// call. Another thread cannot `dup2` a different socket onto the number
+/// between the judgement and the call (a UDP socket onto the number of a
+/// TCP one, whose send names no peer): the duplicate is the same open
+/// file, whatever the number comes to name. Duplicates go above
+/// `own::FLOOR` so they never take a number the program is about to get.
+pub struct Pinned {
+    fd: c_int,
+    dup: bool,
+}
+
+impl Pinned {
+    /// `fd` pinned; where no duplicate can be had (a bad descriptor, a full
+    /// table), `fd` itself, for the kernel to answer.
+    pub fn new(fd: c_int) -> Pinned {
+        let _errno = crate::errno::ErrnoGuard::save();
+        for floor in [crate::own::FLOOR, 0] {
+            // SAFETY: F_DUPFD_CLOEXEC takes an int and makes a new number.
+            let dup = unsafe { libc::fcntl(fd, libc::F_DUPFD_CLOEXEC, floor) };
+            if dup >= 0 {
+                return Pinned { fd: dup, dup: true };
+            }
+            if crate::errno::get() == libc::EBADF {
+                break;
+            }
+        }
+        Pinned { fd, dup: false }
+    }
+
+    /// The number to judge and to call on.
+    pub fn fd(&self) -> c_int {
+        self.fd
+    }
+}
+
+impl Drop for Pinned {
+    fn drop(&mut self) {
+        if self.dup {
+            let _errno = crate::errno::ErrnoGuard::save();
+            // SAFETY: libsock's own duplicate, closed once; the program
+            // never saw its number.
+            unsafe { real::close(self.fd) };
+        }
+    }
 }
 
 /// The destination address handed to the kernel for a judged call.
@@ -147,6 +197,19 @@ const EMPTY_MSGHDR: msghdr = msghdr {
     msg_controllen: 0,
     msg_flags: 0,
 };
+
+/// The socket options that can give a socket a source route (judged by
+/// [`Access::judge_option`]; every other option is forwarded untouched).
+pub fn watched_option(level: c_int, name: c_int) -> bool {
+    matches!(
+        (level, name),
+        (libc::IPPROTO_IP, libc::IP_OPTIONS)
+            | (
+                libc::IPPROTO_IPV6,
+                libc::IPV6_RTHDR | libc::IPV6_2292RTHDR | IPV6_2292PKTOPTIONS
+            )
+    )
+}
 
 /// A socket libsock cannot judge a destination of: SCTP, L2TP, DCCP, ...
 pub const UNPLACEABLE: Why<'static> = ("access-rules", "protocol-not-judged");
@@ -346,19 +409,16 @@ impl Access {
         copy: &mut [u8; MAX_LEN],
     ) -> Result<*const c_void, Why<'_>> {
         crate::boundary::own(|| {
-            let watched = matches!(
-                (level, name),
-                (libc::IPPROTO_IP, libc::IP_OPTIONS)
-                    | (libc::IPPROTO_IPV6, libc::IPV6_RTHDR | libc::IPV6_2292RTHDR)
-            );
-            if !watched || len == 0 || socket(fd).is_none() {
+            if !watched_option(level, name) || len == 0 || socket(fd).is_none() {
                 return Ok(value);
             }
-            // IP_OPTIONS takes at most 40 bytes (EINVAL past that);
-            // a routing header of any length is refused.
+            // IP_OPTIONS takes at most 40 bytes (EINVAL past that, nothing
+            // set); a routing header of any length is refused; sticky
+            // control messages longer than libsock copies cannot be judged.
             match caller::try_copy_in(value, len as usize, copy) {
                 Ok(n) if dest::routes(level, name, &copy[..n]) => Err(SOURCE_ROUTE),
                 Ok(_) if len as usize <= MAX_LEN => Ok(copy.as_ptr().cast()),
+                Ok(_) if name == IPV6_2292PKTOPTIONS => Err(SOURCE_ROUTE),
                 Ok(_) => Ok(value),
                 Err(libc::EFAULT) => Ok(UNREADABLE as *const c_void),
                 Err(_) => Err(access::PEER_UNREADABLE),
@@ -378,14 +438,15 @@ impl Access {
 /// As for the C function: `msgs` is the caller's, read and written only
 /// through `crate::caller` (and handed to the kernel unchanged for a
 /// socket that is not INET/INET6).
-pub unsafe fn sendmmsg(
-    access: &Access,
-    fd: c_int,
+pub unsafe fn sendmmsg<'a>(
+    access: &'a Access,
+    pin: &Pinned,
     msgs: *mut mmsghdr,
     vlen: u32,
     flags: c_int,
-) -> (c_int, Option<Why<'_>>) {
+) -> (c_int, Option<Why<'a>>) {
     // The kernel sends at most UIO_MAXIOV (1024) messages per call.
+    let fd = pin.fd();
     let vlen = vlen.min(1024) as usize;
     let sock = match crate::boundary::own(|| socket(fd)) {
         Some(Some(sock)) => sock,

@@ -183,6 +183,30 @@ if [ "$status" -eq $((128 + 31)) ] && [ "$native" = "int80 ret=1" ]; then
 else
     bad "--kernel: int \$0x80 gave status $status (natively: $native)"
 fi
+# Source routes as socket options (every later packet's first hop a peer no
+# rule judged) and a protocol whose peers cannot be placed: refused.
+run "$sockrun" --kernel --deny=192.0.2.1 -- "$BUILD/kernel.static" source-route
+expect "--kernel with rules: IP_OPTIONS with a source route and an IPv6 routing header are EPERM, IP_TOS is not; SCTP is EPERM" \
+    "ip-options-lsrr ret=-1 errno=EPERM" "ipv6-rthdr ret=-1 errno=EPERM" "ip-tos ret=0 errno=0" "sctp ret=-1 errno=EPERM"
+run "$BUILD/kernel.static" source-route
+if grep -qx 'ip-options-lsrr ret=0 errno=0' "$TMP/out" && grep -qx 'ipv6-rthdr ret=0 errno=0' "$TMP/out"; then
+    ok "control, natively: both source routes are taken"
+else
+    bad "control: natively the source routes were refused (the check cannot tell)" "$(cat "$TMP/out")"
+fi
+# The supervised program runs as sockrun's user: it must not reach
+# sockrun's listener (pidfd_getfd, /proc/PID/fd), or it could answer its
+# own calls. Only CAP_SYS_PTRACE (root's) reaches a non-dumpable process.
+if [ "$(id -u)" = 0 ] && command -v setpriv >/dev/null; then
+    no_ptrace=(setpriv --bounding-set=-sys_ptrace --inh-caps=-sys_ptrace --)
+    run "${no_ptrace[@]}" "$sockrun" --kernel --deny=127.0.0.2 -- "$BUILD/kernel.static" escape
+    expect "--kernel: the program cannot take sockrun's seccomp listener (sockrun is not dumpable)" \
+        "escape listener-unreachable"
+    run "$sockrun" --kernel --deny=127.0.0.2 -- "$BUILD/kernel.static" escape
+    expect "control: with CAP_SYS_PTRACE (root) it can (the README's boundary)" "escape took-the-listener"
+else
+    skip "the supervisor out of the program's reach: needs root and setpriv to drop CAP_SYS_PTRACE"
+fi
 run "$sockrun" --kernel --deny=192.0.2.1 -- "$BUILD/kernel.static" raw-sockets
 expect "--kernel with rules: raw and packet sockets are EPERM" \
     "socket-inet-raw ret=-1 errno=EPERM" "socket-packet ret=-1 errno=EPERM"

@@ -6,6 +6,12 @@
  *   raw-connect PORT    socket() then syscall(SYS_connect) to 127.0.0.1:PORT
  *                       (a raw system call libsock cannot see)
  *   uring               io_uring_setup's result
+ *   source-route        IP_OPTIONS with a loose source route, an IPv6
+ *                       routing header, IP_TOS (the control) and an SCTP
+ *                       socket: one line each
+ *   escape              tries to take its parent's seccomp listener
+ *                       (pidfd_getfd through /proc/PPID/fd, then blindly):
+ *                       "escape took-the-listener" or "... listener-unreachable"
  *   raw-sockets         socket(AF_INET, SOCK_RAW) and socket(AF_PACKET)
  *   flags PORT          socket(SOCK_NONBLOCK|SOCK_CLOEXEC): its flags, a
  *                       non-blocking connect to 127.0.0.1:PORT (EINPROGRESS
@@ -108,6 +114,45 @@ int main(int argc, char **argv) {
         int fd = socket(AF_INET, SOCK_STREAM, 0);
         struct sockaddr_in a = loopback(atoi(argv[2]));
         report("raw-connect", syscall(SYS_connect, fd, &a, sizeof a));
+    } else if (!strcmp(cmd, "source-route")) {
+        /* Loose source routes through 127.0.0.2, as socket options. */
+        int u = socket(AF_INET, SOCK_DGRAM, 0);
+        unsigned char lsrr[8] = {1, 0x83, 7, 4, 127, 0, 0, 2};
+        report("ip-options-lsrr", setsockopt(u, IPPROTO_IP, IP_OPTIONS, lsrr, sizeof lsrr));
+        int u6 = socket(AF_INET6, SOCK_DGRAM, 0);
+        unsigned char srh[24] = {0, 2, 4, 0, 0, 0, 0, 0}; /* type 4, one segment */
+        report("ipv6-rthdr", setsockopt(u6, IPPROTO_IPV6, IPV6_RTHDR, srh, sizeof srh));
+        int tos = 0x10;
+        report("ip-tos", setsockopt(u, IPPROTO_IP, IP_TOS, &tos, sizeof tos));
+        report("sctp", socket(AF_INET, SOCK_STREAM, IPPROTO_SCTP));
+    } else if (!strcmp(cmd, "escape")) {
+        /* A program taking over its supervisor: the parent's seccomp
+         * listener through /proc and pidfd_getfd (it runs as the same
+         * user). "escape listener-unreachable" is the held outcome. */
+        pid_t pp = getppid();
+        int pfd = (int)syscall(SYS_pidfd_open, pp, 0), got = -1;
+        for (int n = 3; n < 256 && got < 0; n++) {
+            char path[64], link[128];
+            snprintf(path, sizeof path, "/proc/%d/fd/%d", pp, n);
+            ssize_t k = readlink(path, link, sizeof link - 1);
+            if (k <= 0)
+                continue;
+            link[k] = 0;
+            if (strstr(link, "seccomp"))
+                got = (int)syscall(SYS_pidfd_getfd, pfd, n, 0);
+        }
+        /* Through /proc/PID/fd or by number, blindly. */
+        for (int n = 3; n < 256 && got < 0; n++) {
+            int fd = (int)syscall(SYS_pidfd_getfd, pfd, n, 0);
+            char path[64], link[128];
+            snprintf(path, sizeof path, "/proc/self/fd/%d", fd);
+            ssize_t k = fd < 0 ? -1 : readlink(path, link, sizeof link - 1);
+            if (k > 0 && (link[k] = 0, strstr(link, "seccomp")))
+                got = fd;
+            else if (fd >= 0)
+                close(fd);
+        }
+        printf("escape %s\n", got >= 0 ? "took-the-listener" : "listener-unreachable");
     } else if (!strcmp(cmd, "uring")) {
         char params[120] = {0};
         report("io_uring_setup", syscall(425, 8, params));

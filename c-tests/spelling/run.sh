@@ -22,6 +22,9 @@
 #                  flips between 127.0.0.3 (allowed) and 127.0.0.1 (denied):
 #                  preloaded and linked, not one datagram at 127.0.0.1;
 #                  natively (control), some
+#   swap           a UDP and a TCP socket dup2()ed in turn onto the number
+#                  another thread sends to the denied peer on: nothing
+#                  arrives preloaded or linked; natively (control), some
 #
 # Run from the repository root after `make`. Environment: LIBDIR (default
 # target/release), CC (default cc), SPELLING_BUILD (default
@@ -154,6 +157,25 @@ for mode in preload linked; do
         bad "$mode race: ${leaked:-?} datagrams reached the denied peer" "$(cat "$TMP/race-$mode.out")"
     fi
 done
+# The descriptor swapped under the call: judged as a TCP socket, sent on a
+# UDP one.
+for mode in preload linked; do
+    session swap-$mode $mode swap 1 -- LIBSOCK_DENY=127.0.0.1
+    leaked=$(sed -n 's/^race udp //p' "$TMP/swap-$mode.log")
+    if grep -q '^swap sent=[0-9]* refused=[1-9]' "$TMP/swap-$mode.out" && [ "$leaked" = 0 ]; then
+        ok "$mode, a UDP and a TCP socket dup2()ed in turn onto the number sent on: 0 datagrams at the denied peer ($(cat "$TMP/swap-$mode.out"))"
+    else
+        bad "$mode: the swapped descriptor leaked ${leaked:-?} datagrams to the denied peer" "$(cat "$TMP/swap-$mode.out")"
+    fi
+done
+session swap-native native swap 1
+leaked=$(sed -n 's/^race udp //p' "$TMP/swap-native.log")
+if [ "${leaked:-0}" -gt 0 ]; then
+    ok "control, natively: the swapped descriptor's sends reach 127.0.0.1 ($leaked datagrams)"
+else
+    bad "control: natively the swap never reached 127.0.0.1 (the check cannot tell)"
+fi
+
 session race-native native race 1
 leaked=$(sed -n 's/^race udp //p' "$TMP/race-native.log")
 if [ "${leaked:-0}" -gt 0 ]; then

@@ -20,6 +20,9 @@
  *                 through it with sendto, sendmsg and sendmmsg; prints
  *                 "race sent=N refused=M"; every datagram carries the tag
  *                 "race"
+ *   swap DIR SECS one thread dup2()s a UDP and a TCP socket in turn onto one
+ *                 number while another sends to 127.0.0.1 through it
+ *                 (tag "race" too): "swap sent=N refused=M"
  *
  * The tags say what was spelt; see the table in send().
  */
@@ -486,6 +489,51 @@ static int race(double secs) {
     return 0;
 }
 
+/* ------------------------------------------------------------------- swap */
+
+/* One thread dup2()s a UDP and a TCP socket in turn onto one number while
+ * another sends to the denied peer through that number: judged as the TCP
+ * socket (whose send names no peer), sent on the UDP one, the datagram
+ * would reach 127.0.0.1. */
+static int swap_fd = 500, swap_udp, swap_tcp;
+
+static void *swapper(void *arg) {
+    (void)arg;
+    while (!atomic_load(&done)) {
+        dup2(swap_udp, swap_fd);
+        dup2(swap_tcp, swap_fd);
+    }
+    return NULL;
+}
+
+static int swap(double secs) {
+    swap_udp = socket(AF_INET, SOCK_DGRAM, 0);
+    swap_tcp = socket(AF_INET, SOCK_STREAM, 0);
+    if (swap_udp < 0 || swap_tcp < 0 || dup2(swap_tcp, swap_fd) != swap_fd)
+        die("swap sockets");
+    struct dest d = in4(AF_INET, "127.0.0.1", U4);
+    pthread_t t;
+    pthread_create(&t, NULL, swapper, NULL);
+    struct timespec end, now;
+    clock_gettime(CLOCK_MONOTONIC, &end);
+    end.tv_sec += (time_t)secs;
+    long n = 0, refused_n = 0;
+    do {
+        for (int i = 0; i < 1000; i++) {
+            long r = sendto(swap_fd, "race", 4, MSG_NOSIGNAL, (struct sockaddr *)&d.ss, d.len);
+            if (r >= 0)
+                n++;
+            else if (errno == EPERM)
+                refused_n++;
+        }
+        clock_gettime(CLOCK_MONOTONIC, &now);
+    } while (now.tv_sec < end.tv_sec || (now.tv_sec == end.tv_sec && now.tv_nsec < end.tv_nsec));
+    atomic_store(&done, 1);
+    pthread_join(t, NULL);
+    printf("swap sent=%ld refused=%ld\n", n, refused_n);
+    return 0;
+}
+
 int main(int argc, char **argv) {
     if (argc >= 3 && !strcmp(argv[1], "receive"))
         return receive(argv[2]);
@@ -501,6 +549,10 @@ int main(int argc, char **argv) {
         read_ports(argv[2]);
         return race(atof(argv[3]));
     }
-    fprintf(stderr, "usage: %s receive DIR | send DIR | race DIR SECONDS\n", argv[0]);
+    if (argc >= 4 && !strcmp(argv[1], "swap")) {
+        read_ports(argv[2]);
+        return swap(atof(argv[3]));
+    }
+    fprintf(stderr, "usage: %s receive DIR | send DIR | bad DIR | race DIR SECONDS | swap DIR SECONDS\n", argv[0]);
     return 2;
 }

@@ -17,7 +17,7 @@ use std::ffi::c_void;
 use libc::{c_int, c_uint, mmsghdr, msghdr, size_t, sockaddr, socklen_t, ssize_t, timespec};
 
 use crate::caller;
-use crate::outbound::{self, Message, Name};
+use crate::outbound::{self, Message, Name, Pinned};
 use crate::settings::Settings;
 use crate::stats::{self, Dir};
 use crate::{access, closes, policy, real};
@@ -340,13 +340,17 @@ pub unsafe fn connect(
     // Access rules: a refused peer is never reached; the kernel gets the
     // address that was judged.
     let mut name = Name::new();
-    if let Some(access) = &s.access {
-        if let Err(why) = access.judge_name(fd, Op::Connect, addr, len, &mut name) {
+    let pin = s.access.as_ref().map(|_| Pinned::new(fd));
+    if let (Some(access), Some(pin)) = (&s.access, &pin) {
+        if let Err(why) = access.judge_name(pin.fd(), Op::Connect, addr, len, &mut name) {
             return s.refuse(Call::connect, t0, why, record);
         }
     }
-    // SAFETY: forwarded, the address as judged (the caller's without rules).
-    let r = unsafe { real::connect(fd, name.ptr(addr), len) };
+    let on = pin.as_ref().map_or(fd, Pinned::fd);
+    // SAFETY: forwarded, on the socket and with the address judged (the
+    // caller's without rules).
+    let r = unsafe { real::connect(on, name.ptr(addr), len) };
+    drop(pin);
     s.done(Call::connect, t0, r.into(), Dir::None, 0, record);
     r
 }
@@ -401,14 +405,18 @@ pub unsafe fn sendto(
     // Access rules (MSG_FASTOPEN included): nothing sent to a refused peer;
     // the kernel gets the address that was judged.
     let mut name = Name::new();
-    if let Some(access) = &s.access {
+    let pin = s.access.as_ref().map(|_| Pinned::new(fd));
+    if let (Some(access), Some(pin)) = (&s.access, &pin) {
         let op = Op::SendTo { flags };
-        if let Err(why) = access.judge_name(fd, op, addr, addrlen, &mut name) {
+        if let Err(why) = access.judge_name(pin.fd(), op, addr, addrlen, &mut name) {
             return s.refuse(Call::sendto, t0, why, record) as ssize_t;
         }
     }
-    // SAFETY: forwarded, the address as judged (the caller's without rules).
-    let r = unsafe { real::sendto(fd, buf, len, flags, name.ptr(addr), addrlen) };
+    let on = pin.as_ref().map_or(fd, Pinned::fd);
+    // SAFETY: forwarded, on the socket and with the address judged (the
+    // caller's without rules).
+    let r = unsafe { real::sendto(on, buf, len, flags, name.ptr(addr), addrlen) };
+    drop(pin);
     s.done(
         Call::sendto,
         t0,
@@ -442,14 +450,18 @@ pub unsafe fn sendmsg(
     // of the header with the name and control data that were judged.
     let mut copy = Message::new();
     let mut kernel_msg = msg;
-    if let Some(access) = &s.access {
-        match access.judge_msg(fd, flags, msg, &mut copy) {
+    let pin = s.access.as_ref().map(|_| Pinned::new(fd));
+    if let (Some(access), Some(pin)) = (&s.access, &pin) {
+        match access.judge_msg(pin.fd(), flags, msg, &mut copy) {
             Ok(m) => kernel_msg = m,
             Err(why) => return s.refuse(Call::sendmsg, t0, why, record) as ssize_t,
         }
     }
-    // SAFETY: forwarded, the header as judged (the caller's without rules).
-    let r = unsafe { real::sendmsg(fd, kernel_msg, flags) };
+    let on = pin.as_ref().map_or(fd, Pinned::fd);
+    // SAFETY: forwarded, on the socket and with the header judged (the
+    // caller's without rules).
+    let r = unsafe { real::sendmsg(on, kernel_msg, flags) };
+    drop(pin);
     s.done(
         Call::sendmsg,
         t0,
@@ -482,11 +494,14 @@ pub unsafe fn sendmmsg(
     // peer are sent, each as libsock's judged copy; if that is the first,
     // nothing is and the call fails.
     let (r, cut) = match &s.access {
-        // SAFETY: the caller's contract is the C function's.
-        Some(access) => match unsafe { outbound::sendmmsg(access, fd, msgs, vlen, flags) } {
-            (-1, Some(why)) => return s.refuse(Call::sendmmsg, t0, why, record),
-            judged => judged,
-        },
+        Some(access) => {
+            let pin = Pinned::new(fd);
+            // SAFETY: the caller's contract is the C function's.
+            match unsafe { outbound::sendmmsg(access, &pin, msgs, vlen, flags) } {
+                (-1, Some(why)) => return s.refuse(Call::sendmmsg, t0, why, record),
+                judged => judged,
+            }
+        }
         // SAFETY: forwarded unchanged.
         None => (unsafe { real::sendmmsg(fd, msgs, vlen, flags) }, None),
     };
@@ -715,14 +730,23 @@ pub unsafe fn setsockopt(
     // peer no rule judged); the kernel gets the option value judged.
     let mut copy = [0u8; addr::MAX_LEN];
     let mut kernel_value = value;
-    if let Some(access) = &s.access {
-        match access.judge_option(fd, level, name, value, len, &mut copy) {
+    let watched = outbound::watched_option(level, name);
+    let pin = s
+        .access
+        .as_ref()
+        .filter(|_| watched)
+        .map(|_| Pinned::new(fd));
+    if let (Some(access), Some(pin)) = (&s.access, &pin) {
+        match access.judge_option(pin.fd(), level, name, value, len, &mut copy) {
             Ok(v) => kernel_value = v,
             Err(why) => return s.refuse(Call::setsockopt, t0, why, record),
         }
     }
-    // SAFETY: forwarded, the value as judged (the caller's without rules).
-    let r = unsafe { real::setsockopt(fd, level, name, kernel_value, len) };
+    let on = pin.as_ref().map_or(fd, Pinned::fd);
+    // SAFETY: forwarded, on the socket and with the value judged (the
+    // caller's without rules).
+    let r = unsafe { real::setsockopt(on, level, name, kernel_value, len) };
+    drop(pin);
     s.done(Call::setsockopt, t0, r.into(), Dir::None, 0, record);
     r
 }

@@ -46,6 +46,7 @@ const IP_PKTINFO: i32 = 8;
 const IPV6_2292RTHDR: i32 = 5;
 const IPV6_RTHDR: i32 = 57;
 const IPV6_PKTINFO: i32 = 50;
+const IPV6_2292PKTOPTIONS: i32 = 6;
 /// IPv4 options that route a packet through other hosts first (RFC 791).
 const IPOPT_LSRR: u8 = 0x83;
 const IPOPT_SSRR: u8 = 0x89;
@@ -344,13 +345,16 @@ fn ip_options_route(opts: &[u8]) -> bool {
 }
 
 /// Whether `setsockopt(level, name, value)` gives the socket a source
-/// route: `IP_OPTIONS` with LSRR/SSRR, or an IPv6 routing header. While
+/// route: `IP_OPTIONS` with LSRR/SSRR, or an IPv6 routing header (alone,
+/// or among `IPV6_2292PKTOPTIONS`' control messages). While
 /// rules are set libsock refuses it (EPERM): every later send would go to
 /// a first hop no rule judged.
 pub fn routes(level: i32, name: i32, value: &[u8]) -> bool {
     match (level, name) {
         (libc::IPPROTO_IP, IP_OPTIONS) => ip_options_route(value),
         (libc::IPPROTO_IPV6, IPV6_RTHDR | IPV6_2292RTHDR) => !value.is_empty(),
+        // Sticky options given as a control buffer (RFC 2292).
+        (libc::IPPROTO_IPV6, IPV6_2292PKTOPTIONS) => scan_control(value, true).source_route,
         _ => false,
     }
 }
@@ -580,6 +584,10 @@ mod tests {
         assert!(routes(libc::IPPROTO_IPV6, IPV6_RTHDR, &[0; 8]));
         assert!(!routes(libc::IPPROTO_IPV6, IPV6_RTHDR, &[]));
         assert!(!routes(libc::SOL_SOCKET, IP_OPTIONS, &[IPOPT_LSRR]));
+        let rthdr = cmsg(libc::IPPROTO_IPV6, IPV6_RTHDR, &[0; 8]);
+        assert!(routes(libc::IPPROTO_IPV6, IPV6_2292PKTOPTIONS, &rthdr));
+        let tclass = cmsg(libc::IPPROTO_IPV6, libc::IPV6_TCLASS, &[0; 4]);
+        assert!(!routes(libc::IPPROTO_IPV6, IPV6_2292PKTOPTIONS, &tclass));
     }
 
     /// Whatever the bytes, the reading never panics, and a rewrite only

@@ -466,6 +466,17 @@ pub fn handle(ctx: &Ctx, n: &SeccompNotif) -> (Result<Outcome>, bool) {
 /// in the caller (close-on-exec if asked) as the call's answer.
 fn socket(c: &Caller) -> Result<Outcome> {
     let (domain, ty, protocol) = (c.int(0), c.int(1), c.int(2));
+    // With rules, an INET socket whose peers cannot be placed (SCTP names
+    // several, and connects through a socket option) is refused, as the
+    // library refuses it.
+    let kind = Socket {
+        domain,
+        ty,
+        protocol,
+    };
+    if c.ctx.policy.is_some() && !kind.placeable() {
+        return Err(Fail::Errno(libc::EPERM));
+    }
     // Our copy is close-on-exec whatever the caller asked (it never
     // leaves sockrun); the caller's flag is newfd_flags.
     let fd = perform(

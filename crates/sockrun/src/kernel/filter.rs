@@ -9,6 +9,7 @@
 //! | any x32 call (`nr & __X32_SYSCALL_BIT`) | `ERRNO(ENOSYS)` |
 //! | `io_uring_setup` | `ERRNO(ENOSYS)` |
 //! | `socket(AF_INET/AF_INET6, SOCK_RAW or SOCK_PACKET)`, `socket(AF_PACKET)` | `ERRNO(EPERM)` with rules, else allowed |
+//! | `setsockopt` of `IP_OPTIONS`, `IPV6_RTHDR`, `IPV6_2292RTHDR`, `IPV6_2292PKTOPTIONS` (source routes) | `ERRNO(EPERM)` with rules, else allowed |
 //! | `socket(AF_INET/AF_INET6, any other type)` | notify |
 //! | `connect`, `sendmsg`, `sendmmsg`; `sendto` with a non-NULL address | notify |
 //! | `setuid`, `setresuid`, `setgroups`, `capset`, ... ([`CRED_CALLS`]) | notify (noted, then let through) |
@@ -140,8 +141,13 @@ impl Asm {
     }
 }
 
+/// `IPV6_2292PKTOPTIONS` (linux/in6.h): sticky options as a control buffer,
+/// a routing header among them.
+const IPV6_2292PKTOPTIONS: u32 = 6;
+
 /// The seccomp program. `rules`: access rules are set, so raw and packet
-/// sockets (which no socket filter can hold) are refused with EPERM.
+/// sockets (which no socket filter can hold) and source routes set as
+/// socket options are refused with EPERM.
 pub fn program(rules: bool) -> Vec<SockFilter> {
     let mut a = Asm::default();
     let (native_arch, kill, enosys, notify, allow, eperm_or_allow) = (
@@ -156,6 +162,15 @@ pub fn program(rules: bool) -> Vec<SockFilter> {
         (a.label(), a.label(), a.label(), a.label(), a.label());
     let [l1, l2, l3, l4, l5, l6, l7, l8] = [(); 8].map(|()| a.label());
     let creds = a.label();
+    let (l_sso, setsockopt, level_ip, level_ip6, l9, l10, l11) = (
+        a.label(),
+        a.label(),
+        a.label(),
+        a.label(),
+        a.label(),
+        a.label(),
+        a.label(),
+    );
 
     a.load(ARCH);
     a.jump(BPF_JEQ, AUDIT_ARCH_X86_64, native_arch, kill);
@@ -173,7 +188,9 @@ pub fn program(rules: bool) -> Vec<SockFilter> {
     a.here(l4);
     a.jump(BPF_JEQ, libc::SYS_sendmsg as u32, notify, l5);
     a.here(l5);
-    a.jump(BPF_JEQ, libc::SYS_sendmmsg as u32, notify, creds);
+    a.jump(BPF_JEQ, libc::SYS_sendmmsg as u32, notify, l_sso);
+    a.here(l_sso);
+    a.jump(BPF_JEQ, libc::SYS_setsockopt as u32, setsockopt, creds);
     // Calls that change credentials: told to the supervisor, which notes it
     // and lets them run (see CRED_CALLS).
     a.here(creds);
@@ -203,6 +220,27 @@ pub fn program(rules: bool) -> Vec<SockFilter> {
     a.jump(BPF_JEQ, libc::SOCK_RAW as u32, eperm_or_allow, l8);
     a.here(l8);
     a.jump(BPF_JEQ, SOCK_PACKET, eperm_or_allow, notify);
+
+    // setsockopt(fd, level, name, …): a source route (IP_OPTIONS) or an
+    // IPv6 routing header (IPV6_RTHDR, and the RFC 2292 forms, which carry
+    // one) would send every later packet of the socket to a first hop no
+    // rule judged, and the supervisor's own send on its duplicate would
+    // carry it too: refused with rules (`int` arguments: the low halves).
+    a.here(setsockopt);
+    a.load(arg_lo(1));
+    a.jump(BPF_JEQ, libc::IPPROTO_IP as u32, level_ip, l9);
+    a.here(l9);
+    a.jump(BPF_JEQ, libc::IPPROTO_IPV6 as u32, level_ip6, allow);
+    a.here(level_ip);
+    a.load(arg_lo(2));
+    a.jump(BPF_JEQ, libc::IP_OPTIONS as u32, eperm_or_allow, allow);
+    a.here(level_ip6);
+    a.load(arg_lo(2));
+    a.jump(BPF_JEQ, libc::IPV6_RTHDR as u32, eperm_or_allow, l10);
+    a.here(l10);
+    a.jump(BPF_JEQ, libc::IPV6_2292RTHDR as u32, eperm_or_allow, l11);
+    a.here(l11);
+    a.jump(BPF_JEQ, IPV6_2292PKTOPTIONS, eperm_or_allow, allow);
 
     // sendto(fd, buf, len, flags, addr, addrlen): only with an address
     // (a pointer: both halves).
@@ -326,6 +364,33 @@ mod tests {
         assert_eq!(
             call(&p, libc::SYS_sendto, [3, 0x1000, 5, 0, 1 << 32, 16]),
             RET_USER_NOTIF
+        );
+        // setsockopt: source routes refused, every other option native.
+        for (level, name) in [(0, 4), (41, 57), (41, 5), (41, 6)] {
+            assert_eq!(
+                call(&p, libc::SYS_setsockopt, [3, level, name, 0x1000, 8, 0]),
+                EPERM
+            );
+            assert_eq!(
+                call(
+                    &program(false),
+                    libc::SYS_setsockopt,
+                    [3, level, name, 0x1000, 8, 0]
+                ),
+                RET_ALLOW
+            );
+        }
+        for (level, name) in [(0, 1), (1, 2), (6, 1), (41, 26), (1, 4)] {
+            assert_eq!(
+                call(&p, libc::SYS_setsockopt, [3, level, name, 0x1000, 8, 0]),
+                RET_ALLOW,
+                "{level} {name}"
+            );
+        }
+        // An int argument: the kernel reads the low half only.
+        assert_eq!(
+            call(&p, libc::SYS_setsockopt, [3, 1 << 32, 4, 0x1000, 8, 0]),
+            EPERM
         );
         // Credential changes: told, then let through.
         for nr in CRED_CALLS {

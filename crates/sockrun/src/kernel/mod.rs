@@ -150,6 +150,16 @@ pub fn run(mut command: Command, policy: Option<Policy>) -> Result<i32, StartErr
     }
     let prog = filter::program(policy.is_some());
     let setup = |e: io::Error| StartError::Setup(crate::exec::describe(&e));
+    // The command runs as sockrun's user, which would let it act on sockrun
+    // as on any process of its own (ptrace, pidfd_getfd, /proc/PID/mem):
+    // take the listener and answer its own calls. Not dumpable, sockrun is
+    // out of reach of a program without CAP_SYS_PTRACE; the child is made
+    // dumpable again (for sockrun to take its listener), and exec resets it
+    // for the command as usual.
+    // SAFETY: plain integer arguments.
+    if unsafe { libc::prctl(libc::PR_SET_DUMPABLE, 0, 0, 0, 0) } != 0 {
+        return Err(setup(io::Error::last_os_error()));
+    }
     let (report_r, report_w) = pipe().map_err(setup)?;
     let (ack_r, ack_w) = pipe().map_err(setup)?;
     let (report_wfd, ack_rfd) = (report_w.as_raw_fd(), ack_r.as_raw_fd());
@@ -159,7 +169,9 @@ pub fn run(mut command: Command, policy: Option<Policy>) -> Result<i32, StartErr
     unsafe {
         command.pre_exec(move || {
             let mut msg = [0u8; 8];
-            if libc::prctl(libc::PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0 {
+            if libc::prctl(libc::PR_SET_DUMPABLE, 1, 0, 0, 0) != 0
+                || libc::prctl(libc::PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0
+            {
                 msg[..4].copy_from_slice(&(-sys::errno()).to_ne_bytes());
                 write_all(report_wfd, &msg);
                 return Err(io::Error::from_raw_os_error(libc::EPERM));
