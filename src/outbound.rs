@@ -138,28 +138,67 @@ impl Name {
     }
 }
 
-/// A message's control data, copied.
+/// A message's control data, copied: on the stack, or past
+/// [`INLINE_CONTROL`] in pages of its own. Not malloc: `sendmsg` is
+/// async-signal-safe, and a signal handler's `sendmsg` may interrupt a
+/// `malloc` holding its lock; `mmap` is a system call.
 struct Control {
     inline: [u8; INLINE_CONTROL],
-    heap: Vec<u8>,
+    map: *mut u8,
+    map_len: usize,
 }
 
 impl Control {
     const fn new() -> Control {
         Control {
             inline: [0; INLINE_CONTROL],
-            heap: Vec::new(),
+            map: std::ptr::null_mut(),
+            map_len: 0,
         }
     }
 
-    /// Room for `len` bytes.
-    fn room(&mut self, len: usize) -> &mut [u8] {
+    /// Room for `len` bytes (at most [`MAX_CONTROL`]); None if no memory
+    /// could be had.
+    fn room(&mut self, len: usize) -> Option<&mut [u8]> {
         if len <= INLINE_CONTROL {
-            &mut self.inline[..len]
-        } else {
-            self.heap.resize(len, 0);
-            &mut self.heap[..]
+            return Some(&mut self.inline[..len]);
         }
+        if self.map_len < len {
+            self.unmap();
+            // SAFETY: a fresh private anonymous mapping; no pointer aliases it.
+            let m = unsafe {
+                libc::mmap(
+                    std::ptr::null_mut(),
+                    len,
+                    libc::PROT_READ | libc::PROT_WRITE,
+                    libc::MAP_PRIVATE | libc::MAP_ANONYMOUS,
+                    -1,
+                    0,
+                )
+            };
+            if m == libc::MAP_FAILED {
+                return None;
+            }
+            (self.map, self.map_len) = (m.cast(), len);
+        }
+        // SAFETY: `map` is a live mapping of `map_len` >= `len` bytes, owned
+        // by this Control and borrowed mutably through it.
+        Some(unsafe { std::slice::from_raw_parts_mut(self.map, len) })
+    }
+
+    fn unmap(&mut self) {
+        if !self.map.is_null() {
+            // SAFETY: the mapping made in `room`, unmapped once.
+            unsafe { libc::munmap(self.map.cast(), self.map_len) };
+            (self.map, self.map_len) = (std::ptr::null_mut(), 0);
+        }
+    }
+}
+
+impl Drop for Control {
+    fn drop(&mut self) {
+        let _errno = crate::errno::ErrnoGuard::save();
+        self.unmap();
     }
 }
 
@@ -363,7 +402,9 @@ impl Access {
             if clen > MAX_CONTROL {
                 return Err(CONTROL_TOO_LARGE);
             }
-            let room = m.control.room(clen);
+            let Some(room) = m.control.room(clen) else {
+                return Err(CONTROL_TOO_LARGE);
+            };
             match caller::try_read(hdr.msg_control, room) {
                 Ok(()) => {
                     let seen = dest::scan_control(room, sock.domain == libc::AF_INET6);
@@ -613,6 +654,50 @@ mod tests {
         assert_eq!(unsafe { real::bind(udp.0, here.as_ptr().cast(), 16) }, 0);
         let mut name = Name::new();
         assert!(a.judge_name(udp.0, Op::Connect, p, 16, &mut name).is_err());
+    }
+
+    /// A control message of `data` at (level, type), padded as CMSG_SPACE.
+    fn cmsg(level: c_int, ty: c_int, data: &[u8]) -> Vec<u8> {
+        let mut b = ((16 + data.len()) as u64).to_ne_bytes().to_vec();
+        b.extend_from_slice(&level.to_ne_bytes());
+        b.extend_from_slice(&ty.to_ne_bytes());
+        b.extend_from_slice(data);
+        b.resize(b.len().div_ceil(8) * 8, 0);
+        b
+    }
+
+    #[test]
+    fn large_control_data_is_copied_and_scanned_whole() {
+        let a = Access::load(None, Some("127.0.0.2"));
+        let udp = Sock::new(libc::AF_INET, libc::SOCK_DGRAM);
+        let tos = cmsg(libc::IPPROTO_IP, libc::IP_TOS, &[0x10, 0, 0, 0]);
+        let mut control: Vec<u8> = std::iter::repeat_n(tos, 60).flatten().collect();
+        assert!(control.len() > INLINE_CONTROL);
+        let name = encode_v4("127.0.0.3:9".parse().unwrap());
+        // SAFETY: msghdr is plain data: all zeroes is an empty one.
+        let mut m: msghdr = unsafe { std::mem::zeroed() };
+        m.msg_name = name.as_ptr().cast_mut().cast();
+        m.msg_namelen = 16;
+        m.msg_control = control.as_mut_ptr().cast();
+        m.msg_controllen = control.len();
+        let mut copy = Message::new();
+        let judged = a.judge_msg(udp.0, 0, &m, &mut copy).expect("allowed");
+        // SAFETY: the header judge_msg returned: `copy.hdr`, alive here.
+        let hdr = unsafe { &*judged };
+        assert_ne!(hdr.msg_control, m.msg_control);
+        // SAFETY: the copy holds msg_controllen bytes.
+        let copied =
+            unsafe { std::slice::from_raw_parts(hdr.msg_control.cast::<u8>(), hdr.msg_controllen) };
+        assert_eq!(copied, &control[..]);
+        // A source route at the end of it is found.
+        control.extend(cmsg(libc::IPPROTO_IP, 7, &[0x83, 7, 4, 127, 0, 0, 2, 0]));
+        m.msg_control = control.as_mut_ptr().cast();
+        m.msg_controllen = control.len();
+        let mut copy = Message::new();
+        assert_eq!(
+            a.judge_msg(udp.0, 0, &m, &mut copy).err(),
+            Some(SOURCE_ROUTE)
+        );
     }
 
     #[test]

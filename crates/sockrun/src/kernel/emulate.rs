@@ -808,7 +808,14 @@ fn sendmmsg(c: &mut Caller) -> Result<i64> {
         c.sigpipe(flags, &r);
         match r {
             Ok(n) => {
-                let _ = sys::write_mem(c.tid(), at + MSG_LEN_AT, &(n as u32).to_ne_bytes());
+                // The kernel's put_user of msg_len: a message whose length
+                // cannot be written back is not counted (EFAULT if first).
+                if sys::write_mem(c.tid(), at + MSG_LEN_AT, &(n as u32).to_ne_bytes()).is_err() {
+                    if sent == 0 {
+                        return Err(Fail::Errno(libc::EFAULT));
+                    }
+                    break;
+                }
                 sent += 1;
             }
             Err(e) if sent == 0 => return Err(Fail::Errno(e)),
