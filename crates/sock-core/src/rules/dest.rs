@@ -12,7 +12,7 @@
 //! | `udpv6_sendmsg` | on an IPv6 socket an `AF_UNSPEC` name means no name (the connected peer) |
 //! | `udpv6_sendmsg` → `udp_sendmsg` | an `AF_INET` name on an IPv6 datagram socket is sent as IPv4 |
 //! | `udpv6_sendmsg`, `__ip6_datagram_connect`, `tcp_v6_connect` | `::ffff:a.b.c.d` is IPv4 `a.b.c.d` |
-//! | `ip_route_output_key_hash_rcu` | IPv4 `0.0.0.0` goes to the source address (bound, or `IP_PKTINFO`'s), else `127.0.0.1` |
+//! | `ip_route_output_key_hash_rcu` | IPv4 `0.0.0.0` goes to the source address (bound — not to a multicast or broadcast address, `inet_bind` — or `IP_PKTINFO`'s), else `127.0.0.1` |
 //! | `udpv6_sendmsg`, `__ip6_datagram_connect`, `tcp_v6_connect` | `::` is `::1` (`::ffff:127.0.0.1` on a socket bound to a v4-mapped address) |
 //! | `inet_dgram_connect`, `__inet_stream_connect` | `connect` to `AF_UNSPEC` disconnects: no peer |
 //! | `tcp_sendmsg_locked` | a TCP (or MPTCP) send names a peer only with `MSG_FASTOPEN`; otherwise the name is ignored |
@@ -262,11 +262,19 @@ fn v4(bytes: &mut [u8], at: usize, source: impl FnOnce() -> Source) -> Ipv4Addr 
         return ip;
     }
     let s = source();
-    let src = s.pktinfo.unwrap_or(match s.bound {
+    let bound = match s.bound {
         Some(IpAddr::V4(b)) => b,
         Some(IpAddr::V6(b)) => b.to_ipv4_mapped().unwrap_or(Ipv4Addr::UNSPECIFIED),
         None => Ipv4Addr::UNSPECIFIED,
-    });
+    };
+    // inet_bind: a socket bound to a multicast or broadcast address has no
+    // source address of its own (inet_saddr 0), whatever getsockname says.
+    let bound = if bound.is_multicast() || bound.is_broadcast() {
+        Ipv4Addr::UNSPECIFIED
+    } else {
+        bound
+    };
+    let src = s.pktinfo.unwrap_or(bound);
     let reached = if src.is_unspecified() {
         Ipv4Addr::LOCALHOST
     } else {
@@ -469,6 +477,7 @@ mod tests {
             ("udp_sendmsg: AF_UNSPEC shorter than sockaddr_in: EINVAL", UDP4, SEND, sin(libc::AF_UNSPEC, lo, 9)[..8].to_vec(), unbound, Dest::Rejected, None),
             ("ip_route_output_key_hash_rcu: 0.0.0.0 unbound is 127.0.0.1", UDP4, SEND, sin(libc::AF_INET, any, 9), unbound, peer("127.0.0.1:9"), Some(sin(libc::AF_INET, lo, 9))),
             ("ip_route_output_key_hash_rcu: 0.0.0.0 is the bound source", UDP4, SEND, sin(libc::AF_INET, any, 9), bound5, peer("127.0.0.5:9"), Some(sin(libc::AF_INET, [127, 0, 0, 5], 9))),
+            ("inet_bind: bound to a multicast group, no source: 127.0.0.1", UDP4, SEND, sin(libc::AF_INET, any, 9), Source { bound: Some("239.1.2.3".parse().unwrap()), pktinfo: None }, peer("127.0.0.1:9"), Some(sin(libc::AF_INET, lo, 9))),
             ("ip_cmsg_send: IP_PKTINFO's source replaces the bound one", UDP4, MSG, sin(libc::AF_INET, any, 9), pktinfo, peer("127.0.0.9:9"), Some(sin(libc::AF_INET, [127, 0, 0, 9], 9))),
             ("ip_cmsg_send: IP_PKTINFO's 0.0.0.0 too", UDP4, MSG, sin(libc::AF_INET, any, 9), pktinfo_zero, peer("127.0.0.1:9"), Some(sin(libc::AF_INET, lo, 9))),
             ("AF_UNSPEC 0.0.0.0: both rules", UDP4, SEND, sin(libc::AF_UNSPEC, any, 9), unbound, peer("127.0.0.1:9"), Some(sin(libc::AF_UNSPEC, lo, 9))),
