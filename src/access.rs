@@ -132,16 +132,7 @@ impl Access {
         if domain != libc::AF_INET && domain != libc::AF_INET6 {
             return Ok(());
         }
-        let base = ty & !(libc::SOCK_NONBLOCK | libc::SOCK_CLOEXEC);
-        let ports = matches!(
-            (base, protocol),
-            (libc::SOCK_STREAM, 0 | libc::IPPROTO_TCP)
-                | (
-                    libc::SOCK_DGRAM,
-                    0 | libc::IPPROTO_UDP | libc::IPPROTO_UDPLITE
-                )
-        );
-        let prog = self.policy.filter(ports);
+        let prog = self.policy.filter_for(ty, protocol);
         match attach(fd, prog) {
             Ok(()) => Ok(()),
             // A locked filter: fine if it is one of libsock's (the same

@@ -428,6 +428,22 @@ impl Policy {
         &self.filters[usize::from(!ports)]
     }
 
+    /// The filter for an INET/INET6 socket of type `ty` (flags ignored)
+    /// and `protocol`: the one with ports for TCP and UDP (and UDP-Lite),
+    /// whose packets carry the source port at offset 0.
+    pub fn filter_for(&self, ty: i32, protocol: i32) -> &[bpf::SockFilter] {
+        let base = ty & !(libc::SOCK_NONBLOCK | libc::SOCK_CLOEXEC);
+        let ports = matches!(
+            (base, protocol),
+            (libc::SOCK_STREAM, 0 | libc::IPPROTO_TCP)
+                | (
+                    libc::SOCK_DGRAM,
+                    0 | libc::IPPROTO_UDP | libc::IPPROTO_UDPLITE
+                )
+        );
+        self.filter(ports)
+    }
+
     /// The policy that refuses every INET/INET6 peer (after an error).
     pub fn fail_closed() -> Policy {
         Policy {

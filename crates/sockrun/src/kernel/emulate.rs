@@ -278,25 +278,10 @@ impl Ctx {
     /// locks it.
     fn filter(&self, fd: RawFd, ty: i32, protocol: i32) -> std::result::Result<(), i32> {
         match &self.policy {
-            Some(policy) => attach(fd, filter_for(policy, ty, protocol)),
+            Some(policy) => attach(fd, policy.filter_for(ty, protocol)),
             None => Ok(()),
         }
     }
-}
-
-/// The rules' filter for a socket of `ty` and `protocol`: the one with
-/// ports for TCP and UDP (the source port at offset 0), as libsock's.
-fn filter_for(policy: &Policy, ty: i32, protocol: i32) -> &[SockFilter] {
-    let base = ty & !(libc::SOCK_NONBLOCK | libc::SOCK_CLOEXEC);
-    let ports = matches!(
-        (base, protocol),
-        (libc::SOCK_STREAM, 0 | libc::IPPROTO_TCP)
-            | (
-                libc::SOCK_DGRAM,
-                0 | libc::IPPROTO_UDP | libc::IPPROTO_UDPLITE
-            )
-    );
-    policy.filter(ports)
 }
 
 /// Attaches `prog` to `fd` (SO_ATTACH_FILTER) and locks it (SO_LOCK_FILTER).
@@ -344,7 +329,7 @@ pub fn can_filter(policy: &Policy) -> std::result::Result<(), i32> {
         }
         // SAFETY: `fd` was just returned and nothing else owns it.
         let fd = unsafe { <OwnedFd as std::os::fd::FromRawFd>::from_raw_fd(fd) };
-        attach(fd.as_raw_fd(), filter_for(policy, ty, 0))?;
+        attach(fd.as_raw_fd(), policy.filter_for(ty, 0))?;
     }
     Ok(())
 }
@@ -387,7 +372,7 @@ pub fn filter_inherited(policy: &Policy) -> Vec<String> {
         }
         let ty = get_int(fd, libc::SO_TYPE).unwrap_or(0);
         let protocol = get_int(fd, libc::SO_PROTOCOL).unwrap_or(0);
-        if attach(fd, filter_for(policy, ty, protocol)).is_err()
+        if attach(fd, policy.filter_for(ty, protocol)).is_err()
             && !ours(fd)
             && attach(fd, &drop_all).is_err()
         {
