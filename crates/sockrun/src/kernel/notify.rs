@@ -1,28 +1,42 @@
 //! The notification loop: receives each supervised call
 //! (`SECCOMP_IOCTL_NOTIF_RECV`) and answers it (`SECCOMP_IOCTL_NOTIF_SEND`,
 //! or `SECCOMP_IOCTL_NOTIF_ADDFD` with `SECCOMP_ADDFD_FLAG_SEND` for a new
-//! socket) on a worker thread. Workers are kept and reused; a call goes to
-//! an idle one, and when none is idle (all busy, e.g. blocked in a
-//! connect) a new one is started: a slow call never stalls another
-//! thread's, and a thread is not created per call.
+//! socket) on the thread that received it: there is no hand-off between
+//! threads per call (a futex wake-up costs more than the call itself).
+//! Several threads wait in `SECCOMP_IOCTL_NOTIF_RECV` on the same listener
+//! (the kernel gives each call to one of them); a thread that receives a
+//! call while no other is left waiting starts one before handling it, so
+//! one receiver is always waiting and a slow call (a connect that blocks)
+//! never stalls another thread's. A thread done with its call waits again,
+//! or ends when two others are waiting already: threads are reused, not
+//! created per call.
 
 use super::emulate::{self, Ctx, Fail, Outcome};
-use super::sys::{self, SeccompNotif};
+use super::sys;
 
+use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::mpsc::{self, Receiver};
-use std::sync::{Arc, Mutex};
 use std::thread;
 
+/// Receivers kept waiting beyond the one handling a call: a thread done
+/// with its call ends rather than wait when this many already do.
+const SPARE: usize = 2;
+
 /// Serves the listener until it fails (every process under the filter is
-/// gone) — sockrun exits when its child does, ending this thread.
+/// gone) — sockrun exits when its child does, ending these threads.
 pub fn serve(ctx: Arc<Ctx>) {
-    let (tx, rx) = mpsc::channel::<SeccompNotif>();
-    let rx = Arc::new(Mutex::new(rx));
-    // Workers waiting for a call and not yet promised one: each call sent
-    // takes one (or starts a worker), so queued calls never outnumber the
-    // workers that will take them.
-    let idle = Arc::new(AtomicUsize::new(0));
+    // Wake-ups of the receiver are synchronous (Linux 6.6): the caller,
+    // about to sleep until its answer, hands its CPU to the receiver. An
+    // older kernel just wakes it as any other.
+    let _ = sys::set_sync_wake_up(ctx.listener);
+    // Threads waiting (or about to wait) in NOTIF_RECV; this one.
+    let waiting = Arc::new(AtomicUsize::new(1));
+    receive(&ctx, &waiting);
+}
+
+/// A receiver: takes calls off the listener and answers them, counted in
+/// `waiting` while it waits for one.
+fn receive(ctx: &Arc<Ctx>, waiting: &Arc<AtomicUsize>) {
     loop {
         let n = match sys::recv(ctx.listener) {
             Ok(n) => n,
@@ -36,57 +50,55 @@ pub fn serve(ctx: Arc<Ctx>) {
             let _ = sys::send_continue(ctx.listener, n.id);
             continue;
         }
-        let reserved = idle
-            .fetch_update(Ordering::AcqRel, Ordering::Acquire, |v| v.checked_sub(1))
-            .is_ok();
-        if !reserved {
-            let (c, r, i) = (Arc::clone(&ctx), Arc::clone(&rx), Arc::clone(&idle));
+        // This thread stops waiting; if it was the last, another takes
+        // its place before the call (which may block) is handled.
+        if waiting.fetch_sub(1, Ordering::AcqRel) == 1 {
+            waiting.fetch_add(1, Ordering::AcqRel);
+            let (c, w) = (Arc::clone(ctx), Arc::clone(waiting));
             let spawned = thread::Builder::new()
                 .name("sockrun-call".into())
-                .spawn(move || work(&c, &r, &i));
+                .spawn(move || receive(&c, &w));
             if spawned.is_err() {
-                // No thread for it: the call fails as the kernel's own
-                // would without memory, rather than wait.
+                // No thread to wait in its place: the call fails as the
+                // kernel's own would without memory, rather than risk
+                // stalling every other call behind it; this thread waits
+                // again (it is still counted).
                 let _ = sys::send(ctx.listener, n.id, 0, libc::EAGAIN);
                 continue;
             }
         }
-        if tx.send(n).is_err() {
+        // Counted as waiting again before the answer goes out, so the
+        // caller's next call finds the count as it will be.
+        let rejoin = || {
+            waiting
+                .fetch_update(Ordering::AcqRel, Ordering::Acquire, |v| {
+                    (v < SPARE).then_some(v + 1)
+                })
+                .is_ok()
+        };
+        if !answer(ctx, &n, rejoin) {
             return;
         }
     }
 }
 
-/// A worker: answers calls from the queue, counting itself idle between
-/// them.
-fn work(ctx: &Ctx, rx: &Mutex<Receiver<SeccompNotif>>, idle: &AtomicUsize) {
-    loop {
-        let next = match rx.lock() {
-            Ok(rx) => rx.recv(),
-            Err(_) => return,
-        };
-        let Ok(n) = next else {
-            return;
-        };
-        answer(ctx, &n);
-        idle.fetch_add(1, Ordering::AcqRel);
-    }
-}
-
-/// Handles `n` and answers it (nothing when its caller is gone).
-fn answer(ctx: &Ctx, n: &SeccompNotif) {
+/// Handles `n` and answers it (nothing when its caller is gone), calling
+/// `then` just before the answer is sent: what it returns.
+fn answer(ctx: &Ctx, n: &sys::SeccompNotif, then: impl FnOnce() -> bool) -> bool {
     let (r, sigpipe) = emulate::handle(ctx, n);
     let (val, errno) = match r {
-        Ok(Outcome::Answered) => return,
+        Ok(Outcome::Answered) => return then(),
         // Gone, or so it seemed: a call still pending is never left
         // waiting — it is refused.
         Err(Fail::Gone) if sys::id_valid(ctx.listener, n.id) => (0, libc::EPERM),
-        Err(Fail::Gone) => return,
+        Err(Fail::Gone) => return then(),
         Ok(Outcome::Value(v)) => (v, 0),
         Err(Fail::Errno(e)) => (0, e),
     };
+    let next = then();
     // ENOENT: the caller was interrupted or killed meanwhile.
     if sys::send(ctx.listener, n.id, val, errno).is_ok() && sigpipe {
         emulate::raise_sigpipe(n.pid as libc::pid_t);
     }
+    next
 }

@@ -123,6 +123,12 @@ pub const NOTIF_ID_VALID: u32 = ioc(IOC_WRITE, MAGIC, 2, size_of::<u64>());
 /// `SECCOMP_IOCTL_NOTIF_ADDFD`: `_IOW('!', 3, struct seccomp_notif_addfd)`.
 pub const NOTIF_ADDFD: u32 = ioc(IOC_WRITE, MAGIC, 3, size_of::<SeccompNotifAddfd>());
 
+/// `SECCOMP_IOCTL_NOTIF_SET_FLAGS`: `_IOW('!', 4, __u64)` (Linux 6.6).
+pub const NOTIF_SET_FLAGS: u32 = ioc(IOC_WRITE, MAGIC, 4, size_of::<u64>());
+/// `SECCOMP_USER_NOTIF_FD_SYNC_WAKE_UP`: the caller's wake-up of a
+/// receiver is synchronous (the receiver runs on the caller's CPU).
+const USER_NOTIF_FD_SYNC_WAKE_UP: libc::c_ulong = 1;
+
 /// The calling thread's errno.
 pub fn errno() -> i32 {
     io::Error::last_os_error()
@@ -198,6 +204,20 @@ fn notif_ioctl<T>(listener: RawFd, request: u32, arg: *mut T) -> Result<libc::c_
     // SAFETY: each caller passes the structure `request` is defined with.
     let r = unsafe { libc::ioctl(listener, request as libc::c_ulong, arg) };
     check(libc::c_long::from(r))
+}
+
+/// Asks for synchronous wake-ups on `listener`
+/// ([`USER_NOTIF_FD_SYNC_WAKE_UP`]): Err(EINVAL) before Linux 6.6.
+pub fn set_sync_wake_up(listener: RawFd) -> Result<(), i32> {
+    // SAFETY: the flags are passed by value, not through a pointer.
+    let r = unsafe {
+        libc::ioctl(
+            listener,
+            NOTIF_SET_FLAGS as libc::c_ulong,
+            USER_NOTIF_FD_SYNC_WAKE_UP,
+        )
+    };
+    check(libc::c_long::from(r)).map(|_| ())
 }
 
 /// Receives the next notification (blocks): Err(errno) — EINTR, ENOENT
