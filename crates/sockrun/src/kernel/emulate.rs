@@ -13,9 +13,11 @@ use sock_core::rules::Policy;
 use sock_core::rules::bpf::SockFilter;
 use sock_core::rules::dest::{self, Dest, Op, Socket, Source};
 
+use std::cell::RefCell;
 use std::fs;
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 use std::os::fd::{AsRawFd, OwnedFd, RawFd};
+use std::rc::Rc;
 
 /// `SO_LOCK_FILTER` (asm-generic/socket.h), not in the libc crate.
 const SO_LOCK_FILTER: libc::c_int = 44;
@@ -71,7 +73,7 @@ type Result<T> = std::result::Result<T, Fail>;
 struct Caller<'a> {
     ctx: &'a Ctx,
     n: &'a SeccompNotif,
-    pidfd: Option<OwnedFd>,
+    pidfd: Option<Rc<OwnedFd>>,
     /// The call's send failed with EPIPE and asked for no MSG_NOSIGNAL.
     sigpipe: bool,
 }
@@ -117,31 +119,61 @@ impl Caller<'_> {
     /// A duplicate of the caller's descriptor `fd` (the same open file
     /// description): EBADF if it has none.
     fn fd(&mut self, fd: i32) -> Result<OwnedFd> {
+        let mut cached = false;
         if self.pidfd.is_none() {
-            // A pidfd for the thread itself (Linux 6.9), else for its
-            // process: the descriptors are the table the caller uses.
-            let gone = |e| match e {
-                libc::ESRCH => Fail::Gone,
-                e => Fail::Errno(e),
-            };
-            let pidfd = match sys::pidfd_open(self.tid(), sys::PIDFD_THREAD) {
-                Ok(p) => p,
-                Err(libc::EINVAL) => {
-                    sys::pidfd_open(tgid(self.tid()).ok_or(Fail::Gone)?, 0).map_err(gone)?
+            self.pidfd = Some(match cached_pidfd(self.tid()) {
+                Some(pidfd) => {
+                    cached = true;
+                    pidfd
                 }
-                Err(e) => return Err(gone(e)),
-            };
-            // The thread id could have been reused: the call still pending
-            // means it was not.
-            self.valid()?;
-            self.pidfd = Some(pidfd);
+                None => self.open_pidfd()?,
+            });
         }
-        let pidfd = self.pidfd.as_ref().ok_or(Fail::Gone)?;
-        sys::pidfd_getfd(pidfd, fd).map_err(|e| match e {
+        let pidfd = self.pidfd.clone().ok_or(Fail::Gone)?;
+        let r = match sys::pidfd_getfd(&pidfd, fd) {
+            // A cached pidfd whose thread is gone: the caller is another
+            // thread given its id since; open one for it. (Checked by the
+            // reads of its memory that follow, each then ID_VALID, before
+            // anything is done with the descriptor.)
+            Err(libc::ESRCH) if cached => {
+                forget_pidfd(self.tid());
+                let pidfd = self.open_pidfd()?;
+                self.pidfd = Some(Rc::clone(&pidfd));
+                sys::pidfd_getfd(&pidfd, fd)
+            }
+            r => r,
+        };
+        r.map_err(|e| match e {
             libc::EBADF => Fail::Errno(libc::EBADF),
             libc::ESRCH => Fail::Gone,
             e => Fail::Errno(e),
         })
+    }
+
+    /// A new pidfd for the caller: for the thread itself (Linux 6.9), kept
+    /// for its next calls ([`cached_pidfd`]), else for its process.
+    fn open_pidfd(&self) -> Result<Rc<OwnedFd>> {
+        // The descriptors are the table the caller uses.
+        let gone = |e| match e {
+            libc::ESRCH => Fail::Gone,
+            e => Fail::Errno(e),
+        };
+        let (pidfd, thread) = match sys::pidfd_open(self.tid(), sys::PIDFD_THREAD) {
+            Ok(p) => (p, true),
+            Err(libc::EINVAL) => (
+                sys::pidfd_open(tgid(self.tid()).ok_or(Fail::Gone)?, 0).map_err(gone)?,
+                false,
+            ),
+            Err(e) => return Err(gone(e)),
+        };
+        // The thread id could have been reused: the call still pending
+        // means it was not.
+        self.valid()?;
+        let pidfd = Rc::new(pidfd);
+        if thread {
+            keep_pidfd(self.tid(), &pidfd);
+        }
+        Ok(pidfd)
     }
 
     /// The caller's socket `fd` and what it is: ENOTSOCK if it is none.
@@ -173,6 +205,35 @@ impl Caller<'_> {
             raise_sigpipe(self.tid());
         }
     }
+}
+
+/// Thread pidfds opened by this receiving thread, by thread id, newest
+/// last. A pidfd stays the handle of the thread it was opened for: while
+/// that thread lives no other has its id, so a call from that id is its
+/// call; once it is gone, `pidfd_getfd` on the pidfd fails (ESRCH) and a
+/// new one is opened. (A process pidfd, before Linux 6.9, would not fail
+/// so for a dead thread, and is not kept.)
+const PIDFDS: usize = 8;
+thread_local! {
+    static PIDFD_CACHE: RefCell<Vec<(libc::pid_t, Rc<OwnedFd>)>> = const { RefCell::new(Vec::new()) };
+}
+
+fn cached_pidfd(tid: libc::pid_t) -> Option<Rc<OwnedFd>> {
+    PIDFD_CACHE.with_borrow(|c| c.iter().find(|(t, _)| *t == tid).map(|(_, p)| Rc::clone(p)))
+}
+
+fn keep_pidfd(tid: libc::pid_t, pidfd: &Rc<OwnedFd>) {
+    PIDFD_CACHE.with_borrow_mut(|c| {
+        c.retain(|(t, _)| *t != tid);
+        if c.len() == PIDFDS {
+            c.remove(0);
+        }
+        c.push((tid, Rc::clone(pidfd)));
+    });
+}
+
+fn forget_pidfd(tid: libc::pid_t) {
+    PIDFD_CACHE.with_borrow_mut(|c| c.retain(|(t, _)| *t != tid));
 }
 
 /// Whether thread `tid` has a handler for `sig` (`SigCgt:` in its status).
