@@ -7,7 +7,7 @@
 //! `ping` sockets outside `net.ipv4.ping_group_range`. The raw system calls
 //! used here change only the calling thread's credentials (glibc's
 //! wrappers would change every thread's): a scoped thread that ends after
-//! the one call, so the worker keeps sockrun's. When the caller's
+//! the one call, so the receiving thread keeps sockrun's. When the caller's
 //! credentials are sockrun's — always, unless the program changed its own
 //! (`CHANGED`) — nothing is changed and no thread is started.
 

@@ -572,7 +572,7 @@ fn read_name(c: &Caller, addr: u64, len: u32) -> Result<[u8; MAX_NAME]> {
 /// Performs the call `f` as the caller would: with its credentials
 /// ([`creds::as_caller`]) and, for a Unix socket (whose relative paths are
 /// the caller's), in its working directory — the thread that runs `f`
-/// stops sharing sockrun's (it is a worker, ending after this call).
+/// stops sharing sockrun's (a receiving thread; it uses no relative path).
 fn perform<T: Send>(c: &Caller, sock: Socket, f: impl FnOnce() -> T + Send) -> Result<T> {
     let tid = c.tid();
     creds::as_caller(tid, move || {

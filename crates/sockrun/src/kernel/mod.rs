@@ -4,7 +4,7 @@
 //!
 //! - [`filter`]: the seccomp program (what is supervised, refused, native);
 //! - [`probe`]: whether the kernel can do it;
-//! - [`notify`]: the loop receiving calls, and the worker threads;
+//! - [`notify`]: the threads receiving calls and performing them;
 //! - [`emulate`]: one function per supervised call: copy, judge, perform;
 //! - [`creds`]: performing a call with the caller's credentials;
 //! - [`sys`]: the kernel's structures, ioctl numbers and system calls.
