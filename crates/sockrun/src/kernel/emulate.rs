@@ -579,7 +579,13 @@ fn perform<T: Send>(c: &Caller, sock: Socket, f: impl FnOnce() -> T + Send) -> R
         if sock.domain == libc::AF_UNIX {
             // SAFETY: unshare(CLONE_FS) affects only this thread.
             if unsafe { libc::unshare(libc::CLONE_FS) } == 0 {
-                let _ = std::env::set_current_dir(format!("/proc/{tid}/cwd"));
+                // The thread may be reused: where the caller's directory
+                // cannot be entered (a program that changed its
+                // credentials is not dumpable), the root, never an
+                // earlier caller's; absolute paths are unaffected.
+                if std::env::set_current_dir(format!("/proc/{tid}/cwd")).is_err() {
+                    let _ = std::env::set_current_dir("/");
+                }
             }
         }
         f()
