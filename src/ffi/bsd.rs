@@ -448,11 +448,13 @@ pub unsafe fn sendmsg(
     };
     // Access rules: nothing sent to a refused peer; the kernel gets a copy
     // of the header with the name and control data that were judged.
-    let mut copy = Message::new();
+    // Only with rules: a Message is most of a kilobyte to clear, and
+    // tracing alone forwards the caller's header.
+    let mut copy = s.access.as_ref().map(|_| Message::new());
     let mut kernel_msg = msg;
     let pin = s.access.as_ref().map(|_| Pinned::new(fd));
-    if let (Some(access), Some(pin)) = (&s.access, &pin) {
-        match access.judge_msg(pin.fd(), flags, msg, &mut copy) {
+    if let (Some(access), Some(pin), Some(copy)) = (&s.access, &pin, &mut copy) {
+        match access.judge_msg(pin.fd(), flags, msg, copy) {
             Ok(m) => kernel_msg = m,
             Err(why) => return s.refuse(Call::sendmsg, t0, why, record) as ssize_t,
         }
