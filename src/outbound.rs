@@ -493,7 +493,7 @@ pub unsafe fn sendmmsg<'a>(
         Some(Some(sock)) => sock,
         Some(None) => {
             // SAFETY: not an INET/INET6 socket: forwarded unchanged.
-            let r = unsafe { real::sendmmsg(fd, msgs, vlen as u32, flags) };
+            let r = unsafe { real::marked::sendmmsg(fd, msgs, vlen as u32, flags) };
             return (r, None);
         }
         // The check could not run: refused, as every judgement that fails.
@@ -552,7 +552,7 @@ pub unsafe fn sendmmsg<'a>(
             // EFAULT for it (and the call returns what was sent before).
             debug_assert!(unreadable);
             // SAFETY: a pointer the kernel refuses to read.
-            let r = unsafe { real::sendmmsg(fd, UNREADABLE as *mut mmsghdr, 1, flags) };
+            let r = unsafe { real::marked::sendmmsg(fd, UNREADABLE as *mut mmsghdr, 1, flags) };
             return (if sent == 0 { r } else { sent as c_int }, None);
         }
         for (k, m) in kernel.iter_mut().zip(&batch).take(n) {
@@ -561,7 +561,7 @@ pub unsafe fn sendmmsg<'a>(
         }
         // SAFETY: `kernel` holds `n` judged headers pointing at `batch`'s
         // copies (and the caller's iovecs, which name no peer).
-        let r = unsafe { real::sendmmsg(fd, kernel.as_mut_ptr(), n as u32, flags) };
+        let r = unsafe { real::marked::sendmmsg(fd, kernel.as_mut_ptr(), n as u32, flags) };
         if r < 0 {
             return (if sent == 0 { r } else { sent as c_int }, None);
         }

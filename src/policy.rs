@@ -12,7 +12,7 @@ use libc::{c_int, c_void, sockaddr, socklen_t};
 use crate::caller;
 use crate::real;
 use sock_core::addr::{self, SockAddr};
-use sock_core::config::Config;
+use sock_core::config::{self, Config};
 
 /// Sets an int socket option through the table: whether the kernel took it
 /// (callers that leave a refused option as the kernel has it ignore this).
@@ -41,50 +41,14 @@ pub(crate) fn get_int(fd: c_int, level: c_int, name: c_int) -> Option<c_int> {
 
 /// Options for a new INET/INET6 socket (created or accepted).
 fn apply(config: &Config, fd: c_int, domain: c_int, tcp: bool) {
-    if domain != libc::AF_INET && domain != libc::AF_INET6 {
-        return;
-    }
-    if tcp && config.nodelay {
-        set_int(fd, libc::IPPROTO_TCP, libc::TCP_NODELAY, 1);
-    }
-    if let (true, Some(k)) = (tcp, config.keepalive) {
-        set_int(fd, libc::SOL_SOCKET, libc::SO_KEEPALIVE, 1);
-        for (name, value) in [
-            (libc::TCP_KEEPIDLE, k.idle),
-            (libc::TCP_KEEPINTVL, k.interval),
-            (libc::TCP_KEEPCNT, k.count),
-        ] {
-            if let Some(v) = value {
-                set_int(fd, libc::IPPROTO_TCP, name, v);
-            }
-        }
-    }
-    if let Some(tos) = config.tos {
-        // An INET6 socket may carry IPv4 traffic (dual stack, v4-mapped
-        // peers): it gets the IPv4 TOS as well as the IPv6 traffic class.
-        set_int(fd, libc::IPPROTO_IP, libc::IP_TOS, tos.into());
-        if domain == libc::AF_INET6 {
-            set_int(fd, libc::IPPROTO_IPV6, libc::IPV6_TCLASS, tos.into());
-        }
-    }
-    if let Some(n) = config.rcvbuf {
-        set_int(fd, libc::SOL_SOCKET, libc::SO_RCVBUF, n);
-    }
-    if let Some(n) = config.sndbuf {
-        set_int(fd, libc::SOL_SOCKET, libc::SO_SNDBUF, n);
-    }
-}
-
-/// A TCP socket: a stream socket of TCP (0 picks it for INET) or of
-/// Multipath TCP, which takes the same options.
-fn is_tcp(ty: c_int, protocol: c_int) -> bool {
-    ty & !(libc::SOCK_NONBLOCK | libc::SOCK_CLOEXEC) == libc::SOCK_STREAM
-        && matches!(protocol, 0 | libc::IPPROTO_TCP | libc::IPPROTO_MPTCP)
+    config.each_socket_option(domain, tcp, |level, name, value| {
+        set_int(fd, level, name, value);
+    });
 }
 
 /// After `socket(domain, ty, protocol)` returned `fd`.
 pub fn on_socket(config: &Config, fd: c_int, domain: c_int, ty: c_int, protocol: c_int) {
-    apply(config, fd, domain, is_tcp(ty, protocol));
+    apply(config, fd, domain, config::tcp_stream(ty, protocol));
 }
 
 /// After `accept`/`accept4` returned `fd`: its family and type are the
@@ -95,7 +59,7 @@ pub fn on_accept(config: &Config, fd: c_int) {
     };
     let ty = get_int(fd, libc::SOL_SOCKET, libc::SO_TYPE).unwrap_or(0);
     let protocol = get_int(fd, libc::SOL_SOCKET, libc::SO_PROTOCOL).unwrap_or(0);
-    apply(config, fd, domain, is_tcp(ty, protocol));
+    apply(config, fd, domain, config::tcp_stream(ty, protocol));
 }
 
 /// Whether an INET6 socket is IPv6-only (no IPv4 through it).
@@ -137,18 +101,9 @@ pub fn before_bind(
     if !matches!(program, SockAddr::V4(_) | SockAddr::V6(_)) {
         return None;
     }
-    if config.reuseaddr {
-        set_int(fd, libc::SOL_SOCKET, libc::SO_REUSEADDR, 1);
-    }
-    if config.reuseport {
-        set_int(fd, libc::SOL_SOCKET, libc::SO_REUSEPORT, 1);
-    }
-    if config.freebind {
-        match program {
-            SockAddr::V4(_) => set_int(fd, libc::IPPROTO_IP, libc::IP_FREEBIND, 1),
-            _ => set_int(fd, libc::IPPROTO_IPV6, libc::IPV6_FREEBIND, 1),
-        };
-    }
+    config.each_bind_option(!matches!(program, SockAddr::V4(_)), |level, name, value| {
+        set_int(fd, level, name, value);
+    });
     let port = program.port().map(|p| config.mapped_port(p).unwrap_or(p))?;
     match program {
         SockAddr::V4(a) if len as usize >= 16 => {

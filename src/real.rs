@@ -249,6 +249,145 @@ unsafe extern "C" fn find_own(
     0
 }
 
+/// Forwarded calls the supervisor of sockrun's kernel mode should not
+/// trace or count again (sock_core::supervised): libsock traced or counted
+/// them, or made them for itself. Without a token they are the plain
+/// forwarded calls; with one, raw system calls carrying it in an argument
+/// the kernel does not read. (A raw call is no cancellation point, unlike
+/// glibc's wrappers: a thread cancelled while blocked in one of these is
+/// cancelled at its next cancellation point.)
+pub mod marked {
+    use super::*;
+    use std::sync::atomic::AtomicU64;
+
+    static TOKEN: AtomicU64 = AtomicU64::new(0);
+
+    /// From now on, mark calls with `token` (set once, when the settings
+    /// load and ask for tracing or stats).
+    pub fn set_token(token: u64) {
+        TOKEN.store(token, Ordering::Relaxed);
+    }
+
+    #[inline(always)]
+    fn token() -> Option<c_long> {
+        match TOKEN.load(Ordering::Relaxed) {
+            0 => None,
+            t => Some(t as c_long),
+        }
+    }
+
+    /// `socket`, marked.
+    ///
+    /// # Safety
+    /// As for the C function.
+    pub unsafe fn socket(domain: c_int, ty: c_int, protocol: c_int) -> c_int {
+        match token() {
+            // SAFETY: integer arguments only.
+            Some(t) => unsafe {
+                raw(libc::SYS_socket, &[domain.arg(), ty.arg(), protocol.arg(), t]) as c_int
+            },
+            // SAFETY: forwarded per this function's contract.
+            None => unsafe { super::socket(domain, ty, protocol) },
+        }
+    }
+
+    /// `connect`, marked.
+    ///
+    /// # Safety
+    /// As for the C function.
+    pub unsafe fn connect(fd: c_int, addr: *const sockaddr, len: socklen_t) -> c_int {
+        match token() {
+            // SAFETY: the caller's arguments, as connect takes them.
+            Some(t) => unsafe {
+                raw(libc::SYS_connect, &[fd.arg(), addr.arg(), len.arg(), t]) as c_int
+            },
+            // SAFETY: forwarded per this function's contract.
+            None => unsafe { super::connect(fd, addr, len) },
+        }
+    }
+
+    /// `sendto`, marked: with an address it is sent as the `sendmsg` it is
+    /// to the kernel (`__sys_sendto` builds that message), since sendto
+    /// takes all six arguments — unless the lengths are ones the two calls
+    /// answer differently (an empty name is EINVAL to UDP's sendto and no
+    /// name to sendmsg; a name past a sockaddr_storage is EINVAL to sendto
+    /// and cut short by sendmsg; a length past isize::MAX), which go as
+    /// they are.
+    ///
+    /// # Safety
+    /// As for the C function.
+    pub unsafe fn sendto(
+        fd: c_int,
+        buf: *const c_void,
+        len: size_t,
+        flags: c_int,
+        addr: *const sockaddr,
+        addrlen: socklen_t,
+    ) -> ssize_t {
+        let plain = addr.is_null()
+            || addrlen == 0
+            || addrlen as usize > size_of::<libc::sockaddr_storage>()
+            || len > isize::MAX as usize;
+        match token() {
+            Some(t) if !plain => {
+                let mut iov = libc::iovec {
+                    iov_base: buf.cast_mut(),
+                    iov_len: len,
+                };
+                // SAFETY: an all-zero msghdr is a valid empty one.
+                let mut msg: msghdr = unsafe { std::mem::zeroed() };
+                msg.msg_name = addr.cast_mut().cast();
+                msg.msg_namelen = addrlen;
+                msg.msg_iov = &raw mut iov;
+                msg.msg_iovlen = 1;
+                // SAFETY: `msg` names the caller's buffer and address as
+                // sendto would hand them on; alive for the call.
+                unsafe {
+                    raw(
+                        libc::SYS_sendmsg,
+                        &[fd.arg(), (&raw const msg).arg(), flags.arg(), t],
+                    ) as ssize_t
+                }
+            }
+            // SAFETY: forwarded per this function's contract.
+            _ => unsafe { super::sendto(fd, buf, len, flags, addr, addrlen) },
+        }
+    }
+
+    /// `sendmsg`, marked.
+    ///
+    /// # Safety
+    /// As for the C function.
+    pub unsafe fn sendmsg(fd: c_int, msg: *const msghdr, flags: c_int) -> ssize_t {
+        match token() {
+            // SAFETY: the caller's arguments, as sendmsg takes them.
+            Some(t) => unsafe {
+                raw(libc::SYS_sendmsg, &[fd.arg(), msg.arg(), flags.arg(), t]) as ssize_t
+            },
+            // SAFETY: forwarded per this function's contract.
+            None => unsafe { super::sendmsg(fd, msg, flags) },
+        }
+    }
+
+    /// `sendmmsg`, marked.
+    ///
+    /// # Safety
+    /// As for the C function.
+    pub unsafe fn sendmmsg(fd: c_int, msgs: *mut mmsghdr, vlen: c_uint, flags: c_int) -> c_int {
+        match token() {
+            // SAFETY: the caller's arguments, as sendmmsg takes them.
+            Some(t) => unsafe {
+                raw(
+                    libc::SYS_sendmmsg,
+                    &[fd.arg(), msgs.arg(), vlen.arg(), flags.arg(), t],
+                ) as c_int
+            },
+            // SAFETY: forwarded per this function's contract.
+            None => unsafe { super::sendmmsg(fd, msgs, vlen, flags) },
+        }
+    }
+}
+
 /// A system call argument as the kernel takes it.
 trait Arg {
     fn arg(self) -> c_long;

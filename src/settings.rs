@@ -173,6 +173,13 @@ fn load() {
         config,
     });
     // Another thread may have published first: then `fresh` is dropped.
+    // Under sockrun's kernel mode, the supervised calls this process traces
+    // or counts carry the supervisor's token: traced and counted once.
+    if fresh.trace.is_some() || fresh.stats.is_some() {
+        if let Some(token) = env(sock_core::supervised::VAR).and_then(|v| sock_core::supervised::parse(&v)) {
+            crate::real::marked::set_token(token);
+        }
+    }
     if SETTINGS.set(fresh).is_ok() {
         if let Some(stats) = SETTINGS.get().and_then(|s| s.stats.as_ref()) {
             crate::lifecycle::count_until_exit(stats);

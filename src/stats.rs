@@ -11,13 +11,13 @@
 //! the table (a full pipe nobody reads): an exit is delayed by the write at
 //! most, never hung.
 
-use std::fmt::Write;
 use std::sync::atomic::{AtomicPtr, AtomicU32, AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
 use crate::process::getpid;
 
-use sock_core::calls::{Call, Kind};
+use sock_core::calls::Call;
+use sock_core::stats::Counts;
 use sock_core::config::Output;
 
 #[derive(Default)]
@@ -170,55 +170,17 @@ impl Stats {
 
     /// The table, or None when the process made no socket call.
     fn table(&self) -> Option<String> {
-        // close and dup* are exported for every descriptor, not only
-        // sockets: a process (a shell, say) that made no other call made no
-        // socket call worth a report.
-        let socket_calls = Call::counted().any(|call| {
-            call.kind() == Kind::Socket
-                && self.counters[call.index()].calls.load(Ordering::Relaxed) > 0
-        });
-        if !socket_calls {
-            return None;
-        }
-        let mut text = String::new();
-        let _ = writeln!(text, "libsock stats for pid {}:", getpid());
-        let _ = writeln!(
-            text,
-            "  {:<12} {:>10} {:>8} {:>14} {:>14}",
-            "call", "calls", "errors", "bytes in", "bytes out"
-        );
-        let (mut calls, mut errors, mut bin, mut bout) = (0, 0, 0, 0);
-        for call in Call::counted() {
-            let (name, c) = (call.name(), &self.counters[call.index()]);
-            let n = c.calls.load(Ordering::Relaxed);
-            if n == 0 {
-                continue;
+        let title = format!("libsock stats for pid {}", getpid());
+        sock_core::stats::table(&title, |call| {
+            let c = &self.counters[call.index()];
+            Counts {
+                calls: c.calls.load(Ordering::Relaxed),
+                errors: c.errors.load(Ordering::Relaxed),
+                bytes_in: c.bytes_in.load(Ordering::Relaxed),
+                bytes_out: c.bytes_out.load(Ordering::Relaxed),
+                denied: c.denied.load(Ordering::Relaxed),
             }
-            let (e, i, o) = (
-                c.errors.load(Ordering::Relaxed),
-                c.bytes_in.load(Ordering::Relaxed),
-                c.bytes_out.load(Ordering::Relaxed),
-            );
-            let _ = writeln!(text, "  {name:<12} {n:>10} {e:>8} {i:>14} {o:>14}");
-            (calls, errors, bin, bout) = (calls + n, errors + e, bin + i, bout + o);
-        }
-        let _ = writeln!(
-            text,
-            "  {:<12} {calls:>10} {errors:>8} {bin:>14} {bout:>14}",
-            "total"
-        );
-        // Access rules: a line only when something was refused, so the
-        // table above keeps its shape.
-        let denied: Vec<String> = Call::counted()
-            .filter_map(|call| {
-                let n = self.counters[call.index()].denied.load(Ordering::Relaxed);
-                (n > 0).then(|| format!("{} {n}", call.name()))
-            })
-            .collect();
-        if !denied.is_empty() {
-            let _ = writeln!(text, "  denied by access rules: {}", denied.join(", "));
-        }
-        Some(text)
+        })
     }
 }
 

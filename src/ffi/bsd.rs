@@ -89,7 +89,7 @@ pub unsafe fn socket(s: &'static Settings, domain: c_int, ty: c_int, protocol: c
         }
     }
     // SAFETY: the caller's contract is the C function's.
-    let fd = unsafe { real::socket(domain, ty, protocol) };
+    let fd = unsafe { real::marked::socket(domain, ty, protocol) };
     // Access rules: the filter, locked, before the program sees the socket.
     let kind = (domain, ty, protocol);
     if fd >= 0 {
@@ -349,7 +349,7 @@ pub unsafe fn connect(
     let on = pin.as_ref().map_or(fd, Pinned::fd);
     // SAFETY: forwarded, on the socket and with the address judged (the
     // caller's without rules).
-    let r = unsafe { real::connect(on, name.ptr(addr), len) };
+    let r = unsafe { real::marked::connect(on, name.ptr(addr), len) };
     drop(pin);
     s.done(Call::connect, t0, r.into(), Dir::None, 0, record);
     r
@@ -415,7 +415,7 @@ pub unsafe fn sendto(
     let on = pin.as_ref().map_or(fd, Pinned::fd);
     // SAFETY: forwarded, on the socket and with the address judged (the
     // caller's without rules).
-    let r = unsafe { real::sendto(on, buf, len, flags, name.ptr(addr), addrlen) };
+    let r = unsafe { real::marked::sendto(on, buf, len, flags, name.ptr(addr), addrlen) };
     drop(pin);
     s.done(
         Call::sendto,
@@ -462,7 +462,7 @@ pub unsafe fn sendmsg(
     let on = pin.as_ref().map_or(fd, Pinned::fd);
     // SAFETY: forwarded, on the socket and with the header judged (the
     // caller's without rules).
-    let r = unsafe { real::sendmsg(on, kernel_msg, flags) };
+    let r = unsafe { real::marked::sendmsg(on, kernel_msg, flags) };
     drop(pin);
     s.done(
         Call::sendmsg,
@@ -505,7 +505,7 @@ pub unsafe fn sendmmsg(
             }
         }
         // SAFETY: forwarded unchanged.
-        None => (unsafe { real::sendmmsg(fd, msgs, vlen, flags) }, None),
+        None => (unsafe { real::marked::sendmmsg(fd, msgs, vlen, flags) }, None),
     };
     let bytes = if s.stats.is_some() {
         mmsg_bytes(msgs, r)

@@ -88,6 +88,13 @@ pub struct Config {
     pub deny: Option<String>,
 }
 
+/// Whether a socket of type `ty` (flags allowed) and `protocol` is a TCP
+/// (or MPTCP) stream: the sockets TCP options are set on.
+pub fn tcp_stream(ty: i32, protocol: i32) -> bool {
+    ty & !(libc::SOCK_NONBLOCK | libc::SOCK_CLOEXEC) == libc::SOCK_STREAM
+        && matches!(protocol, 0 | libc::IPPROTO_TCP | libc::IPPROTO_MPTCP)
+}
+
 impl Config {
     /// Whether anything at all is asked for (else libsock only forwards).
     pub fn is_active(&self) -> bool {
@@ -107,6 +114,68 @@ impl Config {
             || self.bind_v4.is_some()
             || self.bind_v6.is_some()
             || !self.port_map.is_empty()
+    }
+
+    /// The options set on a new INET/INET6 socket (`tcp`: a TCP or MPTCP
+    /// stream), each as `set(level, name, value)`: the library sets them
+    /// at `socket` and `accept`, sockrun's kernel mode on the sockets it
+    /// creates. Nothing for other families.
+    pub fn each_socket_option(&self, domain: i32, tcp: bool, mut set: impl FnMut(i32, i32, i32)) {
+        if domain != libc::AF_INET && domain != libc::AF_INET6 {
+            return;
+        }
+        if tcp && self.nodelay {
+            set(libc::IPPROTO_TCP, libc::TCP_NODELAY, 1);
+        }
+        if let (true, Some(k)) = (tcp, self.keepalive) {
+            set(libc::SOL_SOCKET, libc::SO_KEEPALIVE, 1);
+            for (name, value) in [
+                (libc::TCP_KEEPIDLE, k.idle),
+                (libc::TCP_KEEPINTVL, k.interval),
+                (libc::TCP_KEEPCNT, k.count),
+            ] {
+                if let Some(v) = value {
+                    set(libc::IPPROTO_TCP, name, v);
+                }
+            }
+        }
+        if let Some(tos) = self.tos {
+            // An INET6 socket may carry IPv4 traffic (dual stack, v4-mapped
+            // peers): it gets the IPv4 TOS as well as the IPv6 traffic class.
+            set(libc::IPPROTO_IP, libc::IP_TOS, tos.into());
+            if domain == libc::AF_INET6 {
+                set(libc::IPPROTO_IPV6, libc::IPV6_TCLASS, tos.into());
+            }
+        }
+        if let Some(n) = self.rcvbuf {
+            set(libc::SOL_SOCKET, libc::SO_RCVBUF, n);
+        }
+        if let Some(n) = self.sndbuf {
+            set(libc::SOL_SOCKET, libc::SO_SNDBUF, n);
+        }
+    }
+
+    /// The options set before an INET (`v6`: INET6) address is bound, each
+    /// as `set(level, name, value)`.
+    pub fn each_bind_option(&self, v6: bool, mut set: impl FnMut(i32, i32, i32)) {
+        if self.reuseaddr {
+            set(libc::SOL_SOCKET, libc::SO_REUSEADDR, 1);
+        }
+        if self.reuseport {
+            set(libc::SOL_SOCKET, libc::SO_REUSEPORT, 1);
+        }
+        if self.freebind {
+            match v6 {
+                false => set(libc::IPPROTO_IP, libc::IP_FREEBIND, 1),
+                true => set(libc::IPPROTO_IPV6, libc::IPV6_FREEBIND, 1),
+            }
+        }
+    }
+
+    /// Whether an address rewrite at `bind` is asked for (LIBSOCK_BIND_ADDR,
+    /// LIBSOCK_PORT_MAP).
+    pub fn rewrites_bind(&self) -> bool {
+        self.bind_v4.is_some() || self.bind_v6.is_some() || !self.port_map.is_empty()
     }
 
     /// The port `port` is rewritten to by LIBSOCK_PORT_MAP, if any.

@@ -14,6 +14,8 @@
 //! - [`trace`] and [`line`]: a call's trace line, formatted into a fixed
 //!   buffer;
 //! - [`sockset`]: the SocketSet's bits;
+//! - [`stats`]: the stats table (`LIBSOCK_STATS`);
+//! - [`supervised`]: libsock's token for sockrun's kernel mode;
 //! - [`rules`]: the access rules (`LIBSOCK_ALLOW`/`LIBSOCK_DENY`): their
 //!   grammar, the per-call matcher, and the classic BPF socket filter
 //!   compiled from them (with a small interpreter to check it).
@@ -30,6 +32,8 @@ pub mod line;
 pub mod names;
 pub mod rules;
 pub mod sockset;
+pub mod stats;
+pub mod supervised;
 pub mod trace;
 
 pub use calls::Call;
