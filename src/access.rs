@@ -66,7 +66,7 @@ impl Access {
     /// The decision for the peer `ip`:`port` (as the kernel reaches it:
     /// see `crate::outbound`): Err(why) if the rules refuse it.
     pub fn decide(&self, ip: IpAddr, port: u16) -> Result<(), Why<'_>> {
-        self.policy.decide(ip, port).map_err(|r| (list(r), rule(r)))
+        self.policy.decide(ip, port).map_err(Reason::why)
     }
 
     /// After `socket` made `fd` (domain, type, protocol): the filter,
@@ -95,7 +95,7 @@ impl Access {
             }
             let peer = SockAddr::decode(&buf[..(len as usize).min(buf.len())]);
             let why = self.judge(&peer)?;
-            Some((list(why), rule(why)))
+            Some(why.why())
         })
         .unwrap_or(Some(INTERNAL))
     }
@@ -291,12 +291,7 @@ pub fn placeable(domain: c_int, ty: c_int, protocol: c_int) -> bool {
     .placeable()
 }
 
-/// Why a call was refused, for the trace: the list (or what refused it)
-/// and the rule.
-pub type Why<'a> = (&'static str, &'a str);
-
-/// The refusal of a raw INET/INET6 or AF_PACKET socket.
-pub const UNFILTERABLE: Why<'static> = ("access-rules", "raw-or-packet-socket");
+pub use sock_core::rules::{UNFILTERABLE, Why};
 
 /// The refusal of a peer libsock cannot read (process_vm_readv fails with
 /// ENOSYS, EPERM under seccomp, ...): it cannot be judged, so it is not
@@ -308,22 +303,6 @@ pub const NO_FILTER: Why<'static> = ("fail-closed", "filter-not-attached");
 
 /// The refusal when libsock's check could not run (a panic).
 pub const INTERNAL: Why<'static> = ("fail-closed", "internal-error");
-
-fn list(why: Reason<'_>) -> &'static str {
-    match why {
-        Reason::Denied(_) => sock_core::rules::DENY_VAR,
-        Reason::NotAllowed => sock_core::rules::ALLOW_VAR,
-        Reason::FailClosed => "fail-closed",
-    }
-}
-
-fn rule<'a>(why: Reason<'a>) -> &'a str {
-    match why {
-        Reason::Denied(r) => &r.text,
-        Reason::NotAllowed => "no-match",
-        Reason::FailClosed => "invalid-rules",
-    }
-}
 
 /// Closes a descriptor libsock refused (through the table).
 pub fn discard(fd: c_int) {

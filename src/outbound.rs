@@ -250,11 +250,7 @@ pub fn watched_option(level: c_int, name: c_int) -> bool {
     )
 }
 
-/// A socket libsock cannot judge a destination of: SCTP, L2TP, DCCP, ...
-pub const UNPLACEABLE: Why<'static> = ("access-rules", "protocol-not-judged");
-
-/// A message or socket option that routes through another host first.
-pub const SOURCE_ROUTE: Why<'static> = ("access-rules", "source-route");
+pub use sock_core::rules::{SOURCE_ROUTE, UNPLACEABLE};
 
 /// Control data too large to copy.
 pub const CONTROL_TOO_LARGE: Why<'static> = ("fail-closed", "control-too-large");

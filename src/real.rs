@@ -284,7 +284,10 @@ pub mod marked {
         match token() {
             // SAFETY: integer arguments only.
             Some(t) => unsafe {
-                raw(libc::SYS_socket, &[domain.arg(), ty.arg(), protocol.arg(), t]) as c_int
+                raw(
+                    libc::SYS_socket,
+                    &[domain.arg(), ty.arg(), protocol.arg(), t],
+                ) as c_int
             },
             // SAFETY: forwarded per this function's contract.
             None => unsafe { super::socket(domain, ty, protocol) },

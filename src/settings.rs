@@ -176,7 +176,9 @@ fn load() {
     // Under sockrun's kernel mode, the supervised calls this process traces
     // or counts carry the supervisor's token: traced and counted once.
     if fresh.trace.is_some() || fresh.stats.is_some() {
-        if let Some(token) = env(sock_core::supervised::VAR).and_then(|v| sock_core::supervised::parse(&v)) {
+        if let Some(token) =
+            env(sock_core::supervised::VAR).and_then(|v| sock_core::supervised::parse(&v))
+        {
             crate::real::marked::set_token(token);
         }
     }

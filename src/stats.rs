@@ -17,8 +17,8 @@ use std::time::{Duration, Instant};
 use crate::process::getpid;
 
 use sock_core::calls::Call;
-use sock_core::stats::Counts;
 use sock_core::config::Output;
+use sock_core::stats::Counts;
 
 #[derive(Default)]
 struct Counter {

@@ -505,7 +505,10 @@ pub unsafe fn sendmmsg(
             }
         }
         // SAFETY: forwarded unchanged.
-        None => (unsafe { real::marked::sendmmsg(fd, msgs, vlen, flags) }, None),
+        None => (
+            unsafe { real::marked::sendmmsg(fd, msgs, vlen, flags) },
+            None,
+        ),
     };
     let bytes = if s.stats.is_some() {
         mmsg_bytes(msgs, r)

@@ -98,7 +98,11 @@ mod tests {
         assert_eq!(lines[0], "libsock stats for pid 7:");
         assert!(lines[1].starts_with("  call "));
         assert_eq!(lines.len(), 6, "{t}");
-        assert!(lines[4].split_whitespace().eq(["total", "5", "1", "0", "10"]));
+        assert!(
+            lines[4]
+                .split_whitespace()
+                .eq(["total", "5", "1", "0", "10"])
+        );
         assert_eq!(lines[5], "  denied by access rules: connect 1");
     }
 

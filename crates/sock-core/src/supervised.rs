@@ -49,7 +49,13 @@ mod tests {
         let t = 0x0123_4567_89ab_cdef;
         assert_eq!(parse(&format(t)), Some(t));
         assert_eq!(format(1), "0000000000000001");
-        for bad in ["", "0", "0000000000000000", "0123456789abcdeg", "0123456789abcdef0"] {
+        for bad in [
+            "",
+            "0",
+            "0000000000000000",
+            "0123456789abcdeg",
+            "0123456789abcdef0",
+        ] {
             assert_eq!(parse(bad), None, "{bad}");
         }
     }

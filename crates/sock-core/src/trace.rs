@@ -100,6 +100,11 @@ impl Record {
         self.fields.iter().flatten()
     }
 
+    /// The call.
+    pub fn call(&self) -> Call {
+        self.call
+    }
+
     /// The descriptor argument, as `fd`.
     pub fn fd(self, fd: c_int) -> Record {
         self.arg("fd", Val::Int(fd.into()))

@@ -33,9 +33,10 @@ pub(crate) struct Launch {
     pub(crate) settings: Vec<(&'static Flag, String)>,
     /// `--lib=PATH`.
     pub(crate) lib: Option<OsString>,
-    /// `--kernel` (the kernel-enforced mode), or `--no-kernel` (preload
-    /// only, the default): the last one given wins.
-    pub(crate) kernel: bool,
+    /// `--kernel` (Some(true): the kernel-enforced mode) or `--no-kernel`
+    /// (Some(false): preload only), the last one given; None: the kernel
+    /// mode when rules are set or a static target asks for anything.
+    pub(crate) kernel: Option<bool>,
     /// COMMAND and its arguments (never empty once parsed).
     pub(crate) command: Vec<OsString>,
 }
@@ -76,7 +77,7 @@ pub(crate) fn parse_args(args: impl IntoIterator<Item = OsString>) -> Result<Act
             if parser.optional_value().is_some() {
                 return Err(format!("--{name} takes no value"));
             }
-            launch.kernel = name == "kernel";
+            launch.kernel = Some(name == "kernel");
         } else {
             // (--help=x and --version=x land here too: unknown.)
             let flag = FLAGS
@@ -399,14 +400,20 @@ mod tests {
 
     #[test]
     fn kernel_mode_the_last_one_wins() {
-        assert!(!launch(&["x"]).kernel);
-        assert!(launch(&["--kernel", "x"]).kernel);
-        assert!(!launch(&["--kernel", "--no-kernel", "x"]).kernel);
-        assert!(launch(&["--no-kernel", "--kernel", "--deny=::1", "x"]).kernel);
+        assert_eq!(launch(&["x"]).kernel, None);
+        assert_eq!(launch(&["--kernel", "x"]).kernel, Some(true));
+        assert_eq!(
+            launch(&["--kernel", "--no-kernel", "x"]).kernel,
+            Some(false)
+        );
+        assert_eq!(
+            launch(&["--no-kernel", "--kernel", "--deny=::1", "x"]).kernel,
+            Some(true)
+        );
         assert_eq!(error(&["--kernel=1", "x"]), "--kernel takes no value");
         assert_eq!(error(&["--no-kernel=", "x"]), "--no-kernel takes no value");
         // After the command it is the command's.
-        assert!(!launch(&["x", "--kernel"]).kernel);
+        assert_eq!(launch(&["x", "--kernel"]).kernel, None);
     }
 
     #[test]

@@ -81,6 +81,15 @@ where
     }))
 }
 
+/// Whether `program` is an ELF file without a program interpreter (static,
+/// or static-pie): no LD_PRELOAD reaches it.
+pub(crate) fn is_static(program: &Path) -> bool {
+    fs::metadata(program).is_ok_and(|m| m.is_file())
+        && File::open(program)
+            .and_then(read_elf)
+            .is_ok_and(|elf| elf.is_some_and(|e| !e.interp))
+}
+
 /// Why libsock will not get into `program` (one line each, no prefix);
 /// `kernel`: it runs under the kernel-enforced mode.
 pub(crate) fn interposition_warnings(program: &Path, lib: &Elf, kernel: bool) -> Vec<String> {

@@ -4,6 +4,7 @@
 
 use crate::args::{self, Launch};
 use crate::{USAGE, elf, library};
+use sock_core::config::{self, Config};
 use sock_core::rules;
 
 use std::env;
@@ -107,13 +108,30 @@ pub(crate) fn launch_command(launch: &Launch) -> i32 {
         Ok(program) => program,
         Err(err) => return exec_failure(name, &err),
     };
-    let kernel = match launch.kernel.then(|| kernel_mode(&vars)) {
-        Some(Err(status)) => return status,
-        Some(Ok(mode)) => mode,
+    // The settings the command will run with: the options', else the
+    // environment's (whose problems the library reports).
+    let (config, _) = config::parse(|name| {
+        vars.get(name)
+            .cloned()
+            .or_else(|| env::var(name).ok())
+            .filter(|v| !v.is_empty())
+    });
+    let kernel = match kernel_wanted(launch.kernel, &config, || elf::is_static(&program)) {
         None => None,
+        Some(asked) => match kernel_mode(&config, asked) {
+            Err(status) => return status,
+            Ok(mode) => mode,
+        },
     };
     for warning in elf::interposition_warnings(&program, &lib_elf, kernel.is_some()) {
         eprintln!("sockrun: warning: {warning}");
+    }
+    if kernel.is_some() && elf::is_static(&program) && config.rewrites_bind() {
+        eprintln!(
+            "sockrun: warning: {} is statically linked: --bind-addr and --port-map cannot \
+             reach it (its binds are not supervised; running it anyway)",
+            program.display()
+        );
     }
     let mut command = Command::new(&program);
     command
@@ -127,7 +145,7 @@ pub(crate) fn launch_command(launch: &Launch) -> i32 {
     let Some(policy) = kernel else {
         return exec_failure(name, &command.exec());
     };
-    match crate::kernel::run(command, policy) {
+    match crate::kernel::run(command, policy, config) {
         Ok(status) => status,
         Err(crate::kernel::StartError::Exec(err)) => exec_failure(name, &err),
         Err(crate::kernel::StartError::Setup(why)) => {
@@ -137,42 +155,60 @@ pub(crate) fn launch_command(launch: &Launch) -> i32 {
     }
 }
 
-/// `--kernel`: Ok(Some(rules)) to run supervised with the access rules in
-/// force (the options', else the environment's; None: no rules), Ok(None)
-/// to run preloaded only (the kernel cannot, and no rules are set: a
+/// Whether the kernel mode is wanted, and how: None for preload only,
+/// Some(true) when `--kernel` asks for it, Some(false) when sockrun picks
+/// it itself (SPEC, "Kernel-enforced mode": when) — for access rules, with
+/// any target (a script may start a static binary), and for a static
+/// target (`is_static`) that asks for tracing, stats or socket options,
+/// which only the supervisor can give it.
+fn kernel_wanted(
+    asked: Option<bool>,
+    config: &Config,
+    is_static: impl FnOnce() -> bool,
+) -> Option<bool> {
+    let rules = config.allow.is_some() || config.deny.is_some();
+    match asked {
+        Some(true) => Some(true),
+        Some(false) => None,
+        None if rules => Some(false),
+        None if (config.trace.is_some() || config.stats.is_some() || config.has_policy())
+            && is_static() =>
+        {
+            Some(false)
+        }
+        None => None,
+    }
+}
+
+/// The kernel mode (`asked`: by `--kernel`): Ok(Some(rules)) to run
+/// supervised with the access rules in force (None: no rules), Ok(None) to
+/// run preloaded only (the kernel cannot, and no rules are set: a
 /// warning), Err(status) when rules are set and the kernel cannot.
-fn kernel_mode(
-    vars: &std::collections::BTreeMap<&'static str, String>,
-) -> Result<Option<Option<rules::Policy>>, i32> {
-    let value = |name: &str| {
-        vars.get(name)
-            .cloned()
-            .or_else(|| env::var(name).ok())
-            .filter(|v| !v.is_empty())
-    };
-    let (allow, deny) = (value(rules::ALLOW_VAR), value(rules::DENY_VAR));
-    let has_rules = allow.is_some() || deny.is_some();
+fn kernel_mode(config: &Config, asked: bool) -> Result<Option<Option<rules::Policy>>, i32> {
+    let has_rules = config.allow.is_some() || config.deny.is_some();
+    // Named as the user would look for it.
+    let mode = if asked { "--kernel" } else { "kernel mode" };
     if let Err(missing) = crate::kernel::probe::probe() {
         if has_rules {
             eprintln!(
-                "sockrun: --kernel: this kernel lacks {missing}; --no-kernel runs with preload only"
+                "sockrun: {mode}: this kernel lacks {missing}; --no-kernel runs with preload only"
             );
             return Err(USAGE);
         }
         eprintln!(
-            "sockrun: warning: --kernel: this kernel lacks {missing}; running with preload only"
+            "sockrun: warning: {mode}: this kernel lacks {missing}; running with preload only"
         );
         return Ok(None);
     }
     // A bad list from the environment fails closed, as in the library.
     let policy = has_rules.then(|| {
-        rules::Policy::new(allow.as_deref(), deny.as_deref())
+        rules::Policy::new(config.allow.as_deref(), config.deny.as_deref())
             .unwrap_or_else(|_| rules::Policy::fail_closed())
     });
     if let Some(Err(e)) = policy.as_ref().map(crate::kernel::emulate::can_filter) {
         let e = io::Error::from_raw_os_error(e);
         eprintln!(
-            "sockrun: --kernel: cannot attach the rules' socket filter (SO_ATTACH_FILTER: {}), \
+            "sockrun: {mode}: cannot attach the rules' socket filter (SO_ATTACH_FILTER: {}), \
              so every INET socket would be refused; --no-kernel runs with preload only",
             describe(&e)
         );

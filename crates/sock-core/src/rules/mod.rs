@@ -339,6 +339,31 @@ pub enum Reason<'a> {
     FailClosed,
 }
 
+/// Why a call was refused, as a trace shows it (`denied_by`): the list, or
+/// what else refused it, and the rule.
+pub type Why<'a> = (&'static str, &'a str);
+
+/// A raw INET/INET6 or AF_PACKET socket: no socket filter holds it.
+pub const UNFILTERABLE: Why<'static> = ("access-rules", "raw-or-packet-socket");
+
+/// A socket whose peers cannot be placed: SCTP, L2TP, DCCP, ...
+pub const UNPLACEABLE: Why<'static> = ("access-rules", "protocol-not-judged");
+
+/// A message or socket option that routes through another host first.
+pub const SOURCE_ROUTE: Why<'static> = ("access-rules", "source-route");
+
+impl<'a> Reason<'a> {
+    /// The refusal as a trace shows it: `LIBSOCK_DENY` and the rule's text,
+    /// `LIBSOCK_ALLOW` and `no-match`, or `fail-closed` and `invalid-rules`.
+    pub fn why(self) -> Why<'a> {
+        match self {
+            Reason::Denied(r) => (DENY_VAR, &r.text),
+            Reason::NotAllowed => (ALLOW_VAR, "no-match"),
+            Reason::FailClosed => ("fail-closed", "invalid-rules"),
+        }
+    }
+}
+
 impl fmt::Display for Reason<'_> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {

@@ -8,10 +8,15 @@
 //! `SECCOMP_USER_NOTIF_FLAG_CONTINUE` here.
 
 use super::creds;
+use super::report::Report;
 use super::sys::{self, SeccompNotif};
-use sock_core::rules::Policy;
+use sock_core::Call;
+use sock_core::addr::SockAddr;
+use sock_core::config::{self, Config};
 use sock_core::rules::bpf::SockFilter;
 use sock_core::rules::dest::{self, Dest, Op, Socket, Source};
+use sock_core::rules::{self, Policy, Why};
+use sock_core::trace::{Record, Val};
 
 use std::cell::RefCell;
 use std::fs;
@@ -41,7 +46,14 @@ pub struct Ctx {
     /// The seccomp listener.
     pub listener: RawFd,
     /// The access rules, when any are set (else every peer is allowed).
-    pub policy: Option<Policy>,
+    pub policy: Option<&'static Policy>,
+    /// The settings (socket options for the sockets created here).
+    pub config: Config,
+    /// The token of calls a preloaded libsock traced and counted already
+    /// (`sock_core::supervised`).
+    pub token: u64,
+    /// The trace and the stats of the calls answered here.
+    pub report: Report,
 }
 
 /// Why a call gets no ordinary answer.
@@ -51,6 +63,19 @@ pub enum Fail {
     Errno(i32),
     /// The caller is gone (killed, or its call interrupted): no answer.
     Gone,
+    /// Refused by the access rules (EPERM), and why.
+    Denied(Why<'static>),
+}
+
+impl Fail {
+    /// The errno the caller gets (None: no answer).
+    pub fn errno(&self) -> Option<i32> {
+        match self {
+            Fail::Errno(e) => Some(*e),
+            Fail::Denied(_) => Some(libc::EPERM),
+            Fail::Gone => None,
+        }
+    }
 }
 
 impl From<i32> for Fail {
@@ -63,8 +88,8 @@ impl From<i32> for Fail {
 pub enum Outcome {
     /// Its return value, to send.
     Value(i64),
-    /// Answered already (`SECCOMP_ADDFD_FLAG_SEND`).
-    Answered,
+    /// Answered already (`SECCOMP_ADDFD_FLAG_SEND`) with this descriptor.
+    Answered(i32),
 }
 
 type Result<T> = std::result::Result<T, Fail>;
@@ -76,6 +101,19 @@ struct Caller<'a> {
     pidfd: Option<Rc<OwnedFd>>,
     /// The call's send failed with EPIPE and asked for no MSG_NOSIGNAL.
     sigpipe: bool,
+    /// What the trace shows of the call beyond its arguments.
+    seen: Seen,
+}
+
+/// What a call's emulation saw that its trace line shows.
+#[derive(Default)]
+pub struct Seen {
+    /// The peer as the caller wrote it (connect, sendto, sendmsg), once read.
+    pub addr: Option<SockAddr>,
+    /// Bytes sent.
+    pub bytes: u64,
+    /// A sendmmsg cut before a message the rules refused.
+    pub cut: bool,
 }
 
 impl Caller<'_> {
@@ -189,6 +227,13 @@ impl Caller<'_> {
         Ok((sock, info))
     }
 
+    /// Keeps the name the caller wrote, for its trace line.
+    fn see(&mut self, name: &[u8]) {
+        if self.ctx.report.active() {
+            self.seen.addr = Some(SockAddr::decode(name));
+        }
+    }
+
     /// Raises SIGPIPE in the caller, as the kernel would have for its
     /// send (the supervisor's own send used MSG_NOSIGNAL). The kernel
     /// raises it before the call returns, and so does this — unless the
@@ -257,7 +302,7 @@ pub fn raise_sigpipe(tid: libc::pid_t) {
 }
 
 /// The process a thread belongs to (`Tgid:` in /proc/TID/status).
-fn tgid(tid: libc::pid_t) -> Option<libc::pid_t> {
+pub fn tgid(tid: libc::pid_t) -> Option<libc::pid_t> {
     let status = fs::read_to_string(format!("/proc/{tid}/status")).ok()?;
     status
         .lines()
@@ -328,10 +373,8 @@ impl Ctx {
         };
         match dest::destination(sock, op, len, name, source) {
             Dest::NoPeer | Dest::Rejected => Ok(()),
-            Dest::Peer(ip, port) => policy
-                .decide(ip, port)
-                .map_err(|_| Fail::Errno(libc::EPERM)),
-            Dest::Unplaceable => Err(Fail::Errno(libc::EPERM)),
+            Dest::Peer(ip, port) => policy.decide(ip, port).map_err(|r| Fail::Denied(r.why())),
+            Dest::Unplaceable => Err(Fail::Denied(rules::UNPLACEABLE)),
         }
     }
 
@@ -486,17 +529,18 @@ fn attached(fd: RawFd) -> Option<Vec<SockFilter>> {
     (r == 0 && len as usize == prog.len()).then_some(prog)
 }
 
-/// Handles one notification: the value or errno to answer with, and
-/// whether the caller is owed SIGPIPE once answered.
-pub fn handle(ctx: &Ctx, n: &SeccompNotif) -> (Result<Outcome>, bool) {
+/// Handles one notification: the value or errno to answer with, whether
+/// the caller is owed SIGPIPE once answered, and what its trace shows.
+pub fn handle(ctx: &Ctx, n: &SeccompNotif) -> (Result<Outcome>, bool, Seen) {
     let mut c = Caller {
         ctx,
         n,
         pidfd: None,
         sigpipe: false,
+        seen: Seen::default(),
     };
     let r = match i64::from(n.data.nr) {
-        libc::SYS_socket => return (socket(&c), false),
+        libc::SYS_socket => return (socket(&c), false, c.seen),
         libc::SYS_connect => connect(&mut c),
         libc::SYS_sendto => sendto(&mut c),
         libc::SYS_sendmsg => sendmsg(&mut c),
@@ -504,7 +548,52 @@ pub fn handle(ctx: &Ctx, n: &SeccompNotif) -> (Result<Outcome>, bool) {
         // The filter sends nothing else; refuse rather than guess.
         _ => Err(Fail::Errno(libc::ENOSYS)),
     };
-    (r.map(Outcome::Value), c.sigpipe)
+    (r.map(Outcome::Value), c.sigpipe, c.seen)
+}
+
+/// Whether the call `n` carries the token of a preloaded libsock that
+/// traced and counted it already.
+pub fn marked(ctx: &Ctx, n: &SeccompNotif) -> bool {
+    sock_core::supervised::token_arg(i64::from(n.data.nr))
+        .is_some_and(|i| ctx.token != 0 && n.data.args[i] == ctx.token)
+}
+
+/// The trace record of the call `n` (its arguments as the library shows
+/// them; `why`: the rule that refused it).
+pub fn record(n: &SeccompNotif, seen: &Seen, why: Option<Why<'static>>) -> Option<Record> {
+    let a = |i: usize| n.data.args[i];
+    let int = |i: usize| a(i) as u32 as i32;
+    let addr = || Val::Addr(seen.addr.clone());
+    let rec = match i64::from(n.data.nr) {
+        libc::SYS_socket => Record::new(Call::socket)
+            .arg("domain", Val::Family(int(0)))
+            .arg("type", Val::SockType(int(1)))
+            .arg("protocol", Val::Int(int(2).into())),
+        libc::SYS_connect => Record::new(Call::connect).fd(int(0)).arg("addr", addr()),
+        libc::SYS_sendto => Record::new(Call::sendto)
+            .fd(int(0))
+            .arg("size", Val::Int(a(2) as i64))
+            .arg("flags", Val::MsgFlags(int(3)))
+            .arg("addr", addr()),
+        libc::SYS_sendmsg => {
+            let rec = Record::new(Call::sendmsg)
+                .fd(int(0))
+                .arg("flags", Val::MsgFlags(int(2)));
+            match &seen.addr {
+                Some(_) => rec.arg("addr", addr()),
+                None => rec,
+            }
+        }
+        libc::SYS_sendmmsg => Record::new(Call::sendmmsg)
+            .fd(int(0))
+            .arg("vlen", Val::Int(i64::from(a(2) as u32)))
+            .arg("flags", Val::MsgFlags(int(3))),
+        _ => return None,
+    };
+    Some(match why {
+        Some(why) => rec.out("denied_by", Val::Rule(why.0, why.1)),
+        None => rec,
+    })
 }
 
 /// `socket(domain, type, protocol)` for INET/INET6: created here (non-
@@ -521,7 +610,7 @@ fn socket(c: &Caller) -> Result<Outcome> {
         protocol,
     };
     if c.ctx.policy.is_some() && !kind.placeable() {
-        return Err(Fail::Errno(libc::EPERM));
+        return Err(Fail::Denied(rules::UNPLACEABLE));
     }
     // Our copy is close-on-exec whatever the caller asked (it never
     // leaves sockrun); the caller's flag is newfd_flags.
@@ -542,15 +631,41 @@ fn socket(c: &Caller) -> Result<Outcome> {
     // SAFETY: `fd` was just returned and nothing else owns it.
     let fd = unsafe { <OwnedFd as std::os::fd::FromRawFd>::from_raw_fd(fd) };
     ctx_filter(c, fd.as_raw_fd(), ty, protocol)?;
+    apply_options(&c.ctx.config, fd.as_raw_fd(), domain, ty, protocol);
     match sys::addfd_send(
         c.ctx.listener,
         c.n.id,
         fd.as_raw_fd(),
         ty & libc::SOCK_CLOEXEC != 0,
     ) {
-        Ok(_) => Ok(Outcome::Answered),
+        Ok(fd) => Ok(Outcome::Answered(fd)),
         Err(libc::ENOENT) => Err(Fail::Gone),
         Err(e) => Err(Fail::Errno(e)),
+    }
+}
+
+/// The socket options asked for (sockrun's options, LIBSOCK_*), set on a
+/// new INET/INET6 socket before the caller sees it, as the library sets
+/// them: at creation, and — since `bind` is not supervised — those the
+/// library sets before an INET bind (SO_REUSEADDR, SO_REUSEPORT, the
+/// FREEBIND options), which take effect the same way set earlier. A
+/// refused option is left as the kernel has it.
+fn apply_options(config: &Config, fd: RawFd, domain: i32, ty: i32, protocol: i32) {
+    let set = |level, name, value: i32| {
+        // SAFETY: `value` is an int alive for the call.
+        unsafe {
+            libc::setsockopt(
+                fd,
+                level,
+                name,
+                (&raw const value).cast(),
+                size_of::<i32>() as libc::socklen_t,
+            )
+        };
+    };
+    config.each_socket_option(domain, config::tcp_stream(ty, protocol), set);
+    if domain == libc::AF_INET || domain == libc::AF_INET6 {
+        config.each_bind_option(domain == libc::AF_INET6, set);
     }
 }
 
@@ -598,6 +713,7 @@ fn connect(c: &mut Caller) -> Result<i64> {
     let (fd, addr, len) = (c.int(0), c.arg(1), c.int(2) as u32);
     let (sock, info) = c.socket(fd)?;
     let mut name = read_name(c, addr, len)?;
+    c.see(&name[..len as usize]);
     let raw = sock.as_raw_fd();
     c.ctx.judge(raw, info, Op::Connect, len, &mut name, None)?;
     // The result and its errno are read on the thread that made the call.
@@ -641,6 +757,7 @@ fn sendto(c: &mut Caller) -> Result<i64> {
     // __sys_sendto's order: the descriptor, the name, then the data.
     let (sock, info) = c.socket(fd)?;
     let mut name = read_name(c, addr, alen)?;
+    c.see(&name[..alen as usize]);
     let data = read_data(c, info, buf, len)?;
     let raw = sock.as_raw_fd();
     c.ctx
@@ -660,6 +777,7 @@ fn sendto(c: &mut Caller) -> Result<i64> {
         result(r)
     })?;
     c.sigpipe(flags, &r);
+    c.seen.bytes = *r.as_ref().unwrap_or(&0) as u64;
     r.map_err(Fail::Errno)
 }
 
@@ -702,6 +820,7 @@ fn message(
     let mut name = [0u8; MAX_NAME];
     if has_name {
         c.read(hdr.msg_name as u64, &mut name[..namelen as usize])?;
+        c.see(&name[..namelen as usize]);
     }
     // The data: every iovec, one after the other, up to MAX_DATA.
     if hdr.msg_iovlen > UIO_MAXIOV {
@@ -747,7 +866,7 @@ fn message(
         {
             let seen = dest::scan_control(&control, sock.domain == libc::AF_INET6);
             if seen.source_route {
-                return Err(Fail::Errno(libc::EPERM));
+                return Err(Fail::Denied(rules::SOURCE_ROUTE));
             }
             pktinfo = seen.pktinfo;
         }
@@ -831,6 +950,7 @@ fn sendmsg(c: &mut Caller) -> Result<i64> {
     let raw = sock.as_raw_fd();
     let r = perform(c, info, || send_message(raw, &mut m, flags))?;
     c.sigpipe(flags, &r);
+    c.seen.bytes = *r.as_ref().unwrap_or(&0) as u64;
     r.map_err(Fail::Errno)
 }
 
@@ -849,6 +969,11 @@ fn sendmmsg(c: &mut Caller) -> Result<i64> {
             Ok(m) => m,
             Err(e) if sent == 0 => return Err(e),
             Err(Fail::Gone) => return Err(Fail::Gone),
+            Err(Fail::Denied(_)) => {
+                // A batch cut before a refused message is a denial too.
+                c.seen.cut = true;
+                break;
+            }
             Err(Fail::Errno(_)) => break,
         };
         let raw = sock.as_raw_fd();
@@ -868,6 +993,7 @@ fn sendmmsg(c: &mut Caller) -> Result<i64> {
                     }
                     break;
                 }
+                c.seen.bytes += n as u64;
                 sent += 1;
             }
             Err(e) if sent == 0 => return Err(Fail::Errno(e)),

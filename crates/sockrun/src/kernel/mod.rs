@@ -7,6 +7,7 @@
 //! - [`notify`]: the threads receiving calls and performing them;
 //! - [`emulate`]: one function per supervised call: copy, judge, perform;
 //! - [`creds`]: performing a call with the caller's credentials;
+//! - [`report`]: the trace lines and the stats of the calls answered;
 //! - [`sys`]: the kernel's structures, ioctl numbers and system calls.
 //!
 //! Start-up: the child (after fork, before exec) sets `PR_SET_NO_NEW_PRIVS`,
@@ -22,9 +23,12 @@ pub mod emulate;
 pub mod filter;
 pub mod notify;
 pub mod probe;
+pub mod report;
 pub mod sys;
 
 use emulate::Ctx;
+use report::Report;
+use sock_core::config::Config;
 use sock_core::rules::Policy;
 
 use std::io;
@@ -140,15 +144,36 @@ fn take_listener(report: OwnedFd, ack: OwnedFd) -> Result<OwnedFd, String> {
     listener
 }
 
+/// A random token for the calls a preloaded libsock has traced and
+/// counted (`sock_core::supervised`); 0 if the kernel gives no randomness.
+fn token() -> u64 {
+    let mut t = [0u8; 8];
+    // SAFETY: `t` has room for the 8 bytes asked for.
+    let n = unsafe { libc::getrandom(t.as_mut_ptr().cast(), t.len(), 0) };
+    if n == 8 { u64::from_ne_bytes(t) } else { 0 }
+}
+
 /// Runs `command` under the filter, supervised with `policy` (None: no
-/// rules): the exit status sockrun should have.
-pub fn run(mut command: Command, policy: Option<Policy>) -> Result<i32, StartError> {
+/// rules) and `config` (tracing, stats, socket options): the exit status
+/// sockrun should have.
+pub fn run(
+    mut command: Command,
+    policy: Option<Policy>,
+    config: Config,
+) -> Result<i32, StartError> {
     if let Some(policy) = &policy {
         for warning in emulate::filter_inherited(policy) {
             eprintln!("sockrun: warning: --kernel: {warning}");
         }
     }
     let prog = filter::program(policy.is_some());
+    let token = token();
+    if token != 0 {
+        command.env(
+            sock_core::supervised::VAR,
+            sock_core::supervised::format(token),
+        );
+    }
     let setup = |e: io::Error| StartError::Setup(crate::exec::describe(&e));
     // The command runs as sockrun's user, which would let it act on sockrun
     // as on any process of its own (ptrace, pidfd_getfd, /proc/PID/mem):
@@ -222,8 +247,14 @@ pub fn run(mut command: Command, policy: Option<Policy>) -> Result<i32, StartErr
     forward_signals();
     let ctx = Arc::new(Ctx {
         listener: child.1.into_raw_fd(),
-        policy,
+        // Leaked: the rules live as long as sockrun, and a trace line names
+        // the rule that refused a call by reference.
+        policy: policy.map(|p| &*Box::leak(Box::new(p))),
+        report: Report::new(&config),
+        config,
+        token,
     });
+    let answered = Arc::clone(&ctx);
     thread::Builder::new()
         .name("sockrun-notify".into())
         .spawn(move || notify::serve(ctx))
@@ -235,6 +266,7 @@ pub fn run(mut command: Command, policy: Option<Policy>) -> Result<i32, StartErr
             Err(e) => return Err(StartError::Setup(crate::exec::describe(&e))),
         }
     };
+    answered.report.finish();
     Ok(exit_status(status))
 }
 

@@ -12,11 +12,13 @@
 //! created per call.
 
 use super::emulate::{self, Ctx, Fail, Outcome};
-use super::sys;
+use super::{report, sys};
+use sock_core::trace;
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::thread;
+use std::time::Instant;
 
 /// Receivers kept waiting beyond the one handling a call: a thread done
 /// with its call ends rather than wait when this many already do.
@@ -83,22 +85,67 @@ fn receive(ctx: &Arc<Ctx>, waiting: &Arc<AtomicUsize>) {
 }
 
 /// Handles `n` and answers it (nothing when its caller is gone), calling
-/// `then` just before the answer is sent: what it returns.
+/// `then` just before the answer is sent: what it returns. The call is
+/// shown (traced, counted) once answered, unless a preloaded libsock showed
+/// it already and the rules let it through.
 fn answer(ctx: &Ctx, n: &sys::SeccompNotif, then: impl FnOnce() -> bool) -> bool {
-    let (r, sigpipe) = emulate::handle(ctx, n);
+    let t0 = ctx.report.active().then(Instant::now);
+    let (r, sigpipe, seen) = emulate::handle(ctx, n);
+    let why = match &r {
+        Err(Fail::Denied(why)) => Some(*why),
+        _ => None,
+    };
     let (val, errno) = match r {
-        Ok(Outcome::Answered) => return then(),
+        Ok(Outcome::Answered(fd)) => {
+            show(ctx, n, t0, &seen, None, (fd.into(), 0));
+            return then();
+        }
         // Gone, or so it seemed: a call still pending is never left
         // waiting — it is refused.
         Err(Fail::Gone) if sys::id_valid(ctx.listener, n.id) => (0, libc::EPERM),
         Err(Fail::Gone) => return then(),
         Ok(Outcome::Value(v)) => (v, 0),
-        Err(Fail::Errno(e)) => (0, e),
+        Err(e) => (0, e.errno().unwrap_or(libc::EPERM)),
     };
+    // Shown before the answer, so that the caller's next call (answered
+    // by another thread, maybe) cannot be shown first.
+    show(ctx, n, t0, &seen, why, (val, errno));
     let next = then();
     // ENOENT: the caller was interrupted or killed meanwhile.
     if sys::send(ctx.listener, n.id, val, errno).is_ok() && sigpipe {
         emulate::raise_sigpipe(n.pid as libc::pid_t);
     }
     next
+}
+
+/// Traces and counts the call `n`, answered with `(val, errno)` (`why`:
+/// the rule that refused it), when asked to and not shown already.
+fn show(
+    ctx: &Ctx,
+    n: &sys::SeccompNotif,
+    t0: Option<Instant>,
+    seen: &emulate::Seen,
+    why: Option<sock_core::rules::Why<'static>>,
+    (val, errno): (i64, i32),
+) {
+    let Some(t0) = t0 else { return };
+    if emulate::marked(ctx, n) && why.is_none() && !seen.cut {
+        return;
+    }
+    let Some(record) = emulate::record(n, seen, why) else {
+        return;
+    };
+    let tid = n.pid;
+    let pid = emulate::tgid(tid as libc::pid_t).map_or(tid, |p| p as u32);
+    ctx.report.call(&report::Shown {
+        ids: (pid, tid),
+        record,
+        outcome: trace::Outcome {
+            ret: if errno != 0 { -1 } else { val },
+            errno: (errno != 0).then_some(errno),
+            micros: t0.elapsed().as_micros() as u64,
+        },
+        denied: why.is_some() || seen.cut,
+        bytes: seen.bytes,
+    });
 }
