@@ -148,8 +148,9 @@ fn take_listener(report: OwnedFd, ack: OwnedFd) -> Result<OwnedFd, String> {
 /// counted (`sock_core::supervised`); 0 if the kernel gives no randomness.
 fn token() -> u64 {
     let mut t = [0u8; 8];
+    // By its system call: glibc's wrapper is 2.25, above sockrun's floor.
     // SAFETY: `t` has room for the 8 bytes asked for.
-    let n = unsafe { libc::getrandom(t.as_mut_ptr().cast(), t.len(), 0) };
+    let n = unsafe { libc::syscall(libc::SYS_getrandom, t.as_mut_ptr(), t.len(), 0) };
     if n == 8 { u64::from_ne_bytes(t) } else { 0 }
 }
 

@@ -1,0 +1,82 @@
+/* A target for tests/kernel-mode.sh: when sockrun switches the kernel mode
+ * on by itself, and what the supervisor shows and sets. Built static (no
+ * LD_PRELOAD reaches it) and dynamic (libsock preloaded as well).
+ *
+ *   calls IP TCP UDP  a TCP socket connected to IP:TCP, then a UDP socket
+ *                     sending one datagram to IP:UDP: a line per call
+ *   raw IP TCP        the same connect as raw system calls (socket and
+ *                     connect through syscall(2): nothing libsock sees)
+ *   options           a new TCP socket's options, as getsockopt reads them
+ */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <netinet/in.h>
+#include <netinet/ip.h>
+#include <netinet/tcp.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+static const char *name(int e)
+{
+    switch (e) {
+    case 0: return "0";
+    case EPERM: return "EPERM";
+    case ECONNREFUSED: return "ECONNREFUSED";
+    default: return strerror(e);
+    }
+}
+
+static struct sockaddr_in peer(const char *ip, const char *port)
+{
+    struct sockaddr_in a = {.sin_family = AF_INET, .sin_port = htons(atoi(port))};
+    if (inet_pton(AF_INET, ip, &a.sin_addr) != 1) {
+        fprintf(stderr, "bad address %s\n", ip);
+        exit(2);
+    }
+    return a;
+}
+
+static int opt(int fd, int level, int name)
+{
+    int v = -1;
+    socklen_t len = sizeof v;
+    return getsockopt(fd, level, name, &v, &len) == 0 ? v : -1;
+}
+
+int main(int argc, char **argv)
+{
+    if (argc == 5 && strcmp(argv[1], "calls") == 0) {
+        struct sockaddr_in a = peer(argv[2], argv[3]);
+        int s = socket(AF_INET, SOCK_STREAM, 0);
+        errno = 0;
+        int r = connect(s, (struct sockaddr *)&a, sizeof a);
+        printf("connect ret=%d errno=%s\n", r, name(r ? errno : 0));
+        a = peer(argv[2], argv[4]);
+        int u = socket(AF_INET, SOCK_DGRAM, 0);
+        errno = 0;
+        ssize_t n = sendto(u, "v", 1, 0, (struct sockaddr *)&a, sizeof a);
+        printf("sendto ret=%zd errno=%s\n", n, name(n < 0 ? errno : 0));
+        return 0;
+    }
+    if (argc == 4 && strcmp(argv[1], "raw") == 0) {
+        struct sockaddr_in a = peer(argv[2], argv[3]);
+        int s = (int)syscall(SYS_socket, AF_INET, SOCK_STREAM, 0);
+        long r = syscall(SYS_connect, s, &a, sizeof a);
+        printf("raw-connect ret=%ld errno=%s\n", r, name(r ? errno : 0));
+        return 0;
+    }
+    if (argc == 2 && strcmp(argv[1], "options") == 0) {
+        int s = socket(AF_INET, SOCK_STREAM, 0);
+        printf("nodelay=%d keepalive=%d keepidle=%d tos=%d reuseaddr=%d\n",
+               opt(s, IPPROTO_TCP, TCP_NODELAY) != 0, opt(s, SOL_SOCKET, SO_KEEPALIVE) != 0,
+               opt(s, IPPROTO_TCP, TCP_KEEPIDLE), opt(s, IPPROTO_IP, IP_TOS),
+               opt(s, SOL_SOCKET, SO_REUSEADDR) != 0);
+        return 0;
+    }
+    fprintf(stderr, "usage: %s calls IP TCP UDP | raw IP TCP | options\n", argv[0]);
+    return 2;
+}
