@@ -345,7 +345,7 @@ while True:
         # rules naming the server's, EPERM and no request in the server's log.
         mkdir -p "$TMP/www"
         head -c 3145728 /dev/urandom >"$TMP/www/blob"
-        want="get $(stat -c %s "$TMP/www/blob") $(sha256sum "$TMP/www/blob" | cut -d' ' -f1)"
+        body_want="get $(stat -c %s "$TMP/www/blob") $(sha256sum "$TMP/www/blob" | cut -d' ' -f1)"
         # http_server NAME: the server, its log in $TMP/NAME.log; sets hurl.
         http_server() {
             local p
@@ -358,12 +358,12 @@ while True:
         gets() { grep -c '"GET /blob HTTP/1.1" 200' "$TMP/$1.log"; }
         http_server http
         run "$BUILD/gotest" get "$hurl"
-        expect "control, natively: Go's net/http client fetches 3 MB from the HTTP server, count and sha256 as sha256sum's" "$want"
+        expect "control, natively: Go's net/http client fetches 3 MB from the HTTP server, count and sha256 as sha256sum's" "$body_want"
         run "$sockrun" --kernel --deny=127.0.0.2 -- "$BUILD/gotest" get "$hurl"
-        if [ "$status" -eq 0 ] && [ "$(cat "$TMP/out")" = "$want" ] && [ "$(gets http)" -eq 2 ]; then
-            ok "Go, --kernel --deny=127.0.0.2: net/http fetches the same 3 MB, byte for byte ($want)"
+        if [ "$status" -eq 0 ] && [ "$(cat "$TMP/out")" = "$body_want" ] && [ "$(gets http)" -eq 2 ]; then
+            ok "Go, --kernel --deny=127.0.0.2: net/http fetches the same 3 MB, byte for byte ($body_want)"
         else
-            bad "Go, --kernel --deny=127.0.0.2: the fetch differs from the native one" "want: $want" "status $status" \
+            bad "Go, --kernel --deny=127.0.0.2: the fetch differs from the native one" "want: $body_want" "status $status" \
                 "$(cat "$TMP/out" "$TMP/err")" "server log:" "$(cat "$TMP/http.log")"
         fi
         http_server http-denied
@@ -373,7 +373,7 @@ while True:
         "$BUILD/gotest" get "$hurl" >"$TMP/after.out" 2>&1
         sleep 0.2
         if [ "$status" -eq 1 ] && grep -q '^get error: .*dial tcp 127\.0\.0\.1:[0-9]*: connect: operation not permitted$' "$TMP/out" &&
-            [ "$denied_gets" -eq 0 ] && [ "$(cat "$TMP/after.out")" = "$want" ] && [ "$(gets http-denied)" -eq 1 ]; then
+            [ "$denied_gets" -eq 0 ] && [ "$(cat "$TMP/after.out")" = "$body_want" ] && [ "$(gets http-denied)" -eq 1 ]; then
             ok "Go, --kernel --deny=127.0.0.1: net/http's GET is EPERM and the server logged no request (a native GET after it: logged)"
         else
             bad "Go, --kernel --deny=127.0.0.1: the GET was not refused before reaching the server" "status $status" \
