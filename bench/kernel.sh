@@ -204,7 +204,7 @@ END {
     }
 }' "$results"
 echo
-echo "produced by: bash bench/kernel.sh   (from the checkout's root${MAKELEVEL:+, via make bench})"
+echo "produced by: bash bench/kernel.sh   (from the checkout's root${MAKELEVEL:+, via make})"
 echo "  built:  $CC -O2 -D_GNU_SOURCE -pthread [-static] c-tests/kernel/kernel.c${gobin:+; CGO_ENABLED=0 go build c-tests/kernel/go/main.go}"
 echo "  ran:    [mode prefix] kernel.{static,dynamic} bench $ITERS PORT${gobin:+; [mode prefix] gobench bench URL $REQUESTS (server: gobench serve 127.0.0.1:0, native)}"
 [ -n "$gobin" ] || echo "  (no go on PATH: the Go rows were not run)"
