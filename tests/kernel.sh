@@ -22,7 +22,12 @@
 #              inherited from sockrun's caller is filtered
 #   Go         c-tests/kernel/go (CGO_ENABLED=0): a dial and a UDP send to
 #              the denied peer EPERM; 200 goroutines dialling at once under
-#              preemption all connect (skipped without go on PATH)
+#              preemption all connect; net/http GETs 3 MB of random bytes
+#              from a native python3 -m http.server: under --deny of another
+#              address the byte count and sha256 are sha256sum's (as
+#              natively), under --deny of the server's address the GET is
+#              EPERM and the server logs no request (skipped without go on
+#              PATH)
 #   resolver   glibc's own DNS queries (internal calls libsock cannot see)
 #              to a nameserver the rules deny: refused under --kernel, sent
 #              under --no-kernel (the control; needs root for the bind mount)
@@ -334,6 +339,46 @@ while True:
         expect "Go, --kernel, the peer not denied: its UDP send goes" "udp ok"
         run "$sockrun" --kernel --deny=127.0.0.2 -- "$BUILD/gotest" many "127.0.0.1:$gport" 200
         expect "Go, --kernel: 200 goroutines dial at once while others spin (preemption signals): all 200 connect and read" "many ok 200"
+        # net/http against a native python3 -m http.server (a fresh port per
+        # server) serving 3 MB of random bytes: byte count and sha256 as
+        # sha256sum's, natively and under rules naming another address; under
+        # rules naming the server's, EPERM and no request in the server's log.
+        mkdir -p "$TMP/www"
+        head -c 3145728 /dev/urandom >"$TMP/www/blob"
+        body_want="get $(stat -c %s "$TMP/www/blob") $(sha256sum "$TMP/www/blob" | cut -d' ' -f1)"
+        # http_server NAME: the server, its log in $TMP/NAME.log; sets hurl.
+        http_server() {
+            local p
+            p=$(free_port)
+            python3 -u -m http.server --bind 127.0.0.1 --directory "$TMP/www" "$p" >"$TMP/$1.log" 2>&1 &
+            background $!
+            wait_for "$TMP/$1.log" '^Serving HTTP' 10 >/dev/null || die "the HTTP server did not start: $(cat "$TMP/$1.log")"
+            hurl=http://127.0.0.1:$p/blob
+        }
+        gets() { grep -c '"GET /blob HTTP/1.1" 200' "$TMP/$1.log"; }
+        http_server http
+        run "$BUILD/gotest" get "$hurl"
+        expect "control, natively: Go's net/http client fetches 3 MB from the HTTP server, count and sha256 as sha256sum's" "$body_want"
+        run "$sockrun" --kernel --deny=127.0.0.2 -- "$BUILD/gotest" get "$hurl"
+        if [ "$status" -eq 0 ] && [ "$(cat "$TMP/out")" = "$body_want" ] && [ "$(gets http)" -eq 2 ]; then
+            ok "Go, --kernel --deny=127.0.0.2: net/http fetches the same 3 MB, byte for byte ($body_want)"
+        else
+            bad "Go, --kernel --deny=127.0.0.2: the fetch differs from the native one" "want: $body_want" "status $status" \
+                "$(cat "$TMP/out" "$TMP/err")" "server log:" "$(cat "$TMP/http.log")"
+        fi
+        http_server http-denied
+        run "$sockrun" --kernel --deny=127.0.0.1 -- "$BUILD/gotest" get "$hurl"
+        denied_gets=$(gets http-denied)
+        # The control: the same server logs a request that reaches it.
+        "$BUILD/gotest" get "$hurl" >"$TMP/after.out" 2>&1
+        sleep 0.2
+        if [ "$status" -eq 1 ] && grep -q '^get error: .*dial tcp 127\.0\.0\.1:[0-9]*: connect: operation not permitted$' "$TMP/out" &&
+            [ "$denied_gets" -eq 0 ] && [ "$(cat "$TMP/after.out")" = "$body_want" ] && [ "$(gets http-denied)" -eq 1 ]; then
+            ok "Go, --kernel --deny=127.0.0.1: net/http's GET is EPERM and the server logged no request (a native GET after it: logged)"
+        else
+            bad "Go, --kernel --deny=127.0.0.1: the GET was not refused before reaching the server" "status $status" \
+                "$(cat "$TMP/out" "$TMP/err")" "requests logged while denied: $denied_gets" "server log:" "$(cat "$TMP/http-denied.log")"
+        fi
     else
         bad "cannot build the Go target" "$(cat "$TMP/go-build.log")"
     fi

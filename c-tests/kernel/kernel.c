@@ -40,8 +40,10 @@
  *                       enter) and to OPEN, and an INET one to 127.0.0.1:PORT;
  *                       one line each
  *   bench N PORT        N sendto with an address (supervised) to a UDP sink
- *                       at 127.0.0.1:PORT, then N send on the connected
- *                       socket (not supervised): "sendto-addr NS" and
+ *                       at 127.0.0.1:PORT, N connect of another UDP socket
+ *                       to it (each supervised; a UDP connect sends
+ *                       nothing), then N send on the connected socket (not
+ *                       supervised): "sendto-addr NS", "connect-udp NS" and
  *                       "send-connected NS", nanoseconds per call
  *   stall PORT          one thread blocks in sendmsg on a full Unix
  *                       socket; meanwhile the main thread connects to
@@ -335,6 +337,13 @@ int main(int argc, char **argv) {
             if (sendto(fd, "x", 1, 0, (struct sockaddr *)&a, sizeof a) != 1)
                 return 1;
         double t1 = now();
+        int u = socket(AF_INET, SOCK_DGRAM, 0);
+        double c0 = now();
+        for (long i = 0; i < n; i++)
+            if (connect(u, (struct sockaddr *)&a, sizeof a))
+                return 1;
+        double c1 = now();
+        close(u);
         if (connect(fd, (struct sockaddr *)&a, sizeof a))
             return 1;
         double t2 = now();
@@ -342,7 +351,8 @@ int main(int argc, char **argv) {
             if (send(fd, "x", 1, 0) != 1)
                 return 1;
         double t3 = now();
-        printf("sendto-addr %.0f\nsend-connected %.0f\n", (t1 - t0) * 1e9 / n, (t3 - t2) * 1e9 / n);
+        printf("sendto-addr %.0f\nconnect-udp %.0f\nsend-connected %.0f\n", (t1 - t0) * 1e9 / n,
+               (c1 - c0) * 1e9 / n, (t3 - t2) * 1e9 / n);
     } else if (!strcmp(cmd, "stall") && argc == 3) {
         int sv[2];
         if (socketpair(AF_UNIX, SOCK_DGRAM, 0, sv))
