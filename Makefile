@@ -150,10 +150,13 @@ sockrun-test: build
 	bash tests/sockrun.sh
 
 # sockrun --kernel: static programs and raw system calls under the seccomp
-# supervisor with access rules, against native receivers (tests/kernel.sh;
-# skips where the kernel has no seccomp user notification).
+# supervisor with access rules, against native receivers (tests/kernel.sh);
+# when the mode switches itself on, and its trace, stats and options
+# (tests/kernel-mode.sh). Both skip where the kernel has no seccomp user
+# notification.
 kernel-test: build
 	bash tests/kernel.sh
+	bash tests/kernel-mode.sh
 
 # The man pages linted and rendered, checked against the table of variables
 # and the header; each completion driven in its shell; make install's

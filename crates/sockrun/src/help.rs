@@ -109,8 +109,9 @@ pub(crate) const DESCRIPTION: &str = "Puts libsock.so first in LD_PRELOAD (after
 
 /// When sockrun warns (the help, and the man page's DIAGNOSTICS).
 pub(crate) const WARNINGS: &str = "Warnings (one line on stderr; the command still runs) when libsock cannot get into \
-     the command: a statically linked binary (no program interpreter; not under --kernel, \
-     which holds its access rules); a setuid or setgid binary (run with raised privileges, \
+     the command: a statically linked binary (no program interpreter) outside the kernel \
+     mode, or under it asking for --bind-addr or --port-map (its binds are not \
+     supervised); a setuid or setgid binary (run with raised privileges, \
      the loader ignores LD_PRELOAD paths and libsock ignores LIBSOCK_*; under --kernel it \
      runs without its privileges); a binary for another machine or word size than \
      libsock.so. Scripts (#!) are not checked.";
@@ -154,23 +155,26 @@ pub(crate) const OPTIONS: &[Own] = &[
         short: "",
         long: "kernel",
         metavar: "",
-        help: "The kernel-enforced mode: COMMAND runs under a seccomp filter and sockrun \
-               stays its parent, answering its socket, connect, sendto (with an address), \
-               sendmsg and sendmmsg calls itself, so the access rules (--allow, --deny) hold \
-               for static binaries and raw system calls too; io_uring_setup fails with \
-               ENOSYS, raw and packet sockets with EPERM under rules, other system-call ABIs \
-               are killed. libsock is still preloaded into dynamic commands. Needs Linux \
-               5.14 (seccomp user notification with ADDFD, pidfd_getfd); without it, with \
-               rules sockrun exits 2, without rules it warns and runs preloaded only. Not \
-               yet: tracing, stats and socket options of supervised calls, and switching \
-               itself on when rules are given.",
+        help: "The kernel-enforced mode, always: COMMAND runs under a seccomp filter and \
+               sockrun stays its parent, answering its socket, connect, sendto (with an \
+               address), sendmsg and sendmmsg calls itself, so the access rules (--allow, \
+               --deny) hold for static binaries, raw system calls and glibc's resolver too; \
+               io_uring_setup fails with ENOSYS, raw and packet sockets with EPERM under \
+               rules, other system-call ABIs are killed. sockrun traces and counts the calls \
+               it answers (a call a preloaded libsock traced is not traced twice) and sets \
+               the socket options asked for on the sockets it creates. Without --kernel or \
+               --no-kernel the mode is on whenever access rules are set (any COMMAND: a \
+               script may start a static binary) and for a static COMMAND asking for \
+               tracing, stats or socket options. Needs Linux 5.14 (seccomp user \
+               notification with ADDFD, pidfd_getfd); without it, with rules sockrun exits 2, \
+               without rules it warns and runs preloaded only.",
     },
     Own {
         short: "",
         long: "no-kernel",
         metavar: "",
-        help: "Preload only (the default for now; the last of --kernel and --no-kernel \
-               wins).",
+        help: "Preload only, even with access rules (they then hold only for what goes \
+               through libsock); the last of --kernel and --no-kernel wins.",
     },
     Own {
         short: "-h",

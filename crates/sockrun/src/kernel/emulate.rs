@@ -54,6 +54,10 @@ pub struct Ctx {
     pub token: u64,
     /// The trace and the stats of the calls answered here.
     pub report: Report,
+    /// Callers wait killably for their answers
+    /// (`SECCOMP_FILTER_FLAG_WAIT_KILLABLE_RECV`): no signal ends a call
+    /// once it is received here.
+    pub killable: bool,
 }
 
 /// Why a call gets no ordinary answer.
@@ -632,13 +636,20 @@ fn socket(c: &Caller) -> Result<Outcome> {
     let fd = unsafe { <OwnedFd as std::os::fd::FromRawFd>::from_raw_fd(fd) };
     ctx_filter(c, fd.as_raw_fd(), ty, protocol)?;
     apply_options(&c.ctx.config, fd.as_raw_fd(), domain, ty, protocol);
-    match sys::addfd_send(
-        c.ctx.listener,
-        c.n.id,
-        fd.as_raw_fd(),
-        ty & libc::SOCK_CLOEXEC != 0,
-    ) {
-        Ok(fd) => Ok(Outcome::Answered(fd)),
+    let cloexec = ty & libc::SOCK_CLOEXEC != 0;
+    // Traced, the descriptor is installed first and the answer sent once
+    // the call is shown (its line then comes before the caller's next
+    // call's) — only where the caller waits killably for its answer, so
+    // no signal can end its call between the two with the descriptor
+    // installed and not returned.
+    let r = if c.ctx.report.active() && c.ctx.killable {
+        sys::addfd(c.ctx.listener, c.n.id, fd.as_raw_fd(), cloexec)
+            .map(|fd| Outcome::Value(fd.into()))
+    } else {
+        sys::addfd_send(c.ctx.listener, c.n.id, fd.as_raw_fd(), cloexec).map(Outcome::Answered)
+    };
+    match r {
+        Ok(outcome) => Ok(outcome),
         Err(libc::ENOENT) => Err(Fail::Gone),
         Err(e) => Err(Fail::Errno(e)),
     }

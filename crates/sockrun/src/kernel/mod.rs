@@ -254,6 +254,7 @@ pub fn run(
         report: Report::new(&config),
         config,
         token,
+        killable: false,
     });
     let answered = Arc::clone(&ctx);
     thread::Builder::new()

@@ -264,9 +264,18 @@ pub fn id_valid(listener: RawFd, id: u64) -> bool {
 /// Installs `fd` in the caller of `id` and answers the call with its
 /// number (`SECCOMP_ADDFD_FLAG_SEND`), `O_CLOEXEC` if `cloexec`.
 pub fn addfd_send(listener: RawFd, id: u64, fd: RawFd, cloexec: bool) -> Result<i32, i32> {
+    addfd_flags(listener, id, fd, cloexec, SECCOMP_ADDFD_FLAG_SEND)
+}
+
+/// Installs `fd` in the caller of `id` (its number: the answer to send).
+pub fn addfd(listener: RawFd, id: u64, fd: RawFd, cloexec: bool) -> Result<i32, i32> {
+    addfd_flags(listener, id, fd, cloexec, 0)
+}
+
+fn addfd_flags(listener: RawFd, id: u64, fd: RawFd, cloexec: bool, flags: u32) -> Result<i32, i32> {
     let mut add = SeccompNotifAddfd {
         id,
-        flags: SECCOMP_ADDFD_FLAG_SEND,
+        flags,
         srcfd: fd as u32,
         newfd: 0,
         newfd_flags: if cloexec { libc::O_CLOEXEC as u32 } else { 0 },

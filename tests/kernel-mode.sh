@@ -1,0 +1,240 @@
+#!/usr/bin/env bash
+# sockrun's kernel mode, switched on by itself, and what it shows: part of
+# `make kernel-test` (after tests/kernel.sh).
+#
+# c-tests/kernel/visible.c, built static and dynamic, against a native TCP
+# listener and UDP receiver on 127.0.0.1 that log what arrives:
+#
+#   when     with --deny and no --kernel, a static binary — and a shell
+#            script that starts it — is refused (nothing arrives) without
+#            the static-binary warning; --no-kernel is the control (it
+#            arrives, with the warning); a static binary asking for --trace
+#            alone is traced; a dynamic one without rules is only preloaded
+#   trace    the supervisor's lines for a static binary, text and JSON, one
+#            per call, denied_by naming the rule; a dynamic program under
+#            the same rules makes exactly one line per call (libsock's),
+#            and its raw syscall(SYS_connect), which libsock cannot see, is
+#            traced once, by the supervisor; a %p trace file per process
+#   stats    the supervisor's table for a static binary (calls, bytes, the
+#            denials); a dynamic program's calls counted once
+#   options  --nodelay --keepalive --tos --reuseaddr set on a static
+#            binary's new socket as getsockopt reads them (natively unset)
+#
+# Skips with one line where the kernel has no seccomp user notification.
+# Run from the repository root after `make`. Environment: CC (default cc),
+# KERNEL_BUILD (default target/kernel).
+# Last line: "kernel-mode: N passed, M failed"; exit status 0 only if none failed.
+set -uo pipefail
+. "$(dirname "$0")/lib/harness.sh"
+harness kernel-mode
+no_config SOCKRUN_TEST_FAIL_PROBE
+find_libsock
+CC=${CC:-cc}
+sockrun=$PWD/target/release/sockrun
+[ -x "$sockrun" ] || die "$sockrun missing: run make first"
+build_dir BUILD "${KERNEL_BUILD:-target/kernel}"
+scratch TMP kernel-mode
+
+"$sockrun" --kernel --deny=192.0.2.1 -- true >"$TMP/probe.out" 2>"$TMP/probe.err"
+if [ $? -eq 2 ] && grep -q 'this kernel lacks' "$TMP/probe.err"; then
+    skip "the kernel-enforced mode is unavailable here: $(head -1 "$TMP/probe.err")"
+    finish
+fi
+
+CFLAGS=(-O2 -Wall -Wextra -Werror -D_GNU_SOURCE)
+"$CC" "${CFLAGS[@]}" -static -o "$BUILD/visible.static" c-tests/kernel/visible.c || die "cannot build visible.c static"
+"$CC" "${CFLAGS[@]}" -o "$BUILD/visible.dynamic" c-tests/kernel/visible.c || die "cannot build visible.c"
+static=$BUILD/visible.static
+dynamic=$BUILD/visible.dynamic
+
+# A native receiver: a TCP listener that logs each connection's peer and a
+# UDP socket that logs each datagram's.
+tport=$(free_port)
+uport=$(free_port)
+python3 -u -c "
+import selectors, socket, sys
+t = socket.socket(); t.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+t.bind(('127.0.0.1', $tport)); t.listen(64)
+u = socket.socket(socket.AF_INET, socket.SOCK_DGRAM); u.bind(('127.0.0.1', $uport))
+sel = selectors.DefaultSelector(); sel.register(t, selectors.EVENT_READ); sel.register(u, selectors.EVENT_READ)
+print('ready')
+while True:
+    for key, _ in sel.select():
+        if key.fileobj is t:
+            c, peer = t.accept(); print('tcp', peer[0]); c.close()
+        else:
+            data, peer = u.recvfrom(100); print('udp', peer[0])
+" >"$TMP/recv.log" 2>&1 &
+background $!
+wait_for "$TMP/recv.log" '^ready' 5 >/dev/null || die "the receiver did not start: $(cat "$TMP/recv.log")"
+
+# arrivals: lines the receiver logged since the last call of `mark`.
+mark() { seen=$(wc -l <"$TMP/recv.log"); }
+arrivals() {
+    sleep 0.2
+    tail -n +$((seen + 1)) "$TMP/recv.log" | grep -c '^\(tcp\|udp\) '
+}
+# run CMD...: keeps $status, $TMP/out and $TMP/err.
+run() {
+    timeout 60 "$@" >"$TMP/out" 2>"$TMP/err"
+    status=$?
+}
+refused="connect ret=-1 errno=EPERM
+sendto ret=-1 errno=EPERM"
+through="connect ret=0 errno=0
+sendto ret=1 errno=0"
+
+# --- when ---------------------------------------------------------------------
+mark
+run "$sockrun" --deny=127.0.0.1 -- "$static" calls 127.0.0.1 "$tport" "$uport"
+n=$(arrivals)
+if [ "$status" -eq 0 ] && [ "$(cat "$TMP/out")" = "$refused" ] && [ "$n" -eq 0 ] && [ ! -s "$TMP/err" ]; then
+    ok "static, --deny without --kernel: the kernel mode is on by itself (both calls EPERM, nothing arrived, no warning)"
+else
+    bad "static, --deny without --kernel: not held" "status $status, $n arrived" "$(cat "$TMP/out" "$TMP/err")"
+fi
+
+mark
+run "$sockrun" --deny=127.0.0.1 -- sh -c '"$0" calls 127.0.0.1 "$1" "$2"' "$static" "$tport" "$uport"
+n=$(arrivals)
+if [ "$status" -eq 0 ] && [ "$(cat "$TMP/out")" = "$refused" ] && [ "$n" -eq 0 ]; then
+    ok "a shell script that starts a static binary, --deny: held too"
+else
+    bad "a script starting a static binary: not held" "status $status, $n arrived" "$(cat "$TMP/out" "$TMP/err")"
+fi
+
+mark
+run "$sockrun" --no-kernel --deny=127.0.0.1 -- "$static" calls 127.0.0.1 "$tport" "$uport"
+n=$(arrivals)
+if [ "$(cat "$TMP/out")" = "$through" ] && [ "$n" -eq 2 ] && grep -q 'statically linked' "$TMP/err"; then
+    ok "control, --no-kernel --deny: the static binary's calls arrive, with the static-binary warning"
+else
+    bad "control, --no-kernel: unexpected" "$n arrived" "$(cat "$TMP/out" "$TMP/err")"
+fi
+
+run "$sockrun" -- sh -c 'echo "${LIBSOCK_SUPERVISOR:-none}"; cat /proc/self/status' 
+if [ "$status" -eq 0 ] && [ "$(head -1 "$TMP/out")" = none ] && grep -q '^Seccomp:[[:space:]]*0' "$TMP/out"; then
+    ok "no rules, dynamic target: preload only (no filter, no supervisor)"
+else
+    bad "no rules: the kernel mode was on" "$(head -3 "$TMP/out")" "$(grep Seccomp "$TMP/out")"
+fi
+run "$sockrun" --deny=192.0.2.1 -- sh -c 'grep "^Seccomp:" /proc/self/status'
+if [ "$status" -eq 0 ] && grep -q '^Seccomp:[[:space:]]*2' "$TMP/out"; then
+    ok "rules, dynamic target: under the filter too"
+else
+    bad "rules, dynamic target: no filter" "$(cat "$TMP/out" "$TMP/err")"
+fi
+
+# --- trace ----------------------------------------------------------------------
+mark
+run "$sockrun" --trace -- "$static" calls 127.0.0.1 "$tport" "$uport"
+calls=$(grep -c '^\[[0-9]*\] \(socket\|connect\|sendto\)(' "$TMP/err")
+if [ "$(cat "$TMP/out")" = "$through" ] && [ "$calls" -eq 4 ] && [ "$(wc -l <"$TMP/err")" -eq 4 ] &&
+    grep -q "^\[[0-9]*\] connect([0-9]*, 127.0.0.1:$tport) = 0 <[0-9]*us>$" "$TMP/err" &&
+    grep -q "^\[[0-9]*\] sendto([0-9]*, 1, 0, 127.0.0.1:$uport) = 1 <[0-9]*us>$" "$TMP/err"; then
+    ok "static, --trace alone: the kernel mode traces its 4 calls, one line each, no warning"
+else
+    bad "static, --trace: lines wrong" "$(cat "$TMP/out" "$TMP/err")"
+fi
+
+run "$sockrun" --deny=127.0.0.1 --trace -- "$static" calls 127.0.0.1 "$tport" "$uport"
+if grep -q "^\[[0-9]*\] connect([0-9]*, 127.0.0.1:$tport) = -1 EPERM denied_by=LIBSOCK_DENY:127.0.0.1 <[0-9]*us>$" "$TMP/err" &&
+    grep -q "^\[[0-9]*\] sendto([0-9]*, 1, 0, 127.0.0.1:$uport) = -1 EPERM denied_by=LIBSOCK_DENY:127.0.0.1" "$TMP/err" &&
+    [ "$(wc -l <"$TMP/err")" -eq 4 ]; then
+    ok "static, --deny --trace: refusals traced once with denied_by, as in-process"
+else
+    bad "static, --deny --trace: lines wrong" "$(cat "$TMP/err")"
+fi
+
+run "$sockrun" --deny=127.0.0.1 --trace --json -- "$static" calls 127.0.0.1 "$tport" "$uport"
+if python3 - "$TMP/err" "$tport" <<'EOF'; then
+import json, sys
+lines = [json.loads(l) for l in open(sys.argv[1])]
+assert [l["call"] for l in lines] == ["socket", "connect", "socket", "sendto"], lines
+c = lines[1]
+assert c["addr"] == "127.0.0.1:" + sys.argv[2] and c["ret"] == -1 and c["errno"] == "EPERM", c
+assert c["denied_by"] == "LIBSOCK_DENY:127.0.0.1", c
+assert all({"ts", "pid", "tid", "us"} <= l.keys() for l in lines)
+EOF
+    ok "static, --json: four JSON objects, the refusal with errno and denied_by"
+else
+    bad "static, --json: wrong" "$(cat "$TMP/err")"
+fi
+
+# The same rules on a dynamic program: libsock refuses in-process and
+# traces; the supervisor judges the calls that reach it and shows none of
+# them again.
+run "$sockrun" --deny=127.0.0.1 --trace -- "$dynamic" calls 127.0.0.1 "$tport" "$uport"
+lines=$(wc -l <"$TMP/err")
+if [ "$(cat "$TMP/out")" = "$refused" ] && [ "$lines" -eq 4 ] &&
+    [ "$(grep -c 'denied_by=LIBSOCK_DENY:127.0.0.1' "$TMP/err")" -eq 2 ]; then
+    ok "dynamic, --deny --trace: one line per call (4), each refusal once"
+else
+    bad "dynamic, --deny --trace: $lines lines" "$(cat "$TMP/err")"
+fi
+run "$sockrun" --deny=192.0.2.1 --trace -- "$dynamic" calls 127.0.0.1 "$tport" "$uport"
+lines=$(wc -l <"$TMP/err")
+if [ "$(cat "$TMP/out")" = "$through" ] && [ "$lines" -eq 4 ]; then
+    ok "dynamic, --deny (not matching) --trace: calls the supervisor answered are traced once (4 lines)"
+else
+    bad "dynamic, allowed calls: $lines lines" "$(cat "$TMP/err")"
+fi
+run "$sockrun" --deny=127.0.0.1 --trace -- "$dynamic" raw 127.0.0.1 "$tport"
+if [ "$(cat "$TMP/out")" = "raw-connect ret=-1 errno=EPERM" ] &&
+    [ "$(grep -c "connect([0-9]*, 127.0.0.1:$tport) = -1 EPERM denied_by=LIBSOCK_DENY:127.0.0.1" "$TMP/err")" -eq 1 ]; then
+    ok "dynamic, a raw syscall(SYS_connect) libsock cannot see: refused and traced once, by the supervisor"
+else
+    bad "dynamic raw connect: wrong" "$(cat "$TMP/out" "$TMP/err")"
+fi
+
+# A script is not static: the kernel mode is asked for.
+run "$sockrun" --kernel --trace="$TMP/trace.%p" -- sh -c '"$0" calls 127.0.0.1 "$1" "$2"; "$0" calls 127.0.0.1 "$1" "$2"' \
+    "$static" "$tport" "$uport"
+files=$(find "$TMP" -name 'trace.*' | wc -l)
+per=$(for f in "$TMP"/trace.*; do grep -c '' "$f"; done | sort -u | tr '\n' ' ')
+if [ "$files" -eq 2 ] && [ "$per" = "4 " ]; then
+    ok "--kernel --trace=FILE.%p on a script: one file per traced process (2 static runs, 4 lines each)"
+else
+    bad "--trace=%p: $files files, lines per file: $per" "$(ls "$TMP")"
+fi
+
+# --- stats ----------------------------------------------------------------------
+run "$sockrun" --deny=127.0.0.1 --stats -- "$static" calls 127.0.0.1 "$tport" "$uport"
+if grep -q '^libsock stats for pid [0-9]* (calls answered by sockrun --kernel):$' "$TMP/err" &&
+    grep -Eq '^  connect +1 +1 +0 +0$' "$TMP/err" && grep -Eq '^  socket +2 +0 +0 +0$' "$TMP/err" &&
+    grep -qx '  denied by access rules: connect 1, sendto 1' "$TMP/err"; then
+    ok "static, --stats: the supervisor's table counts its calls and the denials"
+else
+    bad "static, --stats: wrong table" "$(cat "$TMP/err")"
+fi
+run "$sockrun" --deny=192.0.2.1 --stats -- "$static" calls 127.0.0.1 "$tport" "$uport"
+if grep -Eq '^  sendto +1 +0 +0 +1$' "$TMP/err"; then
+    ok "static, --stats: bytes sent by a supervised sendto counted"
+else
+    bad "static, --stats: bytes" "$(cat "$TMP/err")"
+fi
+run "$sockrun" --deny=192.0.2.1 --stats -- "$dynamic" calls 127.0.0.1 "$tport" "$uport"
+if [ "$(grep -c '^libsock stats for pid' "$TMP/err")" -eq 1 ] && grep -Eq '^  connect +1 +0' "$TMP/err"; then
+    ok "dynamic, --stats with rules: one table, each call counted once (libsock's)"
+else
+    bad "dynamic, --stats: counted twice?" "$(cat "$TMP/err")"
+fi
+
+# --- options --------------------------------------------------------------------
+run "$static" options
+native=$(cat "$TMP/out")
+run "$sockrun" --nodelay --keepalive=30 --tos=16 --reuseaddr -- "$static" options
+if [ "$native" = "nodelay=0 keepalive=0 keepidle=7200 tos=0 reuseaddr=0" ] &&
+    [ "$(cat "$TMP/out")" = "nodelay=1 keepalive=1 keepidle=30 tos=16 reuseaddr=1" ] && [ ! -s "$TMP/err" ]; then
+    ok "static, options alone: the kernel mode sets them on its new socket (natively: $native)"
+else
+    bad "static, options: not set" "native: $native" "$(cat "$TMP/out" "$TMP/err")"
+fi
+run "$sockrun" --bind-addr=127.0.0.1 -- "$static" options
+if grep -q 'statically linked: --bind-addr and --port-map cannot reach it' "$TMP/err"; then
+    ok "static, --bind-addr: a warning (binds are not supervised)"
+else
+    bad "static, --bind-addr: no warning" "$(cat "$TMP/err")"
+fi
+
+finish
