@@ -9,7 +9,9 @@
 #            script that starts it — is refused (nothing arrives) without
 #            the static-binary warning; --no-kernel is the control (it
 #            arrives, with the warning); a static binary asking for --trace
-#            alone is traced; a dynamic one without rules is only preloaded
+#            alone is traced; a dynamic one without rules is only preloaded;
+#            a daemon the command leaves behind is still supervised after
+#            sockrun exits, and the supervisor ends with it
 #   trace    the supervisor's lines for a static binary, text and JSON, one
 #            per call, denied_by naming the rule; a dynamic program under
 #            the same rules makes exactly one line per call (libsock's),
@@ -123,6 +125,27 @@ if [ "$status" -eq 0 ] && grep -q '^Seccomp:[[:space:]]*2' "$TMP/out"; then
     ok "rules, dynamic target: under the filter too"
 else
     bad "rules, dynamic target: no filter" "$(cat "$TMP/out" "$TMP/err")"
+fi
+
+# A daemon: the command leaves a background job behind and exits at once;
+# sockrun exits with it, and the job's calls a second later are still
+# judged (a supervisor that ended with sockrun would leave them ENOSYS).
+mark
+start=$(date +%s%N)
+run "$sockrun" --deny="127.0.0.1:$uport" -- sh -c \
+    '(sleep 1; "$0" calls 127.0.0.1 "$1" "$2" >"$3" 2>&1) </dev/null >/dev/null 2>&1 & exit 5' \
+    "$static" "$tport" "$uport" "$TMP/daemon.out"
+took=$(( ($(date +%s%N) - start) / 1000000 ))
+for _ in $(seq 50); do [ -s "$TMP/daemon.out" ] && [ "$(wc -l <"$TMP/daemon.out")" -ge 2 ] && break; sleep 0.1; done
+n=$(arrivals)
+left=1
+for _ in $(seq 50); do pgrep -f "$TMP/daemon.out" >/dev/null || { left=0; break; }; sleep 0.1; done
+if [ "$status" -eq 5 ] && [ "$took" -lt 900 ] &&
+    [ "$(cat "$TMP/daemon.out")" = "connect ret=0 errno=0
+sendto ret=-1 errno=EPERM" ] && [ "$n" -eq 1 ] && [ "$left" -eq 0 ]; then
+    ok "a daemon outliving the command (and sockrun, which exited with 5 in ${took} ms): its calls still judged (connect ok, sendto EPERM, 1 arrived); the supervisor ends with it"
+else
+    bad "daemon: status $status after ${took} ms, $n arrived, supervisor left: $left" "$(cat "$TMP/daemon.out" "$TMP/err")"
 fi
 
 # --- trace ----------------------------------------------------------------------

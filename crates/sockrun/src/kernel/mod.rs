@@ -16,7 +16,10 @@
 //! listener with `pidfd_getfd` and lets the child exec. (The listener is
 //! not sent over a socket with SCM_RIGHTS: once the filter is in place the
 //! child's `sendmsg` is itself supervised, with no supervisor listening
-//! yet.) sockrun then waits for the child and exits with its status.
+//! yet.) sockrun then forks the supervisor, a process of its own that
+//! serves the listener until no process is left under the filter (so a
+//! daemon the command leaves behind stays supervised), waits for the
+//! command and exits with its status.
 
 pub mod creds;
 pub mod emulate;
@@ -32,12 +35,16 @@ use sock_core::config::Config;
 use sock_core::rules::Policy;
 
 use std::io;
-use std::os::fd::{AsRawFd, FromRawFd, IntoRawFd, OwnedFd, RawFd};
+use std::os::fd::{AsRawFd, FromRawFd, OwnedFd, RawFd};
 use std::os::unix::process::CommandExt;
+use std::os::unix::process::ExitStatusExt;
 use std::process::Command;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicI32, Ordering};
 use std::thread;
+
+/// sockrun's status when the supervisor failed under a running command.
+const USAGE_STATUS: i32 = 2;
 
 /// The child signals are forwarded to (0: none yet).
 static CHILD: AtomicI32 = AtomicI32::new(0);
@@ -244,10 +251,9 @@ pub fn run(
         (Err(_), Err(why)) => return Err(StartError::Setup(why)),
         (Err(e), Ok(_)) => return Err(StartError::Exec(e)),
     };
-    CHILD.store(child.0.id() as i32, Ordering::Relaxed);
-    forward_signals();
-    let ctx = Arc::new(Ctx {
-        listener: child.1.into_raw_fd(),
+    let listener = child.1;
+    let ctx = Ctx {
+        listener: listener.as_raw_fd(),
         // Leaked: the rules live as long as sockrun, and a trace line names
         // the rule that refused a call by reference.
         policy: policy.map(|p| &*Box::leak(Box::new(p))),
@@ -255,21 +261,118 @@ pub fn run(
         config,
         token,
         killable: false,
-    });
-    let answered = Arc::clone(&ctx);
-    thread::Builder::new()
-        .name("sockrun-notify".into())
-        .spawn(move || notify::serve(ctx))
-        .map_err(|e| StartError::Setup(crate::exec::describe(&e)))?;
+    };
+    let supervisor = start_supervisor(ctx).map_err(|e| {
+        let _ = child.0.kill();
+        let _ = child.0.wait();
+        StartError::Setup(format!(
+            "cannot start the supervisor: {}",
+            crate::exec::describe(&e)
+        ))
+    })?;
+    let command = child.0.id() as libc::pid_t;
+    CHILD.store(command, Ordering::Relaxed);
+    forward_signals();
+    // sockrun's two children: the command, and the supervisor, which should
+    // outlive it. A supervisor gone first leaves the command's supervised
+    // calls unanswered for as long as sockrun holds the listener: the
+    // command is stopped, fail closed, rather than left hanging.
+    let mut supervisor_done = false;
     let status = loop {
-        match child.0.wait() {
-            Ok(status) => break status,
-            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
-            Err(e) => return Err(StartError::Setup(crate::exec::describe(&e))),
+        let mut st = 0;
+        // SAFETY: `st` is writable.
+        let pid = unsafe { libc::waitpid(-1, &mut st, 0) };
+        if pid == command {
+            break std::process::ExitStatus::from_raw(st);
+        }
+        // Done (status 0): the filter has no user left — the command has
+        // exited and is about to be reaped here.
+        if pid == supervisor && libc::WIFEXITED(st) && libc::WEXITSTATUS(st) == 0 {
+            supervisor_done = true;
+        } else if pid == supervisor {
+            eprintln!("sockrun: the supervisor ended before the command; stopping the command");
+            let _ = child.0.kill();
+            let _ = child.0.wait();
+            return Ok(USAGE_STATUS);
+        }
+        if pid < 0 && sys::errno() != libc::EINTR {
+            return Err(StartError::Setup(crate::exec::describe(
+                &io::Error::last_os_error(),
+            )));
         }
     };
-    answered.report.finish();
+    // Nothing left under the filter (the command had no descendant that
+    // outlives it): the supervisor ends at once, its stats written; wait
+    // for it, so they come before the shell's prompt. Otherwise the
+    // supervisor stays for the rest (daemons), and sockrun exits.
+    if !supervisor_done && hung_up(listener.as_raw_fd(), 0) {
+        let mut st = 0;
+        // SAFETY: our own child; `st` is writable.
+        while unsafe { libc::waitpid(supervisor, &mut st, 0) } < 0 && sys::errno() == libc::EINTR {}
+    }
     Ok(exit_status(status))
+}
+
+/// Whether every process under the filter of `listener` is gone (the
+/// listener's POLLHUP, Linux 5.9), waiting up to `timeout_ms` (-1: for
+/// ever) for it.
+fn hung_up(listener: RawFd, timeout_ms: libc::c_int) -> bool {
+    let mut p = libc::pollfd {
+        fd: listener,
+        events: 0,
+        revents: 0,
+    };
+    loop {
+        // SAFETY: one pollfd, alive for the call.
+        match unsafe { libc::poll(&mut p, 1, timeout_ms) } {
+            -1 if sys::errno() == libc::EINTR => {}
+            r => return r > 0 && p.revents & libc::POLLHUP != 0,
+        }
+    }
+}
+
+/// Starts the supervisor: a process of its own, forked from sockrun
+/// (single-threaded here), that answers the calls until no process is left
+/// under the filter — the command's daemons included, which outlive the
+/// command and sockrun — then writes the stats and exits. It leaves the
+/// terminal's session (the terminal's ^C is for the command) and keeps
+/// only stderr, for trace lines and stats, so a `$(sockrun …)` is not held
+/// open by it. Like sockrun it is not dumpable: out of the command's reach.
+fn start_supervisor(ctx: Ctx) -> io::Result<libc::pid_t> {
+    // SAFETY: sockrun has no other thread now (the handshake's was
+    // joined), so the child may run Rust code and start threads.
+    match unsafe { libc::fork() } {
+        -1 => Err(io::Error::last_os_error()),
+        0 => {
+            // SAFETY: plain system calls on this new process.
+            unsafe {
+                libc::setsid();
+                let null = libc::open(c"/dev/null".as_ptr(), libc::O_RDWR | libc::O_CLOEXEC);
+                if null >= 0 {
+                    libc::dup2(null, libc::STDIN_FILENO);
+                    libc::dup2(null, libc::STDOUT_FILENO);
+                    if !ctx.report.writes_stderr() {
+                        libc::dup2(null, libc::STDERR_FILENO);
+                    }
+                    libc::close(null);
+                }
+                libc::signal(libc::SIGPIPE, libc::SIG_IGN);
+            }
+            let ctx = Arc::new(ctx);
+            let serving = Arc::clone(&ctx);
+            let started = thread::Builder::new()
+                .name("sockrun-notify".into())
+                .spawn(move || notify::serve(serving));
+            if started.is_ok() {
+                hung_up(ctx.listener, -1);
+                ctx.report.finish();
+            }
+            // SAFETY: ends this process without running sockrun's exit
+            // path (the parent's).
+            unsafe { libc::_exit(i32::from(started.is_err())) }
+        }
+        pid => Ok(pid),
+    }
 }
 
 /// The status a shell gives a command that ended with `status`: its exit

@@ -24,8 +24,8 @@ use std::time::Instant;
 /// with its call ends rather than wait when this many already do.
 const SPARE: usize = 2;
 
-/// Serves the listener until it fails (every process under the filter is
-/// gone) — sockrun exits when its child does, ending these threads.
+/// Serves the listener — in the supervisor process, which ends once every
+/// process under the filter is gone, ending these threads.
 pub fn serve(ctx: Arc<Ctx>) {
     // Wake-ups of the receiver are synchronous (Linux 6.6): the caller,
     // about to sleep until its answer, hands its CPU to the receiver. An

@@ -58,6 +58,12 @@ impl Report {
         self.trace.is_some() || self.stats.is_some()
     }
 
+    /// Whether trace lines or stats go to stderr.
+    pub fn writes_stderr(&self) -> bool {
+        matches!(self.trace, Some((Output::Stderr, _)))
+            || matches!(self.stats, Some(Output::Stderr))
+    }
+
     /// Shows one call.
     pub fn call(&self, shown: &Shown) {
         if self.stats.is_some() {
