@@ -54,6 +54,9 @@ pub struct Ctx {
     pub token: u64,
     /// The trace and the stats of the calls answered here.
     pub report: Report,
+    /// Calls being handled (received, not yet shown): the stats are
+    /// written once none is.
+    pub in_flight: std::sync::atomic::AtomicUsize,
     /// Callers wait killably for their answers
     /// (`SECCOMP_FILTER_FLAG_WAIT_KILLABLE_RECV`): no signal ends a call
     /// once it is received here.

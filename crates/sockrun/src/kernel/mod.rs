@@ -40,8 +40,13 @@ use std::os::unix::process::CommandExt;
 use std::os::unix::process::ExitStatusExt;
 use std::process::Command;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicI32, Ordering};
+use std::sync::atomic::{AtomicI32, AtomicUsize, Ordering};
 use std::thread;
+
+/// How long sockrun waits, once the command is reaped, for the filter to
+/// have no user left before it leaves the supervisor to the command's
+/// remaining descendants.
+const HANG_UP_WAIT_MS: libc::c_int = 250;
 
 /// sockrun's status when the supervisor failed under a running command.
 const USAGE_STATUS: i32 = 2;
@@ -260,6 +265,7 @@ pub fn run(
         report: Report::new(&config),
         config,
         token,
+        in_flight: AtomicUsize::new(0),
         killable: false,
     };
     let supervisor = start_supervisor(ctx).map_err(|e| {
@@ -304,8 +310,11 @@ pub fn run(
     // Nothing left under the filter (the command had no descendant that
     // outlives it): the supervisor ends at once, its stats written; wait
     // for it, so they come before the shell's prompt. Otherwise the
-    // supervisor stays for the rest (daemons), and sockrun exits.
-    if !supervisor_done && hung_up(listener.as_raw_fd(), 0) {
+    // supervisor stays for the rest (daemons), and sockrun exits. (The
+    // kernel lets go of a reaped process's filter a little later — after
+    // an RCU grace period —, hence a short wait for the hang-up rather
+    // than a look.)
+    if !supervisor_done && hung_up(listener.as_raw_fd(), HANG_UP_WAIT_MS) {
         let mut st = 0;
         // SAFETY: our own child; `st` is writable.
         while unsafe { libc::waitpid(supervisor, &mut st, 0) } < 0 && sys::errno() == libc::EINTR {}
@@ -365,6 +374,15 @@ fn start_supervisor(ctx: Ctx) -> io::Result<libc::pid_t> {
                 .spawn(move || notify::serve(serving));
             if started.is_ok() {
                 hung_up(ctx.listener, -1);
+                // A call answered just before the last process ended may
+                // not be counted yet (a new socket's answer goes out with
+                // its descriptor, before the call is shown).
+                for _ in 0..2000 {
+                    if ctx.in_flight.load(Ordering::Acquire) == 0 {
+                        break;
+                    }
+                    thread::sleep(std::time::Duration::from_millis(1));
+                }
                 ctx.report.finish();
             }
             // SAFETY: ends this process without running sockrun's exit

@@ -89,6 +89,13 @@ fn receive(ctx: &Arc<Ctx>, waiting: &Arc<AtomicUsize>) {
 /// shown (traced, counted) once answered, unless a preloaded libsock showed
 /// it already and the rules let it through.
 fn answer(ctx: &Ctx, n: &sys::SeccompNotif, then: impl FnOnce() -> bool) -> bool {
+    ctx.in_flight.fetch_add(1, Ordering::AcqRel);
+    let next = answer_counted(ctx, n, then);
+    ctx.in_flight.fetch_sub(1, Ordering::AcqRel);
+    next
+}
+
+fn answer_counted(ctx: &Ctx, n: &sys::SeccompNotif, then: impl FnOnce() -> bool) -> bool {
     let t0 = ctx.report.active().then(Instant::now);
     let (r, sigpipe, seen) = emulate::handle(ctx, n);
     let why = match &r {
