@@ -5,13 +5,11 @@
 //! wins and `getsockopt` reports the truth. A refused option (a kernel
 //! without it, a limit) is left as the kernel has it.
 
-use std::net::{SocketAddrV4, SocketAddrV6};
-
 use libc::{c_int, c_void, sockaddr, socklen_t};
 
 use crate::caller;
 use crate::real;
-use sock_core::addr::{self, SockAddr};
+use sock_core::addr::SockAddr;
 use sock_core::config::{self, Config};
 
 /// Sets an int socket option through the table: whether the kernel took it
@@ -104,36 +102,6 @@ pub fn before_bind(
     config.each_bind_option(!matches!(program, SockAddr::V4(_)), |level, name, value| {
         set_int(fd, level, name, value);
     });
-    let port = program.port().map(|p| config.mapped_port(p).unwrap_or(p))?;
-    match program {
-        SockAddr::V4(a) if len as usize >= 16 => {
-            let ip = config.bind_v4.unwrap_or(*a.ip());
-            let new = SocketAddrV4::new(ip, port);
-            (new != a).then(|| {
-                let mut bytes = [0u8; 28];
-                bytes[..16].copy_from_slice(&addr::encode_v4(new));
-                Rebind {
-                    bytes,
-                    len: 16,
-                    addr: SockAddr::V4(new),
-                }
-            })
-        }
-        SockAddr::V6(a) => {
-            let ip = match (config.bind_v6, config.bind_v4) {
-                (Some(v6), _) => v6,
-                // A dual-stack wildcard also takes IPv4: confined to the
-                // IPv4 address as its v4-mapped form (which drops IPv6).
-                (None, Some(v4)) if a.ip().is_unspecified() && !v6_only(fd) => v4.to_ipv6_mapped(),
-                (None, _) => *a.ip(),
-            };
-            let new = SocketAddrV6::new(ip, port, a.flowinfo(), a.scope_id());
-            (new != a).then(|| Rebind {
-                bytes: addr::encode_v6(new),
-                len: (len as usize).min(28) as socklen_t,
-                addr: SockAddr::V6(new),
-            })
-        }
-        _ => None,
-    }
+    let (bytes, len, addr) = config.rebind(&program, len as usize, || v6_only(fd))?;
+    Some(Rebind { bytes, len, addr })
 }

@@ -250,8 +250,8 @@ unsafe extern "C" fn find_own(
 }
 
 /// Forwarded calls the supervisor of sockrun's kernel mode should not
-/// trace or count again (sock_core::supervised): libsock traced or counted
-/// them, or made them for itself. Without a token they are the plain
+/// trace, count or rewrite again (sock_core::supervised): libsock did what
+/// its settings ask for them, or made them for itself. Without a token they are the plain
 /// forwarded calls; with one, raw system calls carrying it in an argument
 /// the kernel does not read. (A raw call is no cancellation point, unlike
 /// glibc's wrappers: a thread cancelled while blocked in one of these is
@@ -263,7 +263,7 @@ pub mod marked {
     static TOKEN: AtomicU64 = AtomicU64::new(0);
 
     /// From now on, mark calls with `token` (set once, when the settings
-    /// load and ask for tracing or stats).
+    /// load, under sockrun's kernel mode).
     pub fn set_token(token: u64) {
         TOKEN.store(token, Ordering::Relaxed);
     }
@@ -291,6 +291,21 @@ pub mod marked {
             },
             // SAFETY: forwarded per this function's contract.
             None => unsafe { super::socket(domain, ty, protocol) },
+        }
+    }
+
+    /// `bind`, marked.
+    ///
+    /// # Safety
+    /// As for the C function.
+    pub unsafe fn bind(fd: c_int, addr: *const sockaddr, len: socklen_t) -> c_int {
+        match token() {
+            // SAFETY: the caller's arguments, as bind takes them.
+            Some(t) => unsafe {
+                raw(libc::SYS_bind, &[fd.arg(), addr.arg(), len.arg(), t]) as c_int
+            },
+            // SAFETY: forwarded per this function's contract.
+            None => unsafe { super::bind(fd, addr, len) },
         }
     }
 

@@ -172,16 +172,14 @@ fn load() {
             .then(|| access::Access::load(config.allow.as_deref(), config.deny.as_deref())),
         config,
     });
-    // Another thread may have published first: then `fresh` is dropped.
-    // Under sockrun's kernel mode, the supervised calls this process traces
-    // or counts carry the supervisor's token: traced and counted once.
-    if fresh.trace.is_some() || fresh.stats.is_some() {
-        if let Some(token) =
-            env(sock_core::supervised::VAR).and_then(|v| sock_core::supervised::parse(&v))
-        {
-            crate::real::marked::set_token(token);
-        }
+    // Under sockrun's kernel mode, the supervised calls libsock makes carry
+    // the supervisor's token: traced, counted and rewritten once.
+    if let Some(token) =
+        env(sock_core::supervised::VAR).and_then(|v| sock_core::supervised::parse(&v))
+    {
+        crate::real::marked::set_token(token);
     }
+    // Another thread may have published first: then `fresh` is dropped.
     if SETTINGS.set(fresh).is_ok() {
         if let Some(stats) = SETTINGS.get().and_then(|s| s.stats.as_ref()) {
             crate::lifecycle::count_until_exit(stats);

@@ -20,7 +20,9 @@
 #   stats    the supervisor's table for a static binary (calls, bytes, the
 #            denials); a dynamic program's calls counted once
 #   options  --nodelay --keepalive --tos --reuseaddr set on a static
-#            binary's new socket as getsockopt reads them (natively unset)
+#            binary's new socket as getsockopt reads them (natively unset);
+#            --bind-addr and --port-map rewrite its bind as libsock rewrites
+#            a dynamic program's
 #
 # Skips with one line where the kernel has no seccomp user notification.
 # Run from the repository root after `make`. Environment: CC (default cc),
@@ -253,11 +255,24 @@ if [ "$native" = "nodelay=0 keepalive=0 keepidle=7200 tos=0 reuseaddr=0" ] &&
 else
     bad "static, options: not set" "native: $native" "$(cat "$TMP/out" "$TMP/err")"
 fi
-run "$sockrun" --bind-addr=127.0.0.1 -- "$static" options
-if grep -q 'statically linked: --bind-addr and --port-map cannot reach it' "$TMP/err"; then
-    ok "static, --bind-addr: a warning (binds are not supervised)"
+# --bind-addr and --port-map: a static program's bind rewritten by the
+# supervisor as the library rewrites a dynamic one's (one trace line each).
+from=$(free_port)
+to=$(free_port)
+run "$static" bind "$from"
+native=$(cat "$TMP/out")
+run "$sockrun" --bind-addr=127.0.0.1 --port-map="$from:$to" --trace -- "$static" bind "$from"
+kernel_out=$(cat "$TMP/out")
+kernel_err=$(cat "$TMP/err")
+run "$sockrun" --bind-addr=127.0.0.1 --port-map="$from:$to" --trace -- "$dynamic" bind "$from"
+if [ "$native" = "bind ret=0 errno=0 bound=0.0.0.0:$from" ] &&
+    [ "$kernel_out" = "bind ret=0 errno=0 bound=127.0.0.1:$to" ] && [ "$(cat "$TMP/out")" = "$kernel_out" ] &&
+    [ "$(grep -c "bind([0-9]*, 127.0.0.1:$to) = 0 asked=0.0.0.0:$from" <<<"$kernel_err")" -eq 1 ] &&
+    [ "$(grep -c "bind(" "$TMP/err")" -eq 1 ] && ! grep -q warning <<<"$kernel_err"; then
+    ok "static, --bind-addr --port-map: its bind rewritten by the supervisor as libsock rewrites a dynamic one's (natively $native), traced once each"
 else
-    bad "static, --bind-addr: no warning" "$(cat "$TMP/err")"
+    bad "static, --bind-addr --port-map: not rewritten alike" "native: $native" "static: $kernel_out" "$kernel_err" \
+        "dynamic: $(cat "$TMP/out" "$TMP/err")"
 fi
 
 finish

@@ -7,6 +7,7 @@
  *   raw IP TCP        the same connect as raw system calls (socket and
  *                     connect through syscall(2): nothing libsock sees)
  *   options           a new TCP socket's options, as getsockopt reads them
+ *   bind PORT         a TCP socket bound to 0.0.0.0:PORT: where it is bound
  */
 #include <arpa/inet.h>
 #include <errno.h>
@@ -77,6 +78,17 @@ int main(int argc, char **argv)
                opt(s, SOL_SOCKET, SO_REUSEADDR) != 0);
         return 0;
     }
-    fprintf(stderr, "usage: %s calls IP TCP UDP | raw IP TCP | options\n", argv[0]);
+    if (argc == 3 && strcmp(argv[1], "bind") == 0) {
+        struct sockaddr_in a = peer("0.0.0.0", argv[2]);
+        int s = socket(AF_INET, SOCK_STREAM, 0);
+        int r = bind(s, (struct sockaddr *)&a, sizeof a);
+        socklen_t len = sizeof a;
+        char ip[INET_ADDRSTRLEN] = "?";
+        if (r == 0 && getsockname(s, (struct sockaddr *)&a, &len) == 0)
+            inet_ntop(AF_INET, &a.sin_addr, ip, sizeof ip);
+        printf("bind ret=%d errno=%s bound=%s:%d\n", r, name(r ? errno : 0), ip, ntohs(a.sin_port));
+        return 0;
+    }
+    fprintf(stderr, "usage: %s calls IP TCP UDP | raw IP TCP | options | bind PORT\n", argv[0]);
     return 2;
 }

@@ -153,7 +153,7 @@ pub unsafe fn bind(s: &Settings, fd: c_int, addr: *const sockaddr, len: socklen_
         .map_or((addr, len), |r| (r.as_ptr(), r.addr_len()));
     let t0 = s.start();
     // SAFETY: the caller's address, or libsock's rewrite of it (valid for `l` bytes).
-    let r = unsafe { real::bind(fd, a, l) };
+    let r = unsafe { real::marked::bind(fd, a, l) };
     s.done(Call::bind, t0, r.into(), Dir::None, 0, |rec| {
         let rec = rec.fd(fd);
         match &rebind {

@@ -7,7 +7,9 @@
 //! off and everything else still applies.
 
 use std::fmt;
-use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
+
+use crate::addr::SockAddr;
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddrV4, SocketAddrV6};
 
 /// Where trace lines or the stats summary go.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -176,6 +178,51 @@ impl Config {
     /// LIBSOCK_PORT_MAP).
     pub fn rewrites_bind(&self) -> bool {
         self.bind_v4.is_some() || self.bind_v6.is_some() || !self.port_map.is_empty()
+    }
+
+    /// The address an INET/INET6 `bind` of `program` (`len` bytes as the
+    /// caller gave them) is rewritten to by LIBSOCK_BIND_ADDR and
+    /// LIBSOCK_PORT_MAP: its bytes, their length and what it is; None when
+    /// nothing changes. `v6_only` says whether an INET6 socket is IPv6-only
+    /// (asked only for a dual-stack wildcard with an IPv4 bind address).
+    pub fn rebind(
+        &self,
+        program: &SockAddr,
+        len: usize,
+        v6_only: impl FnOnce() -> bool,
+    ) -> Option<([u8; 28], u32, SockAddr)> {
+        let port = program.port().map(|p| self.mapped_port(p).unwrap_or(p))?;
+        match program {
+            SockAddr::V4(a) if len >= 16 => {
+                let ip = self.bind_v4.unwrap_or(*a.ip());
+                let new = SocketAddrV4::new(ip, port);
+                (new != *a).then(|| {
+                    let mut bytes = [0u8; 28];
+                    bytes[..16].copy_from_slice(&crate::addr::encode_v4(new));
+                    (bytes, 16, SockAddr::V4(new))
+                })
+            }
+            SockAddr::V6(a) => {
+                let ip = match (self.bind_v6, self.bind_v4) {
+                    (Some(v6), _) => v6,
+                    // A dual-stack wildcard also takes IPv4: confined to the
+                    // IPv4 address as its v4-mapped form (which drops IPv6).
+                    (None, Some(v4)) if a.ip().is_unspecified() && !v6_only() => {
+                        v4.to_ipv6_mapped()
+                    }
+                    (None, _) => *a.ip(),
+                };
+                let new = SocketAddrV6::new(ip, port, a.flowinfo(), a.scope_id());
+                (new != *a).then(|| {
+                    (
+                        crate::addr::encode_v6(new),
+                        len.min(28) as u32,
+                        SockAddr::V6(new),
+                    )
+                })
+            }
+            _ => None,
+        }
     }
 
     /// The port `port` is rewritten to by LIBSOCK_PORT_MAP, if any.

@@ -1,17 +1,19 @@
 //! libsock under sockrun's kernel mode: how the library tells the
-//! supervisor that a supervised call is one it has already traced and
-//! counted, so that a dynamic program's call makes one trace line and one
-//! count, not two (SPEC, "Kernel-enforced mode": visible).
+//! supervisor that a supervised call is one it has already traced, counted
+//! and rewritten, so that a dynamic program's call makes one trace line and
+//! one count, not two, and a bind is rewritten once (SPEC, "Kernel-enforced
+//! mode": visible).
 //!
 //! sockrun puts a random token in [`VAR`] for the processes it supervises.
-//! libsock, when it traces or counts, makes those calls as raw system calls
+//! libsock, whatever its settings, makes those calls as raw system calls
 //! carrying the token in an argument the kernel does not read ([`token_arg`]:
 //! `connect` takes three, the fourth register is ignored); the supervisor
 //! sees the token in the notification's arguments and answers the call
-//! without a trace line or a count of its own. It judges the call all the
-//! same: the token only ever spares a line, never a check — a program that
-//! copies it hides calls from the trace, not from the rules, and a call
-//! carrying it that the rules refuse is traced by the supervisor anyway.
+//! without a trace line or a count of its own (a marked bind it lets
+//! through as libsock rewrote it). It judges every call all the same: the
+//! token only ever spares a line, never a check — a program that copies it
+//! hides calls from the trace, not from the rules, and a call carrying it
+//! that the rules refuse is traced by the supervisor anyway.
 
 /// The variable sockrun sets: the token, as 16 hexadecimal digits.
 pub const VAR: &str = "LIBSOCK_SUPERVISOR";
@@ -34,7 +36,7 @@ pub fn format(token: u64) -> String {
 /// libsock sends a judged `sendto` as the `sendmsg` it is to the kernel.
 pub fn token_arg(nr: i64) -> Option<usize> {
     match nr {
-        libc::SYS_socket | libc::SYS_connect | libc::SYS_sendmsg => Some(3),
+        libc::SYS_socket | libc::SYS_bind | libc::SYS_connect | libc::SYS_sendmsg => Some(3),
         libc::SYS_sendmmsg => Some(4),
         _ => None,
     }

@@ -126,13 +126,6 @@ pub(crate) fn launch_command(launch: &Launch) -> i32 {
     for warning in elf::interposition_warnings(&program, &lib_elf, kernel.is_some()) {
         eprintln!("sockrun: warning: {warning}");
     }
-    if kernel.is_some() && elf::is_static(&program) && config.rewrites_bind() {
-        eprintln!(
-            "sockrun: warning: {} is statically linked: --bind-addr and --port-map cannot \
-             reach it (its binds are not supervised; running it anyway)",
-            program.display()
-        );
-    }
     let mut command = Command::new(&program);
     command
         .arg0(name)

@@ -110,8 +110,7 @@ pub(crate) const DESCRIPTION: &str = "Puts libsock.so first in LD_PRELOAD (after
 /// When sockrun warns (the help, and the man page's DIAGNOSTICS).
 pub(crate) const WARNINGS: &str = "Warnings (one line on stderr; the command still runs) when libsock cannot get into \
      the command: a statically linked binary (no program interpreter) outside the kernel \
-     mode, or under it asking for --bind-addr or --port-map (its binds are not \
-     supervised); a setuid or setgid binary (run with raised privileges, \
+     mode; a setuid or setgid binary (run with raised privileges, \
      the loader ignores LD_PRELOAD paths and libsock ignores LIBSOCK_*; under --kernel it \
      runs without its privileges); a binary for another machine or word size than \
      libsock.so. Scripts (#!) are not checked.";

@@ -97,6 +97,10 @@ pub enum Outcome {
     Value(i64),
     /// Answered already (`SECCOMP_ADDFD_FLAG_SEND`) with this descriptor.
     Answered(i32),
+    /// To be let through as the caller made it
+    /// (`SECCOMP_USER_NOTIF_FLAG_CONTINUE`): only for a call of which
+    /// nothing was read from the caller's memory.
+    Continue,
 }
 
 type Result<T> = std::result::Result<T, Fail>;
@@ -121,6 +125,8 @@ pub struct Seen {
     pub bytes: u64,
     /// A sendmmsg cut before a message the rules refused.
     pub cut: bool,
+    /// A bind's address as the caller asked for it, when it was rewritten.
+    pub asked: Option<SockAddr>,
 }
 
 impl Caller<'_> {
@@ -319,10 +325,15 @@ pub fn tgid(tid: libc::pid_t) -> Option<libc::pid_t> {
 
 /// An `int` socket option at SOL_SOCKET.
 fn get_int(fd: RawFd, name: libc::c_int) -> Option<i32> {
+    get_opt(fd, libc::SOL_SOCKET, name)
+}
+
+/// An `int` socket option.
+fn get_opt(fd: RawFd, level: libc::c_int, name: libc::c_int) -> Option<i32> {
     let mut v: libc::c_int = 0;
     let mut len = size_of::<libc::c_int>() as libc::socklen_t;
     // SAFETY: `v` and `len` are valid for the kernel to write.
-    let r = unsafe { libc::getsockopt(fd, libc::SOL_SOCKET, name, (&raw mut v).cast(), &mut len) };
+    let r = unsafe { libc::getsockopt(fd, level, name, (&raw mut v).cast(), &mut len) };
     (r == 0).then_some(v)
 }
 
@@ -548,6 +559,10 @@ pub fn handle(ctx: &Ctx, n: &SeccompNotif) -> (Result<Outcome>, bool, Seen) {
     };
     let r = match i64::from(n.data.nr) {
         libc::SYS_socket => return (socket(&c), false, c.seen),
+        libc::SYS_bind => {
+            let r = bind(&mut c);
+            return (r, false, c.seen);
+        }
         libc::SYS_connect => connect(&mut c),
         libc::SYS_sendto => sendto(&mut c),
         libc::SYS_sendmsg => sendmsg(&mut c),
@@ -577,6 +592,13 @@ pub fn record(n: &SeccompNotif, seen: &Seen, why: Option<Why<'static>>) -> Optio
             .arg("type", Val::SockType(int(1)))
             .arg("protocol", Val::Int(int(2).into())),
         libc::SYS_connect => Record::new(Call::connect).fd(int(0)).arg("addr", addr()),
+        libc::SYS_bind => {
+            let rec = Record::new(Call::bind).fd(int(0)).arg("addr", addr());
+            match &seen.asked {
+                Some(asked) => rec.out("asked", Val::Addr(Some(asked.clone()))),
+                None => rec,
+            }
+        }
         libc::SYS_sendto => Record::new(Call::sendto)
             .fd(int(0))
             .arg("size", Val::Int(a(2) as i64))
@@ -720,6 +742,50 @@ fn perform<T: Send>(c: &Caller, sock: Socket, f: impl FnOnce() -> T + Send) -> R
         f()
     })
     .map_err(Fail::Errno)
+}
+
+/// `bind(fd, addr, len)`, supervised only when an address rewrite is
+/// asked for (a static program's binds; the library rewrites those of a
+/// dynamic one): an INET/INET6 address is copied, rewritten as the library
+/// rewrites it (`Config::rebind`) and bound by sockrun on the program's
+/// socket with that copy. Let through unread: a bind libsock made (marked:
+/// rewritten already), and a bind on a socket that is not INET/INET6 (told
+/// by the socket, not by anything in the caller's memory).
+fn bind(c: &mut Caller) -> Result<Outcome> {
+    if marked(c.ctx, c.n) {
+        return Ok(Outcome::Continue);
+    }
+    let (fd, addr, len) = (c.int(0), c.arg(1), c.int(2) as u32);
+    let (sock, info) = c.socket(fd)?;
+    if info.domain != libc::AF_INET && info.domain != libc::AF_INET6 {
+        return Ok(Outcome::Continue);
+    }
+    let name = read_name(c, addr, len)?;
+    let asked = SockAddr::decode(&name[..len as usize]);
+    let raw = sock.as_raw_fd();
+    let rebind = match asked {
+        SockAddr::V4(_) | SockAddr::V6(_) => c.ctx.config.rebind(&asked, len as usize, || {
+            get_opt(raw, libc::IPPROTO_IPV6, libc::IPV6_V6ONLY).unwrap_or(0) != 0
+        }),
+        _ => None,
+    };
+    let (bytes, blen) = match rebind {
+        Some((bytes, blen, now)) => {
+            c.seen.addr = Some(now);
+            c.seen.asked = Some(asked);
+            (bytes.to_vec(), blen)
+        }
+        None => {
+            c.seen.addr = Some(asked);
+            (name[..len as usize].to_vec(), len)
+        }
+    };
+    let r = perform(c, info, || {
+        // SAFETY: `bytes` holds `blen` bytes.
+        let r = unsafe { libc::bind(raw, bytes.as_ptr().cast(), blen) };
+        result(r as isize)
+    })?;
+    r.map(Outcome::Value).map_err(Fail::Errno)
 }
 
 /// `connect(fd, addr, len)`.

@@ -12,6 +12,7 @@
 //! | `setsockopt` of `IP_OPTIONS`, `IPV6_RTHDR`, `IPV6_2292RTHDR`, `IPV6_2292PKTOPTIONS` (source routes) | `ERRNO(EPERM)` with rules, else allowed |
 //! | `socket(AF_INET/AF_INET6, any other type)` | notify |
 //! | `connect`, `sendmsg`, `sendmmsg`; `sendto` with a non-NULL address | notify |
+//! | `bind`, when an address rewrite is asked for | notify |
 //! | `setuid`, `setresuid`, `setgroups`, `capset`, ... ([`CRED_CALLS`]) | notify (noted, then let through) |
 //! | anything else (a connected socket's `send`, `recv`, `read`, ...) | allowed |
 //!
@@ -147,8 +148,10 @@ const IPV6_2292PKTOPTIONS: u32 = 6;
 
 /// The seccomp program. `rules`: access rules are set, so raw and packet
 /// sockets (which no socket filter can hold) and source routes set as
-/// socket options are refused with EPERM.
-pub fn program(rules: bool) -> Vec<SockFilter> {
+/// socket options are refused with EPERM. `bind`: an address rewrite at
+/// bind is asked for (LIBSOCK_BIND_ADDR, LIBSOCK_PORT_MAP), so `bind` goes
+/// to the supervisor too.
+pub fn program(rules: bool, bind: bool) -> Vec<SockFilter> {
     let mut a = Asm::default();
     let (native_arch, kill, enosys, notify, allow, eperm_or_allow) = (
         a.label(),
@@ -161,7 +164,7 @@ pub fn program(rules: bool) -> Vec<SockFilter> {
     let (not_x32, socket, sendto, inet, sendto_hi) =
         (a.label(), a.label(), a.label(), a.label(), a.label());
     let [l1, l2, l3, l4, l5, l6, l7, l8] = [(); 8].map(|()| a.label());
-    let creds = a.label();
+    let (creds, l_bind) = (a.label(), a.label());
     let (l_sso, setsockopt, level_ip, level_ip6, l9, l10, l11) = (
         a.label(),
         a.label(),
@@ -190,7 +193,10 @@ pub fn program(rules: bool) -> Vec<SockFilter> {
     a.here(l5);
     a.jump(BPF_JEQ, libc::SYS_sendmmsg as u32, notify, l_sso);
     a.here(l_sso);
-    a.jump(BPF_JEQ, libc::SYS_setsockopt as u32, setsockopt, creds);
+    a.jump(BPF_JEQ, libc::SYS_setsockopt as u32, setsockopt, l_bind);
+    a.here(l_bind);
+    let bind_to = if bind { notify } else { allow };
+    a.jump(BPF_JEQ, libc::SYS_bind as u32, bind_to, creds);
     // Calls that change credentials: told to the supervisor, which notes it
     // and lets them run (see CRED_CALLS).
     a.here(creds);
@@ -292,7 +298,7 @@ mod tests {
 
     #[test]
     fn decides_each_call() {
-        let p = program(true);
+        let p = program(true, false);
         let inet = |domain: i32, ty: i32| [domain as u64, ty as u64, 0, 0, 0, 0];
         // Another ABI: killed; x32: ENOSYS; io_uring: ENOSYS.
         assert_eq!(
@@ -373,7 +379,7 @@ mod tests {
             );
             assert_eq!(
                 call(
-                    &program(false),
+                    &program(false, false),
                     libc::SYS_setsockopt,
                     [3, level, name, 0x1000, 8, 0]
                 ),
@@ -415,7 +421,7 @@ mod tests {
 
     #[test]
     fn without_rules_raw_sockets_are_the_kernels_to_refuse() {
-        let p = program(false);
+        let p = program(false, false);
         assert_eq!(call(&p, libc::SYS_socket, [2, 3, 1, 0, 0, 0]), RET_ALLOW);
         assert_eq!(call(&p, libc::SYS_socket, [17, 3, 0, 0, 0, 0]), RET_ALLOW);
         assert_eq!(
@@ -423,5 +429,22 @@ mod tests {
             RET_USER_NOTIF
         );
         assert_eq!(call(&p, libc::SYS_io_uring_setup, [0; 6]), ENOSYS);
+    }
+
+    #[test]
+    fn bind_goes_to_the_supervisor_only_for_a_rewrite() {
+        let args = [3, 0x1000, 16, 0, 0, 0];
+        for rules in [false, true] {
+            assert_eq!(
+                call(&program(rules, false), libc::SYS_bind, args),
+                RET_ALLOW
+            );
+            let p = program(rules, true);
+            assert_eq!(call(&p, libc::SYS_bind, args), RET_USER_NOTIF);
+            // The rest decided as without.
+            assert_eq!(call(&p, libc::SYS_listen, args), RET_ALLOW);
+            assert_eq!(call(&p, libc::SYS_connect, args), RET_USER_NOTIF);
+            assert_eq!(call(&p, libc::SYS_setuid, args), RET_USER_NOTIF);
+        }
     }
 }

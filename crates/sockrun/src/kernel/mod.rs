@@ -179,7 +179,7 @@ pub fn run(
             eprintln!("sockrun: warning: --kernel: {warning}");
         }
     }
-    let prog = filter::program(policy.is_some());
+    let prog = filter::program(policy.is_some(), config.rewrites_bind());
     let token = token();
     if token != 0 {
         command.env(

@@ -107,6 +107,13 @@ fn answer_counted(ctx: &Ctx, n: &sys::SeccompNotif, then: impl FnOnce() -> bool)
             show(ctx, n, t0, &seen, None, (fd.into(), 0));
             return then();
         }
+        // Nothing was read of it: let through, and left to the kernel
+        // (and to a preloaded libsock) to answer and show.
+        Ok(Outcome::Continue) => {
+            let next = then();
+            let _ = sys::send_continue(ctx.listener, n.id);
+            return next;
+        }
         // Gone, or so it seemed: a call still pending is never left
         // waiting — it is refused.
         Err(Fail::Gone) if sys::id_valid(ctx.listener, n.id) => (0, libc::EPERM),
