@@ -298,8 +298,7 @@ pub use sock_core::rules::{UNFILTERABLE, Why};
 /// allowed.
 pub const PEER_UNREADABLE: Why<'static> = ("fail-closed", "peer-unreadable");
 
-/// The refusal of a socket that will not take the filter.
-pub const NO_FILTER: Why<'static> = ("fail-closed", "filter-not-attached");
+pub use sock_core::rules::NO_FILTER;
 
 /// The refusal when libsock's check could not run (a panic).
 pub const INTERNAL: Why<'static> = ("fail-closed", "internal-error");

@@ -212,6 +212,22 @@ else
     bad "dynamic raw connect: wrong" "$(cat "$TMP/out" "$TMP/err")"
 fi
 
+# A socket no filter can hold (MPTCP's): refused before it is created,
+# in-process and under the supervisor alike — one line, with denied_by.
+run "$sockrun" --deny=192.0.2.1 --trace -- python3 -c '
+import socket
+try:
+    socket.socket(socket.AF_INET, socket.SOCK_STREAM, 262)
+except OSError as e:
+    print("mptcp", e.errno)'
+if [ "$(cat "$TMP/out")" = "mptcp 1" ] &&
+    [ "$(grep -c 'socket(AF_INET, SOCK_STREAM|SOCK_CLOEXEC, 262) = -1 EPERM denied_by=fail-closed:filter-not-attached' "$TMP/err")" -eq 1 ] &&
+    [ "$(grep -c ', 262)' "$TMP/err")" -eq 1 ]; then
+    ok "an MPTCP socket under rules (no filter holds it): EPERM, one trace line with denied_by"
+else
+    bad "MPTCP under rules" "$(cat "$TMP/out")" "$(grep 262 "$TMP/err")"
+fi
+
 # A script is not static: the kernel mode is asked for.
 run "$sockrun" --kernel --trace="$TMP/trace.%p" -- sh -c '"$0" calls 127.0.0.1 "$1" "$2"; "$0" calls 127.0.0.1 "$1" "$2"' \
     "$static" "$tport" "$uport"

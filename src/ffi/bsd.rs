@@ -87,6 +87,14 @@ pub unsafe fn socket(s: &'static Settings, domain: c_int, ty: c_int, protocol: c
         if !access::placeable(domain, ty, protocol) {
             return s.refuse(Call::socket, t0, outbound::UNPLACEABLE, record);
         }
+        let kind = sock_core::rules::dest::Socket {
+            domain,
+            ty,
+            protocol,
+        };
+        if !kind.filterable() {
+            return s.refuse(Call::socket, t0, access::NO_FILTER, record);
+        }
     }
     // SAFETY: the caller's contract is the C function's.
     let fd = unsafe { real::marked::socket(domain, ty, protocol) };

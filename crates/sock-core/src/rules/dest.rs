@@ -109,6 +109,15 @@ impl Socket {
     pub fn placeable(self) -> bool {
         self.kind() != Kind::Other
     }
+
+    /// Whether the kernel takes a socket filter on such an INET/INET6
+    /// socket: not on MPTCP's (`mptcp_setsockopt` answers
+    /// `SO_ATTACH_FILTER` with EOPNOTSUPP), which the rules therefore
+    /// refuse before one is created.
+    pub fn filterable(self) -> bool {
+        let inet = self.domain == libc::AF_INET || self.domain == libc::AF_INET6;
+        !(inet && self.protocol == libc::IPPROTO_MPTCP)
+    }
 }
 
 /// The call that names the destination.
@@ -531,6 +540,20 @@ mod tests {
             destination(UDP4, MSG, 1 << 31, &mut b, Source::default),
             Dest::Rejected
         );
+    }
+
+    #[test]
+    fn only_mptcp_among_inet_sockets_takes_no_filter() {
+        let sock = |domain, protocol| Socket {
+            domain,
+            ty: libc::SOCK_STREAM,
+            protocol,
+        };
+        assert!(!sock(libc::AF_INET, libc::IPPROTO_MPTCP).filterable());
+        assert!(!sock(libc::AF_INET6, libc::IPPROTO_MPTCP).filterable());
+        assert!(sock(libc::AF_INET, libc::IPPROTO_TCP).filterable());
+        assert!(sock(libc::AF_INET6, 0).filterable());
+        assert!(sock(libc::AF_UNIX, libc::IPPROTO_MPTCP).filterable());
     }
 
     #[test]

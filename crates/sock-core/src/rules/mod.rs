@@ -352,6 +352,9 @@ pub const UNPLACEABLE: Why<'static> = ("access-rules", "protocol-not-judged");
 /// A message or socket option that routes through another host first.
 pub const SOURCE_ROUTE: Why<'static> = ("access-rules", "source-route");
 
+/// A socket that will not take the rules' socket filter (fail closed).
+pub const NO_FILTER: Why<'static> = ("fail-closed", "filter-not-attached");
+
 impl<'a> Reason<'a> {
     /// The refusal as a trace shows it: `LIBSOCK_DENY` and the rule's text,
     /// `LIBSOCK_ALLOW` and `no-match`, or `fail-closed` and `invalid-rules`.

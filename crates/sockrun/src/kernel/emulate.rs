@@ -641,6 +641,9 @@ fn socket(c: &Caller) -> Result<Outcome> {
     if c.ctx.policy.is_some() && !kind.placeable() {
         return Err(Fail::Denied(rules::UNPLACEABLE));
     }
+    if c.ctx.policy.is_some() && !kind.filterable() {
+        return Err(Fail::Denied(rules::NO_FILTER));
+    }
     // Our copy is close-on-exec whatever the caller asked (it never
     // leaves sockrun); the caller's flag is newfd_flags.
     let fd = perform(
@@ -705,8 +708,12 @@ fn apply_options(config: &Config, fd: RawFd, domain: i32, ty: i32, protocol: i32
     }
 }
 
+/// The rules' filter on a new socket: one that will not take it (MPTCP:
+/// EOPNOTSUPP) is refused, as the library refuses it.
 fn ctx_filter(c: &Caller, fd: RawFd, ty: i32, protocol: i32) -> Result<()> {
-    c.ctx.filter(fd, ty, protocol).map_err(Fail::Errno)
+    c.ctx
+        .filter(fd, ty, protocol)
+        .map_err(|_| Fail::Denied(rules::NO_FILTER))
 }
 
 /// Reads a name of `len` bytes at `addr` (connect, sendto): EINVAL past a
