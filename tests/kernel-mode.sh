@@ -5,6 +5,9 @@
 # c-tests/kernel/visible.c, built static and dynamic, against a native TCP
 # listener and UDP receiver on 127.0.0.1 that log what arrives:
 #
+#   inbound  a static program's created UDP socket and listener, and the
+#            connections it accepts, never see the denied peer's datagram
+#            or connection (natively they do)
 #   when     with --deny and no --kernel, a static binary — and a shell
 #            script that starts it — is refused (nothing arrives) without
 #            the static-binary warning; --no-kernel is the control (it
@@ -148,6 +151,44 @@ sendto ret=-1 errno=EPERM" ] && [ "$n" -eq 1 ] && [ "$left" -eq 0 ]; then
     ok "a daemon outliving the command (and sockrun, which exited with 5 in ${took} ms): its calls still judged (connect ok, sendto EPERM, 1 arrived); the supervisor ends with it"
 else
     bad "daemon: status $status after ${took} ms, $n arrived, supervisor left: $left" "$(cat "$TMP/daemon.out" "$TMP/err")"
+fi
+
+# Inbound: a static program's own UDP socket and TCP listener (created by
+# the supervisor, filtered and locked) and the connections it accepts
+# (which inherit the listener's filter), against native senders on
+# distinct loopback addresses: the denied one's datagram and SYN never
+# arrive, the other's do.
+inbound() {
+    local out=$1 iu it
+    shift
+    iu=$(free_port)
+    it=$(free_port)
+    timeout 20 "$@" inbound "$iu" "$it" 3 >"$TMP/$out" 2>&1 &
+    local pid=$!
+    wait_for "$TMP/$out" '^ready' 5 >/dev/null || { kill $pid; return; }
+    python3 - "$iu" "$it" <<'EOF'
+import socket, sys
+udp, tcp = int(sys.argv[1]), int(sys.argv[2])
+for src in ("127.0.0.2", "127.0.0.3"):
+    u = socket.socket(socket.AF_INET, socket.SOCK_DGRAM); u.bind((src, 0))
+    u.sendto(b"x" * 7, ("127.0.0.1", udp))
+    t = socket.socket(); t.bind((src, 0)); t.settimeout(1)
+    try:
+        t.connect(("127.0.0.1", tcp)); t.sendall(b"y" * 5)
+    except OSError:
+        pass
+EOF
+    wait $pid
+}
+inbound in-native "$static"
+inbound in-kernel "$sockrun" --deny=127.0.0.2 -- "$static"
+native=$(grep -v ready "$TMP/in-native" | sort | tr '\n' ' ')
+kernel_in=$(grep -v ready "$TMP/in-kernel" | sort | tr '\n' ' ')
+if [ "$native" = "tcp 127.0.0.2 5 tcp 127.0.0.3 5 udp 127.0.0.2 7 udp 127.0.0.3 7 " ] &&
+    [ "$kernel_in" = "tcp 127.0.0.3 5 udp 127.0.0.3 7 " ]; then
+    ok "static, --deny=127.0.0.2, inbound: on its created UDP socket and listener (and the accepted connection) only 127.0.0.3 arrives (natively both)"
+else
+    bad "static inbound: wrong" "native: $native" "kernel: $kernel_in"
 fi
 
 # --- trace ----------------------------------------------------------------------

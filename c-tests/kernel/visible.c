@@ -8,12 +8,18 @@
  *                     connect through syscall(2): nothing libsock sees)
  *   options           a new TCP socket's options, as getsockopt reads them
  *   bind PORT         a TCP socket bound to 0.0.0.0:PORT: where it is bound
+ *   inbound UDP TCP S a UDP socket on 127.0.0.1:UDP and a TCP listener on
+ *                     127.0.0.1:TCP ("ready" once both are), for S seconds:
+ *                     a line per datagram and per accepted connection (its
+ *                     peer and the bytes read)
  */
 #include <arpa/inet.h>
 #include <errno.h>
 #include <netinet/in.h>
 #include <netinet/ip.h>
 #include <netinet/tcp.h>
+#include <poll.h>
+#include <time.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -89,6 +95,47 @@ int main(int argc, char **argv)
         printf("bind ret=%d errno=%s bound=%s:%d\n", r, name(r ? errno : 0), ip, ntohs(a.sin_port));
         return 0;
     }
-    fprintf(stderr, "usage: %s calls IP TCP UDP | raw IP TCP | options | bind PORT\n", argv[0]);
+    if (argc == 5 && strcmp(argv[1], "inbound") == 0) {
+        struct sockaddr_in a = peer("127.0.0.1", argv[2]);
+        int u = socket(AF_INET, SOCK_DGRAM, 0);
+        int t = socket(AF_INET, SOCK_STREAM, 0);
+        int one = 1;
+        setsockopt(t, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
+        if (bind(u, (struct sockaddr *)&a, sizeof a) != 0)
+            return perror("bind udp"), 1;
+        a = peer("127.0.0.1", argv[3]);
+        if (bind(t, (struct sockaddr *)&a, sizeof a) != 0 || listen(t, 16) != 0)
+            return perror("listen"), 1;
+        printf("ready\n");
+        fflush(stdout);
+        time_t end = time(NULL) + atoi(argv[4]);
+        while (time(NULL) < end) {
+            struct pollfd p[2] = {{.fd = u, .events = POLLIN}, {.fd = t, .events = POLLIN}};
+            if (poll(p, 2, 100) <= 0)
+                continue;
+            struct sockaddr_in from;
+            socklen_t len = sizeof from;
+            char buf[256], ip[INET_ADDRSTRLEN];
+            if (p[0].revents & POLLIN) {
+                ssize_t n = recvfrom(u, buf, sizeof buf, 0, (struct sockaddr *)&from, &len);
+                inet_ntop(AF_INET, &from.sin_addr, ip, sizeof ip);
+                printf("udp %s %zd\n", ip, n);
+            }
+            if (p[1].revents & POLLIN) {
+                len = sizeof from;
+                int c = accept(t, (struct sockaddr *)&from, &len);
+                if (c >= 0) {
+                    inet_ntop(AF_INET, &from.sin_addr, ip, sizeof ip);
+                    ssize_t n = read(c, buf, sizeof buf);
+                    printf("tcp %s %zd\n", ip, n);
+                    close(c);
+                }
+            }
+            fflush(stdout);
+        }
+        return 0;
+    }
+    fprintf(stderr, "usage: %s calls IP TCP UDP | raw IP TCP | options | bind PORT | inbound UDP TCP S\n",
+            argv[0]);
     return 2;
 }
