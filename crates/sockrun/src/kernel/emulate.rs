@@ -593,6 +593,23 @@ fn perform<T: Send>(c: &Caller, sock: Socket, f: impl FnOnce() -> T + Send) -> R
     .map_err(Fail::Errno)
 }
 
+// --- signals: the blocking part of a call, watched (super::signals) --------
+/// [`perform`]s the call `f` on our socket `fd`, interrupted when a signal
+/// would natively have interrupted the caller: its result, or the errno the
+/// kernel would have answered with (ERESTARTSYS included).
+fn perform_blocking(
+    c: &Caller,
+    sock: Socket,
+    fd: RawFd,
+    f: impl FnMut() -> std::result::Result<i64, i32> + Send,
+) -> Result<std::result::Result<i64, i32>> {
+    let (listener, id, tid) = (c.ctx.listener, c.n.id, c.tid());
+    perform(c, sock, move || {
+        super::signals::watched(listener, id, tid, fd, f)
+    })
+}
+// --- end signals -------------------------------------------------------------
+
 /// `connect(fd, addr, len)`.
 fn connect(c: &mut Caller) -> Result<i64> {
     let (fd, addr, len) = (c.int(0), c.arg(1), c.int(2) as u32);
@@ -601,7 +618,7 @@ fn connect(c: &mut Caller) -> Result<i64> {
     let raw = sock.as_raw_fd();
     c.ctx.judge(raw, info, Op::Connect, len, &mut name, None)?;
     // The result and its errno are read on the thread that made the call.
-    let r = perform(c, info, || {
+    let r = perform_blocking(c, info, raw, || {
         // SAFETY: `name` holds `len` (<= 128) bytes.
         let r = unsafe { libc::connect(raw, name.as_ptr().cast(), len) };
         result(r as isize)
@@ -645,7 +662,7 @@ fn sendto(c: &mut Caller) -> Result<i64> {
     let raw = sock.as_raw_fd();
     c.ctx
         .judge(raw, info, Op::SendTo { flags }, alen, &mut name, None)?;
-    let r = perform(c, info, || {
+    let r = perform_blocking(c, info, raw, || {
         // SAFETY: `data` and `name` are ours, of the lengths given.
         let r = unsafe {
             libc::sendto(
@@ -829,7 +846,7 @@ fn sendmsg(c: &mut Caller) -> Result<i64> {
     let hdr = read_msghdr(c, msg)?;
     let mut m = message(c, &hdr, sock.as_raw_fd(), info, flags)?;
     let raw = sock.as_raw_fd();
-    let r = perform(c, info, || send_message(raw, &mut m, flags))?;
+    let r = perform_blocking(c, info, raw, || send_message(raw, &mut m, flags))?;
     c.sigpipe(flags, &r);
     r.map_err(Fail::Errno)
 }
@@ -852,7 +869,7 @@ fn sendmmsg(c: &mut Caller) -> Result<i64> {
             Err(Fail::Errno(_)) => break,
         };
         let raw = sock.as_raw_fd();
-        let r = match perform(c, info, || send_message(raw, &mut m, flags)) {
+        let r = match perform_blocking(c, info, raw, || send_message(raw, &mut m, flags)) {
             Ok(r) => r,
             Err(e) if sent == 0 => return Err(e),
             Err(_) => break,
