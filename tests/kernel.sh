@@ -20,6 +20,19 @@
 #              SCM_RIGHTS and a relative Unix path still work; a thread
 #              blocked in a supervised call stalls no other; a socket
 #              inherited from sockrun's caller is filtered
+#   signals    c-tests/kernel/kernel.c intr-connect / intr-send: SIGALRM
+#              during a supervised call that blocks (a TCP connect to a
+#              listener whose backlog is full, a sendmsg on a full Unix
+#              datagram socket), without SA_RESTART (EINTR), with it (the
+#              call restarted, completing once the peer makes room), with
+#              SO_SNDTIMEO (EINTR whatever SA_RESTART; its expiry:
+#              EINPROGRESS, EAGAIN): the program's line under
+#              `sockrun --kernel` is the native one, a send is never made
+#              after the program saw EINTR nor twice after a restart (the
+#              datagrams counted at the receiver); and again with
+#              SOCKRUN_TEST_FAIL_PROBE=wait-killable (the filter without
+#              WAIT_KILLABLE_RECV, as before Linux 5.19): the same except
+#              that SO_SNDTIMEO no longer stops a restart
 #   Go         c-tests/kernel/go (CGO_ENABLED=0): a dial and a UDP send to
 #              the denied peer EPERM; 200 goroutines dialling at once under
 #              preemption all connect; net/http GETs 3 MB of random bytes
@@ -38,12 +51,18 @@
 #
 # Skips with one line where the kernel has no seccomp user notification.
 # Run from the repository root after `make`. Environment: CC (default cc),
-# KERNEL_BUILD (default target/kernel), RACE_SECONDS (default 2).
+# KERNEL_BUILD (default target/kernel), RACE_SECONDS (default 2),
+# KERNEL_NO_KILLABLE=1 (every run as on a kernel before 5.19: the filter
+# without WAIT_KILLABLE_RECV; the signals check then expects the fallback's
+# documented difference).
 # Last line: "kernel: N passed, M failed"; exit status 0 only if none failed.
 set -uo pipefail
 . "$(dirname "$0")/lib/harness.sh"
 harness kernel
 no_config SOCKRUN_TEST_FAIL_PROBE
+if [ "${KERNEL_NO_KILLABLE:-}" = 1 ]; then
+    export SOCKRUN_TEST_FAIL_PROBE=wait-killable
+fi
 find_libsock
 CC=${CC:-cc}
 RACE_SECONDS=${RACE_SECONDS:-2}
@@ -307,6 +326,79 @@ if [ "$(id -u)" = 0 ] && command -v setpriv >/dev/null; then
     fi
 else
     skip "as an ordinary user: needs root and setpriv to become one"
+fi
+
+# --- signals ---------------------------------------------------------------------
+# A signal to the program while the supervisor performs its blocked call.
+# intr VARIANT KIND MODE: runs intr-KIND MODE natively (VARIANT native),
+# under sockrun --kernel (kernel) or with the killable wait refused
+# (fallback), into $TMP/intr.VARIANT.KIND.MODE; a connect gets a fresh
+# full-listener accepting after 2 s.
+intr() {
+    local variant=$1 kind=$2 mode=$3 out=$TMP/intr.$1.$2.$3 dir lp=
+    local prefix=() args=()
+    case $variant in
+    kernel) prefix=("$sockrun" --kernel --deny=192.0.2.1 --) ;;
+    fallback) prefix=(env SOCKRUN_TEST_FAIL_PROBE=wait-killable "$sockrun" --kernel --deny=192.0.2.1 --) ;;
+    esac
+    if [ "$kind" = connect ]; then
+        dir=$TMP/full.$variant.$mode
+        mkdir -p "$dir"
+        "$BUILD/kernel.static" full-listener "$dir" 2 &
+        lp=$!
+        wait_for "$dir/port" '^[0-9]+$' 5 >/dev/null
+        args=("$(cat "$dir/port")")
+    fi
+    timeout 30 "${prefix[@]}" "$BUILD/kernel.static" "intr-$kind" "$mode" "${args[@]}" >"$out" 2>&1
+    if [ -n "$lp" ]; then
+        kill $lp
+        wait $lp 2>/dev/null
+    fi
+}
+intr_modes=(eintr restart timeo-restart timeo)
+for variant in native kernel fallback; do
+    runs=()
+    for kind in connect send; do
+        for mode in "${intr_modes[@]}"; do
+            intr $variant $kind "$mode" &
+            runs+=($!)
+        done
+    done
+    wait "${runs[@]}"
+done
+# The native lines show the calls really blocked and were interrupted (or
+# restarted), else the comparisons below prove nothing.
+native_ok=1
+for want in "connect eintr ret=-1 errno=EINTR handler=1 took=1s" "connect restart ret=0 errno=0 handler=1 took=2s" \
+    "connect timeo-restart ret=-1 errno=EINTR handler=1 took=1s" "connect timeo ret=-1 errno=EINPROGRESS handler=0 took=1s" \
+    "send eintr ret=-1 errno=EINTR handler=1 took=1s .* markers=0" "send restart ret=1 errno=0 handler=1 took=2s .* markers=1" \
+    "send timeo-restart ret=-1 errno=EINTR handler=1 took=1s .* markers=0" "send timeo ret=-1 errno=EAGAIN handler=0 took=1s .* markers=0"; do
+    read -r kind mode _ <<<"$want"
+    grep -qx "intr-$want" "$TMP/intr.native.$kind.$mode" || native_ok=0
+done
+intr_lines() { for kind in connect send; do for mode in "${intr_modes[@]}"; do cat "$TMP/intr.$1.$kind.$mode"; done; done; }
+# Under KERNEL_NO_KILLABLE=1 the kernel variant is the fallback too.
+same_as_native=cat
+[ "${KERNEL_NO_KILLABLE:-}" = 1 ] && same_as_native="grep -v ' timeo-restart '"
+if [ $native_ok = 1 ]; then
+    if diff <(intr_lines native | eval "$same_as_native") <(intr_lines kernel | eval "$same_as_native") >"$TMP/d"; then
+        ok "--kernel: SIGALRM during a blocked supervised connect and sendmsg gives what it gives natively: EINTR without SA_RESTART, a restart with it (completing once the peer makes room), EINTR with SO_SNDTIMEO, EINPROGRESS/EAGAIN when it expires; no datagram sent after EINTR, none twice after a restart"
+    else
+        bad "--kernel: a signal during a blocked supervised call differs from native" "$(cat "$TMP/d")"
+    fi
+    # Without WAIT_KILLABLE_RECV the program's own wait ends with any
+    # signal (-ERESTARTSYS, so SA_RESTART restarts even a call whose socket
+    # has SO_SNDTIMEO); everything else holds.
+    if diff <(intr_lines native | grep -v ' timeo-restart ') <(intr_lines fallback | grep -v ' timeo-restart ') >"$TMP/d" &&
+        grep -qx 'intr-connect timeo-restart ret=0 errno=0 handler=1 took=2s' "$TMP/intr.fallback.connect.timeo-restart" &&
+        grep -qx 'intr-send timeo-restart ret=1 errno=0 handler=1 took=2s .* markers=1' "$TMP/intr.fallback.send.timeo-restart"; then
+        ok "--kernel without WAIT_KILLABLE_RECV (SOCKRUN_TEST_FAIL_PROBE=wait-killable): the same, except that SO_SNDTIMEO no longer stops a restart under SA_RESTART (the README's difference)"
+    else
+        bad "--kernel without WAIT_KILLABLE_RECV: not as documented" "$(cat "$TMP/d")" "$(cat "$TMP"/intr.fallback.*.timeo-restart)"
+    fi
+else
+    bad "signals: natively the calls did not block and get interrupted as the test needs (the comparisons cannot tell)" \
+        "$(intr_lines native)"
 fi
 
 # --- Go --------------------------------------------------------------------------

@@ -50,6 +50,26 @@
  *                       127.0.0.1:PORT and sends with sendmsg: "stall ok" if
  *                       that took under 2 s (then exits, the other thread
  *                       still blocked)
+ *   full-listener DIR SECS
+ *                       a TCP listener on 127.0.0.1 with listen(fd, 0)
+ *                       whose one queue slot is taken by a connection of
+ *                       its own, so further SYNs are dropped (a connect to
+ *                       it blocks); writes its port to DIR/port, accepts
+ *                       that connection after SECS seconds (the next SYN
+ *                       retransmission then gets in), then waits to be
+ *                       killed
+ *   intr-connect MODE PORT
+ *   intr-send MODE      a blocking call interrupted by SIGALRM (alarm(1),
+ *                       a handler counting): a TCP connect to PORT (a
+ *                       full-listener), or a sendmsg on a Unix datagram
+ *                       socketpair whose queue is full (a forked child
+ *                       drains it after 2 s and counts the filler datagrams
+ *                       and the "M" the call sends). MODE: eintr (no
+ *                       SA_RESTART), restart (SA_RESTART), timeo-restart
+ *                       (SO_SNDTIMEO 5 s and SA_RESTART), timeo (SO_SNDTIMEO
+ *                       1 s, no alarm). One line: the call's result, errno,
+ *                       the handler's count, whole seconds taken (and for
+ *                       intr-send what arrived)
  */
 #ifndef _GNU_SOURCE
 #define _GNU_SOURCE
@@ -65,7 +85,10 @@
 #include <string.h>
 #include <sys/socket.h>
 #include <sys/syscall.h>
+#include <signal.h>
+#include <sys/time.h>
 #include <sys/uio.h>
+#include <sys/wait.h>
 #include <grp.h>
 #include <pthread.h>
 #include <sys/un.h>
@@ -106,6 +129,31 @@ static double now(void) {
     struct timespec t;
     clock_gettime(CLOCK_MONOTONIC, &t);
     return t.tv_sec + t.tv_nsec / 1e9;
+}
+
+static volatile sig_atomic_t alarms;
+
+static void on_alarm(int sig) {
+    (void)sig;
+    alarms++;
+}
+
+/* Sets up MODE (see intr-connect) on `fd`: 0, or -1 for an unknown mode. */
+static int intr_mode(const char *mode, int fd) {
+    int restart = !strcmp(mode, "restart") || !strcmp(mode, "timeo-restart");
+    int timeo = !strcmp(mode, "timeo-restart") ? 5 : !strcmp(mode, "timeo") ? 1 : 0;
+    if (!restart && !timeo && strcmp(mode, "eintr"))
+        return -1;
+    struct sigaction sa = {.sa_handler = on_alarm, .sa_flags = restart ? SA_RESTART : 0};
+    sigemptyset(&sa.sa_mask);
+    sigaction(SIGALRM, &sa, NULL);
+    if (timeo) {
+        struct timeval tv = {.tv_sec = timeo};
+        setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof tv);
+    }
+    if (strcmp(mode, "timeo"))
+        alarm(1);
+    return 0;
 }
 
 int main(int argc, char **argv) {
@@ -375,6 +423,76 @@ int main(int argc, char **argv) {
         printf("stall %s\n", r == 0 && n == 1 && took < 2 ? "ok" : "stalled");
         fflush(stdout);
         _exit(0);
+    } else if (!strcmp(cmd, "full-listener") && argc == 4) {
+        int l = socket(AF_INET, SOCK_STREAM, 0), filler = socket(AF_INET, SOCK_STREAM, 0);
+        struct sockaddr_in a = loopback(0);
+        socklen_t len = sizeof a;
+        if (bind(l, (struct sockaddr *)&a, sizeof a) || listen(l, 0) ||
+            getsockname(l, (struct sockaddr *)&a, &len) || connect(filler, (struct sockaddr *)&a, sizeof a))
+            return 2;
+        char path[512], final[512];
+        snprintf(path, sizeof path, "%s/port.tmp", argv[2]);
+        snprintf(final, sizeof final, "%s/port", argv[2]);
+        FILE *f = fopen(path, "w");
+        fprintf(f, "%d\n", ntohs(a.sin_port));
+        fclose(f);
+        rename(path, final);
+        sleep(atoi(argv[3]));
+        int c = accept(l, NULL, NULL);
+        (void)c;
+        for (;;)
+            pause();
+    } else if (!strcmp(cmd, "intr-connect") && argc == 4) {
+        int fd = socket(AF_INET, SOCK_STREAM, 0);
+        struct sockaddr_in a = loopback(atoi(argv[3]));
+        if (intr_mode(argv[2], fd))
+            return 2;
+        double t0 = now();
+        int r = connect(fd, (struct sockaddr *)&a, sizeof a);
+        int e = errno;
+        printf("intr-connect %s ret=%d errno=%s handler=%d took=%.0fs\n", argv[2], r, r ? strerrorname_np(e) : "0",
+               (int)alarms, now() - t0);
+    } else if (!strcmp(cmd, "intr-send") && argc == 3) {
+        int sv[2], p[2];
+        if (socketpair(AF_UNIX, SOCK_DGRAM, 0, sv) || pipe(p))
+            return 2;
+        int filled = 0;
+        while (send(sv[0], "f", 1, MSG_DONTWAIT) == 1)
+            filled++;
+        pid_t child = fork();
+        if (child == 0) {
+            /* The drain: after 2 s, every datagram until 0.5 s of quiet. */
+            sleep(2);
+            struct timeval tv = {.tv_usec = 500000};
+            setsockopt(sv[1], SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+            int fillers = 0, markers = 0;
+            char b[8];
+            ssize_t n;
+            while ((n = recv(sv[1], b, sizeof b, 0)) > 0) {
+                if (b[0] == 'f')
+                    fillers++;
+                else if (b[0] == 'M')
+                    markers++;
+            }
+            dprintf(p[1], "%d %d", fillers, markers);
+            _exit(0);
+        }
+        if (intr_mode(argv[2], sv[0]))
+            return 2;
+        struct iovec iov = {"M", 1};
+        struct msghdr m = {.msg_iov = &iov, .msg_iovlen = 1};
+        double t0 = now();
+        ssize_t r = sendmsg(sv[0], &m, 0);
+        int e = errno;
+        double took = now() - t0;
+        close(p[1]);
+        int fillers = -1, markers = -1;
+        char counts[64] = {0};
+        if (read(p[0], counts, sizeof counts - 1) > 0)
+            sscanf(counts, "%d %d", &fillers, &markers);
+        waitpid(child, NULL, 0);
+        printf("intr-send %s ret=%zd errno=%s handler=%d took=%.0fs filled=%d drained=%d markers=%d\n", argv[2], r,
+               r < 0 ? strerrorname_np(e) : "0", (int)alarms, took, filled, fillers, markers);
     } else {
         return 2;
     }

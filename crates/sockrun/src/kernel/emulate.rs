@@ -57,10 +57,6 @@ pub struct Ctx {
     /// Calls being handled (received, not yet shown): the stats are
     /// written once none is.
     pub in_flight: std::sync::atomic::AtomicUsize,
-    /// Callers wait killably for their answers
-    /// (`SECCOMP_FILTER_FLAG_WAIT_KILLABLE_RECV`): no signal ends a call
-    /// once it is received here.
-    pub killable: bool,
 }
 
 /// Why a call gets no ordinary answer.
@@ -670,7 +666,7 @@ fn socket(c: &Caller) -> Result<Outcome> {
     // call's) — only where the caller waits killably for its answer, so
     // no signal can end its call between the two with the descriptor
     // installed and not returned.
-    let r = if c.ctx.report.active() && c.ctx.killable {
+    let r = if c.ctx.report.active() && super::signals::killable() {
         sys::addfd(c.ctx.listener, c.n.id, fd.as_raw_fd(), cloexec)
             .map(|fd| Outcome::Value(fd.into()))
     } else {
@@ -795,6 +791,23 @@ fn bind(c: &mut Caller) -> Result<Outcome> {
     r.map(Outcome::Value).map_err(Fail::Errno)
 }
 
+// --- signals: the blocking part of a call, watched (super::signals) --------
+/// [`perform`]s the call `f` on our socket `fd`, interrupted when a signal
+/// would natively have interrupted the caller: its result, or the errno the
+/// kernel would have answered with (ERESTARTSYS included).
+fn perform_blocking(
+    c: &Caller,
+    sock: Socket,
+    fd: RawFd,
+    f: impl FnMut() -> std::result::Result<i64, i32> + Send,
+) -> Result<std::result::Result<i64, i32>> {
+    let (listener, id, tid) = (c.ctx.listener, c.n.id, c.tid());
+    perform(c, sock, move || {
+        super::signals::watched(listener, id, tid, fd, f)
+    })
+}
+// --- end signals -------------------------------------------------------------
+
 /// `connect(fd, addr, len)`.
 fn connect(c: &mut Caller) -> Result<i64> {
     let (fd, addr, len) = (c.int(0), c.arg(1), c.int(2) as u32);
@@ -804,7 +817,7 @@ fn connect(c: &mut Caller) -> Result<i64> {
     let raw = sock.as_raw_fd();
     c.ctx.judge(raw, info, Op::Connect, len, &mut name, None)?;
     // The result and its errno are read on the thread that made the call.
-    let r = perform(c, info, || {
+    let r = perform_blocking(c, info, raw, || {
         // SAFETY: `name` holds `len` (<= 128) bytes.
         let r = unsafe { libc::connect(raw, name.as_ptr().cast(), len) };
         result(r as isize)
@@ -849,7 +862,7 @@ fn sendto(c: &mut Caller) -> Result<i64> {
     let raw = sock.as_raw_fd();
     c.ctx
         .judge(raw, info, Op::SendTo { flags }, alen, &mut name, None)?;
-    let r = perform(c, info, || {
+    let r = perform_blocking(c, info, raw, || {
         // SAFETY: `data` and `name` are ours, of the lengths given.
         let r = unsafe {
             libc::sendto(
@@ -1035,7 +1048,7 @@ fn sendmsg(c: &mut Caller) -> Result<i64> {
     let hdr = read_msghdr(c, msg)?;
     let mut m = message(c, &hdr, sock.as_raw_fd(), info, flags)?;
     let raw = sock.as_raw_fd();
-    let r = perform(c, info, || send_message(raw, &mut m, flags))?;
+    let r = perform_blocking(c, info, raw, || send_message(raw, &mut m, flags))?;
     c.sigpipe(flags, &r);
     c.seen.bytes = *r.as_ref().unwrap_or(&0) as u64;
     r.map_err(Fail::Errno)
@@ -1064,7 +1077,7 @@ fn sendmmsg(c: &mut Caller) -> Result<i64> {
             Err(Fail::Errno(_)) => break,
         };
         let raw = sock.as_raw_fd();
-        let r = match perform(c, info, || send_message(raw, &mut m, flags)) {
+        let r = match perform_blocking(c, info, raw, || send_message(raw, &mut m, flags)) {
             Ok(r) => r,
             Err(e) if sent == 0 => return Err(e),
             Err(_) => break,

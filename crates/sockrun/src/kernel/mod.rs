@@ -8,11 +8,14 @@
 //! - [`emulate`]: one function per supervised call: copy, judge, perform;
 //! - [`creds`]: performing a call with the caller's credentials;
 //! - [`report`]: the trace lines and the stats of the calls answered;
+//! - [`signals`]: a signal to the program while sockrun performs its call;
 //! - [`sys`]: the kernel's structures, ioctl numbers and system calls.
 //!
 //! Start-up: the child (after fork, before exec) sets `PR_SET_NO_NEW_PRIVS`,
-//! installs the filter with `SECCOMP_FILTER_FLAG_NEW_LISTENER`, writes its
-//! pid and the listener's number to a pipe and waits. The parent takes the
+//! installs the filter with `SECCOMP_FILTER_FLAG_NEW_LISTENER` (and
+//! `SECCOMP_FILTER_FLAG_WAIT_KILLABLE_RECV` where the kernel takes it:
+//! [`signals`]), writes its pid, the listener's number and whether the
+//! wait is killable to a pipe and waits. The parent takes the
 //! listener with `pidfd_getfd` and lets the child exec. (The listener is
 //! not sent over a socket with SCM_RIGHTS: once the filter is in place the
 //! child's `sendmsg` is itself supervised, with no supervisor listening
@@ -27,6 +30,7 @@ pub mod filter;
 pub mod notify;
 pub mod probe;
 pub mod report;
+pub mod signals;
 pub mod sys;
 
 use emulate::Ctx;
@@ -125,15 +129,16 @@ pub enum StartError {
     Setup(String),
 }
 
-/// The parent's half of the handshake: the child's pid and listener number
-/// (or its errno), the listener taken, the child let go.
+/// The parent's half of the handshake: the child's pid, listener number
+/// and killable flag (or its errno), the listener taken, the child let go.
 fn take_listener(report: OwnedFd, ack: OwnedFd) -> Result<OwnedFd, String> {
-    let mut msg = [0u8; 8];
+    let mut msg = [0u8; 12];
     if !read_exact(report.as_raw_fd(), &mut msg) {
         return Err("the child ended before installing the filter".into());
     }
     let pid = i32::from_ne_bytes(msg[..4].try_into().unwrap_or_default());
-    let fd = i32::from_ne_bytes(msg[4..].try_into().unwrap_or_default());
+    let fd = i32::from_ne_bytes(msg[4..8].try_into().unwrap_or_default());
+    signals::set_killable(msg[8] != 0);
     if pid < 0 {
         let e = io::Error::from_raw_os_error(-pid);
         return Err(format!(
@@ -201,12 +206,13 @@ pub fn run(
     let (report_r, report_w) = pipe().map_err(setup)?;
     let (ack_r, ack_w) = pipe().map_err(setup)?;
     let (report_wfd, ack_rfd) = (report_w.as_raw_fd(), ack_r.as_raw_fd());
+    let try_killable = probe::wait_killable();
     // SAFETY: the closure runs in the child between fork and exec and only
     // makes async-signal-safe system calls (prctl, seccomp, getpid, write,
     // read, close) on memory allocated before the fork.
     unsafe {
         command.pre_exec(move || {
-            let mut msg = [0u8; 8];
+            let mut msg = [0u8; 12];
             if libc::prctl(libc::PR_SET_DUMPABLE, 1, 0, 0, 0) != 0
                 || libc::prctl(libc::PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0
             {
@@ -214,10 +220,11 @@ pub fn run(
                 write_all(report_wfd, &msg);
                 return Err(io::Error::from_raw_os_error(libc::EPERM));
             }
-            match sys::install_filter(&prog, sys::SECCOMP_FILTER_FLAG_NEW_LISTENER) {
-                Ok(listener) => {
+            match signals::install_filter(&prog, try_killable) {
+                Ok((listener, killable)) => {
                     msg[..4].copy_from_slice(&libc::getpid().to_ne_bytes());
-                    msg[4..].copy_from_slice(&listener.to_ne_bytes());
+                    msg[4..8].copy_from_slice(&listener.to_ne_bytes());
+                    msg[8] = u8::from(killable);
                     write_all(report_wfd, &msg);
                     let mut go = [0u8; 1];
                     let ok = read_exact(ack_rfd, &mut go);
@@ -266,7 +273,6 @@ pub fn run(
         config,
         token,
         in_flight: AtomicUsize::new(0),
-        killable: false,
     };
     let supervisor = start_supervisor(ctx).map_err(|e| {
         let _ = child.0.kill();

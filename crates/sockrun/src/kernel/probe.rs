@@ -5,7 +5,10 @@
 //! program failing half-way.
 //!
 //! `SOCKRUN_TEST_FAIL_PROBE=WHAT` (user-notif, addfd, pidfd_getfd or ptrace) makes
-//! the probe report WHAT missing: for tests only.
+//! the probe report WHAT missing: for tests only. `wait-killable` fails
+//! nothing: sockrun installs its filter without
+//! `SECCOMP_FILTER_FLAG_WAIT_KILLABLE_RECV` (Linux 5.19), as on an older
+//! kernel ([`wait_killable`]; `super::signals`).
 
 use super::sys;
 use std::env;
@@ -34,6 +37,16 @@ pub fn probe() -> Result<(), String> {
         return Err("permission to act on the child (kernel.yama.ptrace_scope is 3)".into());
     }
     Ok(())
+}
+
+/// Whether to ask for `SECCOMP_FILTER_FLAG_WAIT_KILLABLE_RECV` (the kernel
+/// may still refuse it: EINVAL before 5.19, then sockrun goes without):
+/// not when the test variable names `wait-killable`.
+pub fn wait_killable() -> bool {
+    !env::var(FAIL_VAR)
+        .unwrap_or_default()
+        .split(',')
+        .any(|w| w == "wait-killable")
 }
 
 /// Takes a duplicate of our own standard error through a pidfd.

@@ -15,6 +15,9 @@ pub const SECCOMP_SET_MODE_FILTER: libc::c_uint = 1;
 pub const SECCOMP_GET_NOTIF_SIZES: libc::c_uint = 3;
 /// `SECCOMP_FILTER_FLAG_NEW_LISTENER`: seccomp returns a listener fd.
 pub const SECCOMP_FILTER_FLAG_NEW_LISTENER: libc::c_ulong = 1 << 3;
+/// `SECCOMP_FILTER_FLAG_WAIT_KILLABLE_RECV` (Linux 5.19): once its call is
+/// received, the caller waits killably (see `super::signals`).
+pub const SECCOMP_FILTER_FLAG_WAIT_KILLABLE_RECV: libc::c_ulong = 1 << 5;
 
 // linux/seccomp.h: what a filter returns.
 /// `SECCOMP_RET_KILL_PROCESS`.
@@ -236,7 +239,14 @@ pub fn send(listener: RawFd, id: u64, val: i64, errno: i32) -> Result<(), i32> {
         error: if errno == 0 { 0 } else { -errno },
         flags: 0,
     };
-    notif_ioctl(listener, NOTIF_SEND, &raw mut resp).map(|_| ())
+    // EINTR: the kernel's mutex_lock_interruptible met a signal (a late
+    // interruption of this thread, `super::signals`); nothing was sent.
+    loop {
+        match notif_ioctl(listener, NOTIF_SEND, &raw mut resp) {
+            Err(libc::EINTR) => {}
+            r => return r.map(|_| ()),
+        }
+    }
 }
 
 /// `SECCOMP_USER_NOTIF_FLAG_CONTINUE`: the call runs as the program made
@@ -258,7 +268,13 @@ pub fn send_continue(listener: RawFd, id: u64) -> Result<(), i32> {
 /// after every read of its memory, so what was read is the caller's.
 pub fn id_valid(listener: RawFd, id: u64) -> bool {
     let mut id = id;
-    notif_ioctl(listener, NOTIF_ID_VALID, &raw mut id).is_ok()
+    // EINTR (as for `send`) says nothing of the call: asked again.
+    loop {
+        match notif_ioctl(listener, NOTIF_ID_VALID, &raw mut id) {
+            Err(libc::EINTR) => {}
+            r => return r.is_ok(),
+        }
+    }
 }
 
 /// Installs `fd` in the caller of `id` and answers the call with its
