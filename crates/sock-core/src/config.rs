@@ -540,7 +540,9 @@ pub const VARIABLES: &[Variable] = &[
         help: "Access rules: only peers these rules match are reached or heard from \
                (connect, sendto, sendmsg, sendmmsg refused with EPERM; a locked kernel \
                socket filter drops everything else on receive). Raw and packet sockets \
-               are refused. A bad rule denies all INET/INET6 traffic (fail closed).",
+               are refused. A bad rule denies all INET/INET6 traffic (fail closed). \
+               Under sockrun the rules also hold in the kernel, for static binaries, raw \
+               system calls and glibc's resolver (its kernel-enforced mode, on with any rule).",
         example: "localhost:6379,10.0.0.0/8",
         values: crate::rules::KEYWORD_NAMES,
     },
