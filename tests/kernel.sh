@@ -41,9 +41,10 @@
 #              natively), under --deny of the server's address the GET is
 #              EPERM and the server logs no request (skipped without go on
 #              PATH)
-#   resolver   glibc's own DNS queries (internal calls libsock cannot see)
-#              to a nameserver the rules deny: refused under --kernel, sent
-#              under --no-kernel (the control; needs root for the bind mount)
+#   resolvers  glibc's own DNS queries (internal calls libsock cannot see)
+#              and Go's (its own system calls) to a nameserver the rules
+#              deny: refused under --kernel, sent under --no-kernel (the
+#              control; needs root for the bind mount)
 #   sockrun    exit statuses and signal deaths pass through; SIGTERM to
 #              sockrun reaches the command; a probe failure
 #              (SOCKRUN_TEST_FAIL_PROBE) is exit 2 and one line with rules,
@@ -478,11 +479,12 @@ else
     skip "Go: no go on PATH"
 fi
 
-# --- glibc's resolver ----------------------------------------------------------
-# Its DNS queries go out through glibc-internal calls libsock cannot see:
-# with /etc/resolv.conf naming 127.0.0.2 (a bind mount in a mount namespace)
-# and a native DNS stub there, --no-kernel --deny=127.0.0.2 lets the queries
-# out (the control), --kernel refuses them.
+# --- resolvers --------------------------------------------------------------------
+# glibc's DNS queries go out through glibc-internal calls libsock cannot
+# see, Go's through its own system calls: with /etc/resolv.conf naming
+# 127.0.0.2 (a bind mount in a mount namespace) and a native DNS stub
+# there, --no-kernel --deny=127.0.0.2 lets the queries out (the control),
+# --kernel refuses them.
 if [ "$(id -u)" = 0 ] && unshare -m true 2>/dev/null; then
     cat >"$TMP/dns.py" <<'PY'
 import socket
@@ -497,26 +499,49 @@ while True:
     s.sendto(bytes(reply), peer)
 PY
     echo "nameserver 127.0.0.2" >"$TMP/resolv.conf"
-    for mode in --no-kernel --kernel; do
-        python3 "$TMP/dns.py" >"$TMP/dns$mode.log" 2>&1 &
+    # resolve LOG OUT SOCKRUN-MODE CMD...: CMD under sockrun MODE
+    # --deny=127.0.0.2 with resolv.conf naming the stub; the stub's queries
+    # counted in $queries.
+    resolve() {
+        local log=$1 out=$2 mode=$3 dns
+        shift 3
+        python3 "$TMP/dns.py" >"$TMP/$log" 2>&1 &
         dns=$!
-        wait_for "$TMP/dns$mode.log" '^ready' 5 >/dev/null
+        wait_for "$TMP/$log" '^ready' 5 >/dev/null
         timeout 30 unshare -m sh -c 'mount --bind "$1" /etc/resolv.conf && shift && exec "$@"' sh \
-            "$TMP/resolv.conf" "$sockrun" $mode --deny=127.0.0.2 -- \
-            python3 -c 'import socket
-try: socket.getaddrinfo("example.invalid", 80)
-except OSError as e: print(e.errno)' >"$TMP/resolve$mode.out" 2>&1
+            "$TMP/resolv.conf" "$sockrun" "$mode" --deny=127.0.0.2 -- "$@" >"$TMP/$out" 2>&1
         sleep 0.3
         kill $dns
         wait $dns 2>/dev/null
-    done
-    queries_preload=$(grep -c '^query' "$TMP/dns--no-kernel.log")
-    queries_kernel=$(grep -c '^query' "$TMP/dns--kernel.log")
+        queries=$(grep -c '^query' "$TMP/$log")
+    }
+    glibc=(python3 -c 'import socket
+try: socket.getaddrinfo("example.invalid", 80)
+except OSError as e: print(e.errno)')
+    resolve dns-preload.log resolve-preload.out --no-kernel "${glibc[@]}"
+    queries_preload=$queries
+    resolve dns-kernel.log resolve-kernel.out --kernel "${glibc[@]}"
+    queries_kernel=$queries
     if [ "$queries_preload" -gt 0 ] && [ "$queries_kernel" -eq 0 ]; then
-        ok "glibc's resolver under --kernel --deny=127.0.0.2: no query reached the denied nameserver (getaddrinfo: $(cat "$TMP/resolve--kernel.out")); under --no-kernel $queries_preload did (the control)"
+        ok "glibc's resolver under --kernel --deny=127.0.0.2: no query reached the denied nameserver (getaddrinfo: $(cat "$TMP/resolve-kernel.out")); under --no-kernel $queries_preload did (the control)"
     else
         bad "glibc's resolver: $queries_kernel queries reached the denied nameserver under --kernel ($queries_preload under --no-kernel)" \
-            "$(cat "$TMP/resolve--kernel.out" "$TMP/resolve--no-kernel.out")"
+            "$(cat "$TMP/resolve-kernel.out" "$TMP/resolve-preload.out")"
+    fi
+    if [ -x "$BUILD/gotest" ]; then
+        resolve dns-go-preload.log resolve-go-preload.out --no-kernel "$BUILD/gotest" resolve example.invalid
+        queries_preload=$queries
+        resolve dns-go-kernel.log resolve-go-kernel.out --kernel "$BUILD/gotest" resolve example.invalid
+        queries_kernel=$queries
+        if [ "$queries_preload" -gt 0 ] && [ "$queries_kernel" -eq 0 ] &&
+            grep -q 'operation not permitted' "$TMP/resolve-go-kernel.out"; then
+            ok "Go's resolver (static, no libc) under --kernel --deny=127.0.0.2: no query reached the denied nameserver; under --no-kernel $queries_preload did (the control)"
+        else
+            bad "Go's resolver: $queries_kernel queries reached the denied nameserver under --kernel ($queries_preload under --no-kernel)" \
+                "$(cat "$TMP/resolve-go-kernel.out" "$TMP/resolve-go-preload.out")"
+        fi
+    else
+        skip "Go's resolver: no Go target built"
     fi
 else
     skip "glibc's resolver: needs root and unshare -m (to point /etc/resolv.conf at a local stub)"

@@ -13,6 +13,9 @@
 //	serve ADDR       (native, for bench/kernel.sh) an HTTP server on ADDR
 //	                 answering every request with a 64-byte body; prints
 //	                 "serve http://HOST:PORT/" once listening
+//	resolve NAME     looks NAME up with Go's own resolver (no libc: it
+//	                 reads /etc/resolv.conf and sends the queries itself):
+//	                 "resolve ok" or "resolve error: ..."
 //	bench URL N      N sequential GETs of URL over one keep-alive
 //	                 connection, then N more each on a new connection (one
 //	                 socket and connect each): "http-keepalive REQ/S" and
@@ -20,6 +23,7 @@
 package main
 
 import (
+	"context"
 	"crypto/sha256"
 	"errors"
 	"fmt"
@@ -140,6 +144,15 @@ func main() {
 			os.Exit(1)
 		}
 		fmt.Printf("get %d %x\n", len(body), sha256.Sum256(body))
+	case len(os.Args) == 3 && os.Args[1] == "resolve":
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		r := &net.Resolver{PreferGo: true}
+		if _, err := r.LookupHost(ctx, os.Args[2]); err != nil {
+			fmt.Println("resolve error:", err)
+			return
+		}
+		fmt.Println("resolve ok")
 	case len(os.Args) == 3 && os.Args[1] == "serve":
 		l, err := net.Listen("tcp", os.Args[2])
 		if err != nil {
