@@ -13,6 +13,8 @@
 #            the static-binary warning; --no-kernel is the control (it
 #            arrives, with the warning); a static binary asking for --trace
 #            alone is traced; a dynamic one without rules is only preloaded;
+#            where the kernel cannot (a probe made to fail), rules are exit
+#            2 and one line, a static --trace a warning and preload;
 #            a daemon the command leaves behind is still supervised after
 #            sockrun exits, and the supervisor ends with it
 #   trace    the supervisor's lines for a static binary, text and JSON, one
@@ -130,6 +132,25 @@ if [ "$status" -eq 0 ] && grep -q '^Seccomp:[[:space:]]*2' "$TMP/out"; then
     ok "rules, dynamic target: under the filter too"
 else
     bad "rules, dynamic target: no filter" "$(cat "$TMP/out" "$TMP/err")"
+fi
+
+# The kernel cannot (a probe made to fail): with rules, sockrun refuses to
+# run — exit 2, one line naming what is missing and --no-kernel; a static
+# target asking only for tracing runs preloaded, with a warning.
+SOCKRUN_TEST_FAIL_PROBE=addfd run "$sockrun" --deny=127.0.0.1 -- "$static" options
+if [ "$status" -eq 2 ] && [ ! -s "$TMP/out" ] && [ "$(wc -l <"$TMP/err")" -eq 1 ] &&
+    grep -q '^sockrun: kernel mode: this kernel lacks .*ADDFD.*; --no-kernel runs with preload only$' "$TMP/err"; then
+    ok "rules, the kernel mode unavailable: exit 2 and one line ($(cat "$TMP/err"))"
+else
+    bad "rules, probe failed: status $status" "$(cat "$TMP/out" "$TMP/err")"
+fi
+SOCKRUN_TEST_FAIL_PROBE=addfd run "$sockrun" --trace -- "$static" options
+if [ "$status" -eq 0 ] && grep -q 'nodelay=0' "$TMP/out" &&
+    grep -q 'warning: kernel mode: this kernel lacks .*running with preload only' "$TMP/err" &&
+    grep -q 'statically linked' "$TMP/err"; then
+    ok "no rules, static --trace, the kernel mode unavailable: runs preloaded, warned twice (no kernel mode, static target)"
+else
+    bad "no rules, probe failed: status $status" "$(cat "$TMP/out" "$TMP/err")"
 fi
 
 # A daemon: the command leaves a background job behind and exits at once;
