@@ -251,11 +251,10 @@ unsafe extern "C" fn find_own(
 
 /// Forwarded calls the supervisor of sockrun's kernel mode should not
 /// trace, count or rewrite again (sock_core::supervised): libsock did what
-/// its settings ask for them, or made them for itself. Without a token they are the plain
-/// forwarded calls; with one, raw system calls carrying it in an argument
-/// the kernel does not read. (A raw call is no cancellation point, unlike
-/// glibc's wrappers: a thread cancelled while blocked in one of these is
-/// cancelled at its next cancellation point.)
+/// its settings ask for them, or made them for itself. Without a token
+/// they are the plain forwarded calls; with one, raw system calls carrying
+/// it in an argument the kernel does not read — those that block made
+/// cancellation points as glibc's wrappers are ([`marked::cancellable`]).
 pub mod marked {
     use super::*;
     use std::sync::atomic::AtomicU64;
@@ -266,6 +265,34 @@ pub mod marked {
     /// load, under sockrun's kernel mode).
     pub fn set_token(token: u64) {
         TOKEN.store(token, Ordering::Relaxed);
+    }
+
+    unsafe extern "C" {
+        /// POSIX; in glibc's libc (a forwarder before 2.34) since 2.2.5.
+        fn pthread_setcanceltype(ty: c_int, old: *mut c_int) -> c_int;
+    }
+
+    /// `PTHREAD_CANCEL_ASYNCHRONOUS` (pthread.h; not in the libc crate
+    /// for Linux).
+    const PTHREAD_CANCEL_ASYNCHRONOUS: c_int = 1;
+
+    /// Runs the raw call `call` as a cancellation point, as glibc ran its
+    /// own blocking calls before 2.34: with asynchronous cancellation
+    /// around it, so that `pthread_cancel` of a thread blocked in it (or
+    /// already pending: switching to asynchronous acts on it) cancels the
+    /// thread there, unwinding as a cancelled glibc call does; a raw
+    /// `syscall` alone is no cancellation point. errno is the call's.
+    #[inline(always)]
+    fn cancellable(call: impl FnOnce() -> c_long) -> c_long {
+        let mut old: c_int = 0;
+        // SAFETY: `old` is writable; the type is a valid one.
+        unsafe { pthread_setcanceltype(PTHREAD_CANCEL_ASYNCHRONOUS, &mut old) };
+        let r = call();
+        let errno = crate::errno::get();
+        // SAFETY: restores the type read above.
+        unsafe { pthread_setcanceltype(old, &mut old) };
+        crate::errno::set(errno);
+        r
     }
 
     #[inline(always)]
@@ -316,19 +343,23 @@ pub mod marked {
     pub unsafe fn connect(fd: c_int, addr: *const sockaddr, len: socklen_t) -> c_int {
         match token() {
             // SAFETY: the caller's arguments, as connect takes them.
-            Some(t) => unsafe {
-                raw(libc::SYS_connect, &[fd.arg(), addr.arg(), len.arg(), t]) as c_int
-            },
+            Some(t) => cancellable(|| unsafe {
+                raw(libc::SYS_connect, &[fd.arg(), addr.arg(), len.arg(), t])
+            }) as c_int,
             // SAFETY: forwarded per this function's contract.
             None => unsafe { super::connect(fd, addr, len) },
         }
     }
 
+    /// `MSG_CMSG_COMPAT` (linux/socket.h): a flag of the compat ABI.
+    const MSG_CMSG_COMPAT: c_int = 0x8000_0000_u32 as c_int;
+
     /// `sendto`, marked: with an address it is sent as the `sendmsg` it is
     /// to the kernel (`__sys_sendto` builds that message), since sendto
     /// takes all six arguments — unless the lengths are ones the two calls
-    /// answer differently (an empty name is EINVAL to UDP's sendto and no
-    /// name to sendmsg; a name past a sockaddr_storage is EINVAL to sendto
+    /// answer differently (`MSG_CMSG_COMPAT`, which sendmsg refuses and
+    /// sendto ignores; an empty name is EINVAL to UDP's sendto and no name
+    /// to sendmsg; a name past a sockaddr_storage is EINVAL to sendto
     /// and cut short by sendmsg; a length past isize::MAX), which go as
     /// they are.
     ///
@@ -343,6 +374,7 @@ pub mod marked {
         addrlen: socklen_t,
     ) -> ssize_t {
         let plain = addr.is_null()
+            || flags & MSG_CMSG_COMPAT != 0
             || addrlen == 0
             || addrlen as usize > size_of::<libc::sockaddr_storage>()
             || len > isize::MAX as usize;
@@ -360,12 +392,12 @@ pub mod marked {
                 msg.msg_iovlen = 1;
                 // SAFETY: `msg` names the caller's buffer and address as
                 // sendto would hand them on; alive for the call.
-                unsafe {
+                cancellable(|| unsafe {
                     raw(
                         libc::SYS_sendmsg,
                         &[fd.arg(), (&raw const msg).arg(), flags.arg(), t],
-                    ) as ssize_t
-                }
+                    )
+                }) as ssize_t
             }
             // SAFETY: forwarded per this function's contract.
             _ => unsafe { super::sendto(fd, buf, len, flags, addr, addrlen) },
@@ -379,9 +411,9 @@ pub mod marked {
     pub unsafe fn sendmsg(fd: c_int, msg: *const msghdr, flags: c_int) -> ssize_t {
         match token() {
             // SAFETY: the caller's arguments, as sendmsg takes them.
-            Some(t) => unsafe {
-                raw(libc::SYS_sendmsg, &[fd.arg(), msg.arg(), flags.arg(), t]) as ssize_t
-            },
+            Some(t) => cancellable(|| unsafe {
+                raw(libc::SYS_sendmsg, &[fd.arg(), msg.arg(), flags.arg(), t])
+            }) as ssize_t,
             // SAFETY: forwarded per this function's contract.
             None => unsafe { super::sendmsg(fd, msg, flags) },
         }
@@ -394,12 +426,12 @@ pub mod marked {
     pub unsafe fn sendmmsg(fd: c_int, msgs: *mut mmsghdr, vlen: c_uint, flags: c_int) -> c_int {
         match token() {
             // SAFETY: the caller's arguments, as sendmmsg takes them.
-            Some(t) => unsafe {
+            Some(t) => cancellable(|| unsafe {
                 raw(
                     libc::SYS_sendmmsg,
                     &[fd.arg(), msgs.arg(), vlen.arg(), flags.arg(), t],
-                ) as c_int
-            },
+                )
+            }) as c_int,
             // SAFETY: forwarded per this function's contract.
             None => unsafe { super::sendmmsg(fd, msgs, vlen, flags) },
         }

@@ -24,6 +24,9 @@
 #            traced once, by the supervisor; a %p trace file per process
 #   stats    the supervisor's table for a static binary (calls, bytes, the
 #            denials); a dynamic program's calls counted once
+#   cancel   pthread_cancel ends a thread blocked in a supervised sendmsg
+#            of a dynamic program (libsock's marked raw calls are
+#            cancellation points, as glibc's wrappers are)
 #   options  --nodelay --keepalive --tos --reuseaddr set on a static
 #            binary's new socket as getsockopt reads them (natively unset);
 #            --bind-addr and --port-map rewrite its bind as libsock rewrites
@@ -50,7 +53,7 @@ if [ $? -eq 2 ] && grep -q 'this kernel lacks' "$TMP/probe.err"; then
     finish
 fi
 
-CFLAGS=(-O2 -Wall -Wextra -Werror -D_GNU_SOURCE)
+CFLAGS=(-O2 -Wall -Wextra -Werror -D_GNU_SOURCE -pthread)
 "$CC" "${CFLAGS[@]}" -static -o "$BUILD/visible.static" c-tests/kernel/visible.c || die "cannot build visible.c static"
 "$CC" "${CFLAGS[@]}" -o "$BUILD/visible.dynamic" c-tests/kernel/visible.c || die "cannot build visible.c"
 static=$BUILD/visible.static
@@ -322,6 +325,19 @@ if [ "$(grep -c '^libsock stats for pid' "$TMP/err")" -eq 1 ] && grep -Eq '^  co
 else
     bad "dynamic, --stats: counted twice?" "$(cat "$TMP/err")"
 fi
+
+# --- cancellation -----------------------------------------------------------------
+# libsock makes a supervised call as a raw system call carrying its token:
+# still a cancellation point, as glibc's wrapper is.
+for opts in "--no-kernel --deny=192.0.2.1" "--deny=192.0.2.1" "--deny=192.0.2.1 --trace=$TMP/cancel.trace"; do
+    # shellcheck disable=SC2086
+    run "$sockrun" $opts -- "$dynamic" cancel
+    if [ "$(cat "$TMP/out")" = "joined: canceled" ]; then
+        ok "dynamic, sockrun $opts: a thread blocked in a supervised sendmsg is cancelled by pthread_cancel"
+    else
+        bad "dynamic, sockrun $opts: pthread_cancel did not end the blocked sendmsg" "$(cat "$TMP/out" "$TMP/err")"
+    fi
+done
 
 # --- options --------------------------------------------------------------------
 run "$static" options

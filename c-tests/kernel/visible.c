@@ -12,6 +12,9 @@
  *                     127.0.0.1:TCP ("ready" once both are), for S seconds:
  *                     a line per datagram and per accepted connection (its
  *                     peer and the bytes read)
+ *   cancel            a thread blocked in sendmsg (a full Unix stream) is
+ *                     cancelled with pthread_cancel: "joined: canceled", or
+ *                     "HANG" and status 1 if the join waits 3 s
  */
 #include <arpa/inet.h>
 #include <errno.h>
@@ -19,6 +22,8 @@
 #include <netinet/ip.h>
 #include <netinet/tcp.h>
 #include <poll.h>
+#include <pthread.h>
+#include <signal.h>
 #include <time.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -52,6 +57,27 @@ static int opt(int fd, int level, int name)
     int v = -1;
     socklen_t len = sizeof v;
     return getsockopt(fd, level, name, &v, &len) == 0 ? v : -1;
+}
+
+static int pair[2];
+
+static void *blocked_sender(void *arg)
+{
+    (void)arg;
+    static char buf[65536];
+    struct iovec iov = {buf, sizeof buf};
+    struct msghdr m = {.msg_iov = &iov, .msg_iovlen = 1};
+    for (;;)
+        if (sendmsg(pair[0], &m, 0) < 0)
+            return perror("sendmsg"), NULL;
+}
+
+static void join_hangs(int sig)
+{
+    (void)sig;
+    static const char msg[] = "HANG: pthread_join still waiting after 3 s\n";
+    (void)!write(1, msg, sizeof msg - 1);
+    _exit(1);
 }
 
 int main(int argc, char **argv)
@@ -135,7 +161,20 @@ int main(int argc, char **argv)
         }
         return 0;
     }
-    fprintf(stderr, "usage: %s calls IP TCP UDP | raw IP TCP | options | bind PORT | inbound UDP TCP S\n",
+    if (argc == 2 && strcmp(argv[1], "cancel") == 0) {
+        pthread_t t;
+        void *res;
+        if (socketpair(AF_UNIX, SOCK_STREAM, 0, pair) != 0 || pthread_create(&t, NULL, blocked_sender, NULL) != 0)
+            return perror("setup"), 2;
+        usleep(300000);
+        signal(SIGALRM, join_hangs);
+        alarm(3);
+        pthread_cancel(t);
+        pthread_join(t, &res);
+        printf("joined: %s\n", res == PTHREAD_CANCELED ? "canceled" : "not canceled");
+        return 0;
+    }
+    fprintf(stderr, "usage: %s calls IP TCP UDP | raw IP TCP | options | bind PORT | inbound UDP TCP S | cancel\n",
             argv[0]);
     return 2;
 }

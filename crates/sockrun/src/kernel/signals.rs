@@ -252,8 +252,9 @@ fn lock() -> std::sync::MutexGuard<'static, Registry> {
 
 fn register(listener: RawFd, id: u64, caller: libc::pid_t) -> u64 {
     START.call_once(start);
+    // By its system call: glibc's wrapper is 2.30, above sockrun's floor.
     // SAFETY: gettid cannot fail.
-    let worker = unsafe { libc::gettid() };
+    let worker = unsafe { libc::syscall(libc::SYS_gettid) } as libc::pid_t;
     let mut r = lock();
     r.next += 1;
     let key = r.next;
