@@ -137,6 +137,24 @@ else
     bad "rules, dynamic target: no filter" "$(cat "$TMP/out" "$TMP/err")"
 fi
 
+# sockrun under sockrun (a script run with rules that calls sockrun): a
+# process has one supervisor. The inner one with the same rules runs its
+# command preloaded, held by the outer supervisor (a static target is
+# refused, without a warning); with other rules it refuses to run.
+run "$sockrun" --deny=127.0.0.1 -- "$sockrun" -- "$static" calls 127.0.0.1 "$tport" "$uport"
+if [ "$status" -eq 0 ] && [ "$(cat "$TMP/out")" = "$refused" ] && [ ! -s "$TMP/err" ]; then
+    ok "sockrun under sockrun, the same rules: the outer supervisor holds them (static: EPERM), no warning"
+else
+    bad "nested sockrun, same rules: status $status" "$(cat "$TMP/out" "$TMP/err")"
+fi
+run "$sockrun" --deny=127.0.0.1 -- "$sockrun" --deny=127.0.0.2 -- "$static" calls 127.0.0.1 "$tport" "$uport"
+if [ "$status" -eq 2 ] && [ ! -s "$TMP/out" ] && [ "$(wc -l <"$TMP/err")" -eq 1 ] &&
+    grep -q "already under another sockrun's kernel mode.*--no-kernel" "$TMP/err"; then
+    ok "sockrun under sockrun, other rules: exit 2, one line"
+else
+    bad "nested sockrun, other rules: status $status" "$(cat "$TMP/out" "$TMP/err")"
+fi
+
 # The kernel cannot (a probe made to fail): with rules, sockrun refuses to
 # run — exit 2, one line naming what is missing and --no-kernel; a static
 # target asking only for tracing runs preloaded, with a warning.

@@ -123,7 +123,9 @@ pub(crate) fn launch_command(launch: &Launch) -> i32 {
             Ok(mode) => mode,
         },
     };
-    for warning in elf::interposition_warnings(&program, &lib_elf, kernel.is_some()) {
+    // Rules an outer sockrun's supervisor holds hold for a static target too.
+    let held = kernel.is_some() || held_by_outer(&config);
+    for warning in elf::interposition_warnings(&program, &lib_elf, held) {
         eprintln!("sockrun: warning: {warning}");
     }
     let mut command = Command::new(&program);
@@ -181,6 +183,27 @@ fn kernel_mode(config: &Config, asked: bool) -> Result<Option<Option<rules::Poli
     let has_rules = config.allow.is_some() || config.deny.is_some();
     // Named as the user would look for it.
     let mode = if asked { "--kernel" } else { "kernel mode" };
+    // Under another sockrun's kernel mode, whose supervisor holds its
+    // rules for this process and everything it starts: a filter chain has
+    // one listener, so there cannot be a second supervisor.
+    if nested() {
+        if has_rules && !held_by_outer(config) {
+            eprintln!(
+                "sockrun: {mode}: already under another sockrun's kernel mode, whose \
+                 supervisor holds its own rules, not these; --no-kernel runs them with \
+                 preload only"
+            );
+            return Err(USAGE);
+        }
+        if !has_rules {
+            eprintln!(
+                "sockrun: warning: {mode}: already under another sockrun's kernel mode; \
+                 running with preload only"
+            );
+        }
+        // The same rules: held by the outer supervisor already.
+        return Ok(None);
+    }
     if let Err(missing) = crate::kernel::probe::probe() {
         if has_rules {
             eprintln!(
@@ -198,6 +221,16 @@ fn kernel_mode(config: &Config, asked: bool) -> Result<Option<Option<rules::Poli
         rules::Policy::new(config.allow.as_deref(), config.deny.as_deref())
             .unwrap_or_else(|_| rules::Policy::fail_closed())
     });
+    if let Some(Err(crate::kernel::emulate::OTHER_RULES)) =
+        policy.as_ref().map(crate::kernel::emulate::can_filter)
+    {
+        eprintln!(
+            "sockrun: {mode}: the sockets made here already carry another locked socket \
+             filter (an outer sockrun with other rules?), so the rules' cannot be attached; \
+             run this one with the same rules, or --no-kernel for preload only"
+        );
+        return Err(USAGE);
+    }
     if let Some(Err(e)) = policy.as_ref().map(crate::kernel::emulate::can_filter) {
         let e = io::Error::from_raw_os_error(e);
         eprintln!(
@@ -208,6 +241,29 @@ fn kernel_mode(config: &Config, asked: bool) -> Result<Option<Option<rules::Poli
         return Err(USAGE);
     }
     Ok(Some(policy))
+}
+
+/// Whether the rules of `config` are those an outer sockrun's supervisor
+/// holds already (sockrun runs under its kernel mode, and its command's
+/// environment carries the same rules).
+fn held_by_outer(config: &Config) -> bool {
+    let env_rule = |name: &str| env::var(name).ok().filter(|v| !v.is_empty());
+    (config.allow.is_some() || config.deny.is_some())
+        && config.allow == env_rule(rules::ALLOW_VAR)
+        && config.deny == env_rule(rules::DENY_VAR)
+        && nested()
+}
+
+/// Whether sockrun itself runs under another sockrun's kernel mode: that
+/// supervisor's token in the environment, and a seccomp filter on this
+/// process (`Seccomp: 2`).
+fn nested() -> bool {
+    env::var_os(sock_core::supervised::VAR).is_some()
+        && fs::read_to_string("/proc/self/status").is_ok_and(|status| {
+            status
+                .lines()
+                .any(|l| l.strip_prefix("Seccomp:").is_some_and(|v| v.trim() == "2"))
+        })
 }
 
 #[cfg(test)]

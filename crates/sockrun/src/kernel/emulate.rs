@@ -396,7 +396,7 @@ impl Ctx {
     /// locks it.
     fn filter(&self, fd: RawFd, ty: i32, protocol: i32) -> std::result::Result<(), i32> {
         match &self.policy {
-            Some(policy) => attach(fd, policy.filter_for(ty, protocol)),
+            Some(policy) => attach_or_held(fd, policy.filter_for(ty, protocol)),
             None => Ok(()),
         }
     }
@@ -434,6 +434,17 @@ fn attach(fd: RawFd, prog: &[SockFilter]) -> std::result::Result<(), i32> {
     if r == 0 { Ok(()) } else { Err(sys::errno()) }
 }
 
+/// Attaches `prog` to `fd` and locks it — or finds it there already,
+/// locked: under an outer sockrun with the same rules (a sockrun started by
+/// a command that runs under one), every socket is created by the outer
+/// supervisor with this very filter.
+fn attach_or_held(fd: RawFd, prog: &[SockFilter]) -> std::result::Result<(), i32> {
+    match attach(fd, prog) {
+        Err(libc::EPERM) if attached(fd).as_deref() == Some(prog) => Ok(()),
+        r => r,
+    }
+}
+
 /// Whether sockrun can attach the rules' filter to a TCP and a UDP socket
 /// at all (an unprivileged user may not, on a kernel or LSM that restricts
 /// BPF — seen: UDP allowed, TCP EPERM): Err(errno) if not — every such
@@ -447,10 +458,22 @@ pub fn can_filter(policy: &Policy) -> std::result::Result<(), i32> {
         }
         // SAFETY: `fd` was just returned and nothing else owns it.
         let fd = unsafe { <OwnedFd as std::os::fd::FromRawFd>::from_raw_fd(fd) };
-        attach(fd.as_raw_fd(), policy.filter_for(ty, 0))?;
+        attach_or_held(fd.as_raw_fd(), policy.filter_for(ty, 0)).map_err(|e| {
+            // Locked with another filter: an outer sockrun (or a program)
+            // with other rules holds every socket made here.
+            if e == libc::EPERM && attached(fd.as_raw_fd()).is_some() {
+                OTHER_RULES
+            } else {
+                e
+            }
+        })?;
     }
     Ok(())
 }
+
+/// [`can_filter`]'s answer when the sockets sockrun makes already carry
+/// another locked filter (an outer sockrun with other rules).
+pub const OTHER_RULES: i32 = -1;
 
 /// Filters and locks every INET/INET6 socket the command will inherit
 /// from sockrun (a descriptor without close-on-exec): the same socket, so

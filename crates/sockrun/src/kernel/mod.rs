@@ -141,8 +141,15 @@ fn take_listener(report: OwnedFd, ack: OwnedFd) -> Result<OwnedFd, String> {
     signals::set_killable(msg[8] != 0);
     if pid < 0 {
         let e = io::Error::from_raw_os_error(-pid);
+        // EBUSY: a filter of this process already has a listener (one
+        // per chain): another supervisor, e.g. an outer sockrun's.
+        let hint = if -pid == libc::EBUSY {
+            " (another supervisor listens on this process's seccomp filters)"
+        } else {
+            ""
+        };
         return Err(format!(
-            "seccomp filter not installed: {}",
+            "seccomp filter not installed: {}{hint}",
             crate::exec::describe(&e)
         ));
     }
