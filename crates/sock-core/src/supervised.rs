@@ -11,9 +11,10 @@
 //! sees the token in the notification's arguments and answers the call
 //! without a trace line or a count of its own (a marked bind it lets
 //! through as libsock rewrote it). It judges every call all the same: the
-//! token only ever spares a line, never a check — a program that copies it
-//! hides calls from the trace, not from the rules, and a call carrying it
-//! that the rules refuse is traced by the supervisor anyway.
+//! token spares a line and a bind's rewrite (a convenience, not a rule),
+//! never a check — a program that copies it hides calls from the trace, not
+//! from the rules, and a call carrying it that the rules refuse is traced
+//! by the supervisor anyway.
 
 /// The variable sockrun sets: the token, as 16 hexadecimal digits.
 pub const VAR: &str = "LIBSOCK_SUPERVISOR";

@@ -11,7 +11,7 @@
 //! | `socket(AF_INET/AF_INET6, SOCK_RAW or SOCK_PACKET)`, `socket(AF_PACKET)` | `ERRNO(EPERM)` with rules, else allowed |
 //! | `setsockopt` of `IP_OPTIONS`, `IPV6_RTHDR`, `IPV6_2292RTHDR`, `IPV6_2292PKTOPTIONS` (source routes) | `ERRNO(EPERM)` with rules, else allowed |
 //! | `socket(AF_INET/AF_INET6, any other type)` | notify |
-//! | `connect`, `sendmsg`, `sendmmsg`; `sendto` with a non-NULL address | notify |
+//! | `connect`, `sendmsg`, `sendmmsg`; `sendto` with a non-NULL address of 1 to 128 bytes | notify |
 //! | `bind`, when an address rewrite is asked for | notify |
 //! | `setuid`, `setresuid`, `setgroups`, `capset`, ... ([`CRED_CALLS`]) | notify (noted, then let through) |
 //! | anything else (a connected socket's `send`, `recv`, `read`, ...) | allowed |
@@ -30,7 +30,8 @@ use super::sys::{
     AUDIT_ARCH_X86_64, RET_ALLOW, RET_ERRNO, RET_KILL_PROCESS, RET_USER_NOTIF, X32_SYSCALL_BIT,
 };
 use sock_core::rules::bpf::{
-    BPF_ABS, BPF_ALU, BPF_AND, BPF_JEQ, BPF_JGE, BPF_JMP, BPF_K, BPF_LD, BPF_RET, BPF_W, SockFilter,
+    BPF_ABS, BPF_ALU, BPF_AND, BPF_JEQ, BPF_JGE, BPF_JGT, BPF_JMP, BPF_K, BPF_LD, BPF_RET, BPF_W,
+    SockFilter,
 };
 
 /// Offsets in `struct seccomp_data` (native byte order: the low half of an
@@ -142,6 +143,9 @@ impl Asm {
     }
 }
 
+/// `sizeof(struct sockaddr_storage)`: the longest name `sendto` takes.
+const MAX_NAME: u32 = 128;
+
 /// `IPV6_2292PKTOPTIONS` (linux/in6.h): sticky options as a control buffer,
 /// a routing header among them.
 const IPV6_2292PKTOPTIONS: u32 = 6;
@@ -163,6 +167,7 @@ pub fn program(rules: bool, bind: bool) -> Vec<SockFilter> {
     );
     let (not_x32, socket, sendto, inet, sendto_hi) =
         (a.label(), a.label(), a.label(), a.label(), a.label());
+    let (sendto_len, sendto_long) = (a.label(), a.label());
     let [l1, l2, l3, l4, l5, l6, l7, l8] = [(); 8].map(|()| a.label());
     let (creds, l_bind) = (a.label(), a.label());
     let (l_sso, setsockopt, level_ip, level_ip6, l9, l10, l11) = (
@@ -249,13 +254,22 @@ pub fn program(rules: bool, bind: bool) -> Vec<SockFilter> {
     a.jump(BPF_JEQ, IPV6_2292PKTOPTIONS, eperm_or_allow, allow);
 
     // sendto(fd, buf, len, flags, addr, addrlen): only with an address
-    // (a pointer: both halves).
+    // (a pointer: both halves) of a length that can name a peer. An
+    // `addrlen` (an int: the low half) of 0 names none (every protocol
+    // ignores the empty name or answers EINVAL), and one past a
+    // sockaddr_storage (128, a negative int included) is EINVAL before
+    // anything is done (`move_addr_to_kernel`): both run natively.
     a.here(sendto);
     a.load(arg_lo(4));
-    a.jump(BPF_JEQ, 0, sendto_hi, notify);
+    a.jump(BPF_JEQ, 0, sendto_hi, sendto_len);
     a.here(sendto_hi);
     a.load(arg_hi(4));
-    a.jump(BPF_JEQ, 0, allow, notify);
+    a.jump(BPF_JEQ, 0, allow, sendto_len);
+    a.here(sendto_len);
+    a.load(arg_lo(5));
+    a.jump(BPF_JEQ, 0, allow, sendto_long);
+    a.here(sendto_long);
+    a.jump(BPF_JGT, MAX_NAME, allow, notify);
 
     a.here(eperm_or_allow);
     if rules {
@@ -371,6 +385,23 @@ mod tests {
             call(&p, libc::SYS_sendto, [3, 0x1000, 5, 0, 1 << 32, 16]),
             RET_USER_NOTIF
         );
+        // ... of a length that can name a peer: 1 to 128 (an int: the low
+        // half); 0 names none, longer (or negative) is EINVAL.
+        for (len, verdict) in [
+            (1, RET_USER_NOTIF),
+            (128, RET_USER_NOTIF),
+            ((7 << 32) | 16, RET_USER_NOTIF),
+            (0, RET_ALLOW),
+            (1 << 32, RET_ALLOW),
+            (129, RET_ALLOW),
+            (0xffff_ffff, RET_ALLOW),
+        ] {
+            assert_eq!(
+                call(&p, libc::SYS_sendto, [3, 0x1000, 5, 0, 0x7ffd_0000, len]),
+                verdict,
+                "addrlen {len:#x}"
+            );
+        }
         // setsockopt: source routes refused, every other option native.
         for (level, name) in [(0, 4), (41, 57), (41, 5), (41, 6)] {
             assert_eq!(

@@ -271,17 +271,20 @@ pub fn run(
         (Err(e), Ok(_)) => return Err(StartError::Exec(e)),
     };
     let listener = child.1;
+    let mut report = Report::new(&config);
+    let mut keep = report.open();
+    keep.push(listener.as_raw_fd());
     let ctx = Ctx {
         listener: listener.as_raw_fd(),
         // Leaked: the rules live as long as sockrun, and a trace line names
         // the rule that refused a call by reference.
         policy: policy.map(|p| &*Box::leak(Box::new(p))),
-        report: Report::new(&config),
+        report,
         config,
         token,
         in_flight: AtomicUsize::new(0),
     };
-    let supervisor = start_supervisor(ctx).map_err(|e| {
+    let supervisor = start_supervisor(ctx, keep).map_err(|e| {
         let _ = child.0.kill();
         let _ = child.0.wait();
         StartError::Setup(format!(
@@ -360,7 +363,7 @@ fn hung_up(listener: RawFd, timeout_ms: libc::c_int) -> bool {
 /// terminal's session (the terminal's ^C is for the command) and keeps
 /// only stderr, for trace lines and stats, so a `$(sockrun …)` is not held
 /// open by it. Like sockrun it is not dumpable: out of the command's reach.
-fn start_supervisor(ctx: Ctx) -> io::Result<libc::pid_t> {
+fn start_supervisor(ctx: Ctx, mut keep: Vec<RawFd>) -> io::Result<libc::pid_t> {
     // SAFETY: sockrun has no other thread now (the handshake's was
     // joined), so the child may run Rust code and start threads.
     match unsafe { libc::fork() } {
@@ -379,6 +382,22 @@ fn start_supervisor(ctx: Ctx) -> io::Result<libc::pid_t> {
                     libc::close(null);
                 }
                 libc::signal(libc::SIGPIPE, libc::SIG_IGN);
+            }
+            // Nothing else sockrun inherited (pipes, a make jobserver,
+            // sockets): held here, they would keep a pipeline or a peer
+            // waiting for as long as a daemon lives.
+            keep.sort_unstable();
+            let mut from: libc::c_uint = 3;
+            for fd in keep
+                .iter()
+                .map(|&fd| fd as libc::c_uint)
+                .chain([libc::c_uint::MAX])
+            {
+                if fd > from {
+                    // SAFETY: closes descriptors of this process only.
+                    unsafe { libc::syscall(libc::SYS_close_range, from, fd - 1, 0) };
+                }
+                from = from.max(fd.saturating_add(1));
             }
             let ctx = Arc::new(ctx);
             let serving = Arc::clone(&ctx);

@@ -11,9 +11,13 @@ use sock_core::stats::{self, Counts};
 use sock_core::trace::{self, LineBuf, Outcome, Record};
 
 use std::collections::{BTreeMap, HashMap};
+use std::ffi::CString;
 use std::fs::{File, OpenOptions};
 use std::io::Write;
+use std::os::fd::{AsRawFd, RawFd};
+use std::os::unix::ffi::OsStrExt;
 use std::os::unix::fs::OpenOptionsExt;
+use std::path::Path;
 use std::sync::Mutex;
 use std::time::{SystemTime, UNIX_EPOCH};
 
@@ -39,7 +43,12 @@ pub struct Report {
     files: Mutex<HashMap<String, File>>,
     /// Counters per process, per call.
     counts: Mutex<BTreeMap<u32, Vec<Counts>>>,
+    /// The stats file, when it is one file (opened by [`Report::open`]).
+    stats_file: Option<File>,
 }
+
+/// The most per-process trace files (`%p`) kept open at once.
+const OPEN_TRACE_FILES: usize = 16;
 
 impl Report {
     /// What `config` (LIBSOCK_TRACE, LIBSOCK_TRACE_FORMAT, LIBSOCK_STATS)
@@ -50,12 +59,81 @@ impl Report {
             stats: config.stats.clone(),
             files: Mutex::new(HashMap::new()),
             counts: Mutex::new(BTreeMap::new()),
+            stats_file: None,
         }
     }
 
     /// Whether anything is shown at all (else calls are not even decoded).
     pub fn active(&self) -> bool {
         self.trace.is_some() || self.stats.is_some()
+    }
+
+    /// Opens the trace and stats files that are one file (no `%p`), in
+    /// sockrun before the supervisor is forked and leaves the terminal: a
+    /// problem is one line on sockrun's stderr (and that output is dropped),
+    /// and `/dev/tty` is still the terminal. For a `%p` path, whether its
+    /// directory can be written. Returns the descriptors the supervisor
+    /// must keep.
+    pub fn open(&mut self) -> Vec<RawFd> {
+        let mut keep = Vec::new();
+        if let Some((Output::File(template), _)) = &self.trace {
+            match self.open_one(template, "trace") {
+                Some(Some(file)) => {
+                    keep.push(file.as_raw_fd());
+                    self.files
+                        .get_mut()
+                        .unwrap_or_else(|e| e.into_inner())
+                        .insert(template.clone(), file);
+                }
+                Some(None) => {}
+                None => self.trace = None,
+            }
+        }
+        if let Some(Output::File(template)) = &self.stats {
+            match self.open_one(template, "stats") {
+                Some(Some(file)) => {
+                    keep.push(file.as_raw_fd());
+                    self.stats_file = Some(file);
+                }
+                Some(None) => {}
+                None => self.stats = None,
+            }
+        }
+        keep
+    }
+
+    /// `template` opened (Some(Some)), or a `%p` template whose directory
+    /// is writable (Some(None)); None, with a line on stderr, if neither.
+    fn open_one(&self, template: &str, what: &str) -> Option<Option<File>> {
+        if template.contains("%p") {
+            let dir = Path::new(template)
+                .parent()
+                .filter(|d| !d.as_os_str().is_empty())
+                .unwrap_or(Path::new("."));
+            let writable = CString::new(dir.as_os_str().as_bytes())
+                // SAFETY: a NUL-terminated path.
+                .is_ok_and(|c| unsafe { libc::access(c.as_ptr(), libc::W_OK) } == 0);
+            if writable {
+                return Some(None);
+            }
+            eprintln!(
+                "sockrun: cannot write the {what} files {template} (the directory {}): \
+                 the supervised calls' {what} is dropped",
+                dir.display()
+            );
+            return None;
+        }
+        match append(template) {
+            Ok(file) => Some(Some(file)),
+            Err(e) => {
+                eprintln!(
+                    "sockrun: cannot open the {what} file {template}: {}; the supervised \
+                     calls' {what} is dropped",
+                    crate::exec::describe(&e)
+                );
+                None
+            }
+        }
     }
 
     /// Whether trace lines or stats go to stderr.
@@ -100,6 +178,11 @@ impl Report {
             Some(path) => {
                 let mut files = self.files.lock().unwrap_or_else(|e| e.into_inner());
                 if !files.contains_key(&path) {
+                    // One file per process (`%p`): a few kept open, not
+                    // one per process the supervisor ever saw.
+                    if files.len() >= OPEN_TRACE_FILES {
+                        files.clear();
+                    }
                     match append(&path) {
                         Ok(f) => {
                             files.insert(path.clone(), f);
@@ -130,6 +213,10 @@ impl Report {
             let Some(table) = stats::table(&title, |call| per_call[call.index()]) else {
                 continue;
             };
+            if let Some(mut file) = self.stats_file.as_ref() {
+                let _ = file.write_all(table.as_bytes());
+                continue;
+            }
             match out.path_for(*pid) {
                 None => {
                     let _ = std::io::stderr().lock().write_all(table.as_bytes());
