@@ -50,7 +50,7 @@ use std::thread;
 /// How long sockrun waits, once the command is reaped, for the filter to
 /// have no user left before it leaves the supervisor to the command's
 /// remaining descendants.
-const HANG_UP_WAIT_MS: libc::c_int = 250;
+const HANG_UP_WAIT_MS: libc::c_int = 500;
 
 /// sockrun's status when the supervisor failed under a running command.
 const USAGE_STATUS: i32 = 2;
@@ -349,9 +349,22 @@ fn hung_up(listener: RawFd, timeout_ms: libc::c_int) -> bool {
     };
     loop {
         // SAFETY: one pollfd, alive for the call.
-        match unsafe { libc::poll(&mut p, 1, timeout_ms) } {
+        let r = unsafe { libc::poll(&mut p, 1, timeout_ms) };
+        if r > 0 && p.revents & libc::POLLHUP != 0 {
+            return true;
+        }
+        match r {
             -1 if sys::errno() == libc::EINTR => {}
-            r => return r > 0 && p.revents & libc::POLLHUP != 0,
+            // Waiting for ever, only the hang-up ends the wait: the
+            // supervisor never leaves a process under the filter without
+            // answers (an odd wake-up is waited out, a failing poll
+            // retried slowly).
+            _ if timeout_ms < 0 => {
+                if r < 0 {
+                    thread::sleep(std::time::Duration::from_millis(100));
+                }
+            }
+            _ => return false,
         }
     }
 }

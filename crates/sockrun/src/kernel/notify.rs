@@ -97,7 +97,17 @@ fn answer(ctx: &Ctx, n: &sys::SeccompNotif, then: impl FnOnce() -> bool) -> bool
 
 fn answer_counted(ctx: &Ctx, n: &sys::SeccompNotif, then: impl FnOnce() -> bool) -> bool {
     let t0 = ctx.report.active().then(Instant::now);
-    let (r, sigpipe, seen) = emulate::handle(ctx, n);
+    // A panic in the handling is a refusal, never a call left unanswered
+    // (its caller would wait for ever) nor a thread lost.
+    let (r, sigpipe, seen) =
+        std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| emulate::handle(ctx, n)))
+            .unwrap_or_else(|_| {
+                (
+                    Err(Fail::Errno(libc::EPERM)),
+                    false,
+                    emulate::Seen::default(),
+                )
+            });
     let why = match &r {
         Err(Fail::Denied(why)) => Some(*why),
         _ => None,
