@@ -161,7 +161,9 @@ pub(crate) const OPTIONS: &[Own] = &[
                io_uring_setup fails with ENOSYS, raw and packet sockets with EPERM under \
                rules, other system-call ABIs are killed. sockrun traces and counts the calls \
                it answers (a call a preloaded libsock traced is not traced twice) and sets \
-               the socket options asked for on the sockets it creates. Without --kernel or \
+               the socket options asked for on the sockets it creates (and rewrites binds \
+               for --bind-addr and --port-map). A daemon the command leaves behind stays \
+               supervised after sockrun exits. Without --kernel or \
                --no-kernel the mode is on whenever access rules are set (any COMMAND: a \
                script may start a static binary) and for a static COMMAND asking for \
                tracing, stats or socket options. Needs Linux 5.14 (seccomp user \
