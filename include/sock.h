@@ -190,11 +190,6 @@ int sockset_select(SocketSet *readfds,
                    SocketSet *exceptfds,
                    const struct timeval *timeout);
 
-/*
- POSIX; in glibc's libc (a forwarder before 2.34) since 2.2.5.
- */
-extern int pthread_setcanceltype(int ty, int *old);
-
 #ifdef __cplusplus
 }  // extern "C"
 #endif  // __cplusplus

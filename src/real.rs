@@ -267,11 +267,6 @@ pub mod marked {
         TOKEN.store(token, Ordering::Relaxed);
     }
 
-    unsafe extern "C" {
-        /// POSIX; in glibc's libc (a forwarder before 2.34) since 2.2.5.
-        fn pthread_setcanceltype(ty: c_int, old: *mut c_int) -> c_int;
-    }
-
     /// `PTHREAD_CANCEL_ASYNCHRONOUS` (pthread.h; not in the libc crate
     /// for Linux).
     const PTHREAD_CANCEL_ASYNCHRONOUS: c_int = 1;
@@ -284,6 +279,12 @@ pub mod marked {
     /// `syscall` alone is no cancellation point. errno is the call's.
     #[inline(always)]
     fn cancellable(call: impl FnOnce() -> c_long) -> c_long {
+        // Declared here, not at module level, so cbindgen leaves it out
+        // of sock.h.
+        unsafe extern "C" {
+            /// POSIX; in glibc's libc (a forwarder before 2.34) since 2.2.5.
+            fn pthread_setcanceltype(ty: c_int, old: *mut c_int) -> c_int;
+        }
         let mut old: c_int = 0;
         // SAFETY: `old` is writable; the type is a valid one.
         unsafe { pthread_setcanceltype(PTHREAD_CANCEL_ASYNCHRONOUS, &mut old) };
