@@ -30,8 +30,6 @@ use crate::real;
 
 /// `SO_LOCK_FILTER` (asm-generic/socket.h), not in the libc crate.
 const SO_LOCK_FILTER: c_int = 44;
-/// `SOCK_PACKET`, the obsolete packet socket type (deprecated in libc).
-const SOCK_PACKET: c_int = 10;
 
 /// The rules in force, with the filters `Policy::new` compiled from them.
 pub struct Access {
@@ -269,10 +267,12 @@ fn cannot_attach(insns: usize, e: c_int) {
 /// A socket that no filter can hold: raw INET/INET6, or any AF_PACKET
 /// (and the obsolete SOCK_PACKET).
 pub fn unfilterable(domain: c_int, ty: c_int) -> bool {
-    let base = ty & !(libc::SOCK_NONBLOCK | libc::SOCK_CLOEXEC);
-    domain == libc::AF_PACKET
-        || ((domain == libc::AF_INET || domain == libc::AF_INET6)
-            && (base == libc::SOCK_RAW || base == SOCK_PACKET))
+    sock_core::rules::dest::Socket {
+        domain,
+        ty,
+        protocol: 0,
+    }
+    .raw_or_packet()
 }
 
 /// Whether libsock can place the peers of such a socket (every socket

@@ -18,7 +18,8 @@
 #            a daemon the command leaves behind is still supervised after
 #            sockrun exits, and the supervisor ends with it
 #   trace    the supervisor's lines for a static binary, text and JSON, one
-#            per call, denied_by naming the rule; a dynamic program under
+#            per call, denied_by naming the rule (raw sockets and source
+#            routes too); a dynamic program under
 #            the same rules makes exactly one line per call (libsock's),
 #            and its raw syscall(SYS_connect), which libsock cannot see, is
 #            traced once, by the supervisor; a %p trace file per process
@@ -56,6 +57,7 @@ fi
 CFLAGS=(-O2 -Wall -Wextra -Werror -D_GNU_SOURCE -pthread)
 "$CC" "${CFLAGS[@]}" -static -o "$BUILD/visible.static" c-tests/kernel/visible.c || die "cannot build visible.c static"
 "$CC" "${CFLAGS[@]}" -o "$BUILD/visible.dynamic" c-tests/kernel/visible.c || die "cannot build visible.c"
+"$CC" "${CFLAGS[@]}" -static -o "$BUILD/kernel.static" c-tests/kernel/kernel.c || die "cannot build kernel.c static"
 static=$BUILD/visible.static
 dynamic=$BUILD/visible.dynamic
 
@@ -267,6 +269,24 @@ EOF
     ok "static, --json: four JSON objects, the refusal with errno and denied_by"
 else
     bad "static, --json: wrong" "$(cat "$TMP/err")"
+fi
+
+# Refusals the filter itself would make (raw and packet sockets, source
+# routes set as options) go to the supervisor when traced, to be shown.
+run "$sockrun" --deny=192.0.2.1 --trace -- "$BUILD/kernel.static" raw-sockets
+if [ "$(cat "$TMP/out")" = "socket-inet-raw ret=-1 errno=EPERM
+socket-packet ret=-1 errno=EPERM" ] &&
+    [ "$(grep -c '= -1 EPERM denied_by=access-rules:raw-or-packet-socket' "$TMP/err")" -eq 2 ]; then
+    ok "static, --deny --trace: raw and packet sockets refused and traced with denied_by"
+else
+    bad "static raw sockets: not traced" "$(cat "$TMP/out" "$TMP/err")"
+fi
+run "$sockrun" --deny=192.0.2.1 --trace -- "$BUILD/kernel.static" source-route
+if grep -q '^ip-options-lsrr ret=-1 errno=EPERM$' "$TMP/out" && grep -q '^ip-tos ret=0 errno=0$' "$TMP/out" &&
+    [ "$(grep -c 'setsockopt(.*= -1 EPERM denied_by=access-rules:source-route' "$TMP/err")" -eq 2 ]; then
+    ok "static, --deny --trace: source routes set as options refused and traced with denied_by (IP_TOS untouched)"
+else
+    bad "static source routes: not traced" "$(cat "$TMP/out" "$TMP/err")"
 fi
 
 # The same rules on a dynamic program: libsock refuses in-process and

@@ -110,6 +110,19 @@ impl Socket {
         self.kind() != Kind::Other
     }
 
+    /// Whether no socket filter can hold such a socket at all, so the
+    /// rules refuse it: a raw INET/INET6 socket (or the obsolete
+    /// `SOCK_PACKET`), or any `AF_PACKET` one — they see traffic before
+    /// any filter would.
+    pub fn raw_or_packet(self) -> bool {
+        /// `SOCK_PACKET` (linux/net.h).
+        const SOCK_PACKET: i32 = 10;
+        let base = self.ty & !(libc::SOCK_NONBLOCK | libc::SOCK_CLOEXEC);
+        self.domain == libc::AF_PACKET
+            || ((self.domain == libc::AF_INET || self.domain == libc::AF_INET6)
+                && (base == libc::SOCK_RAW || base == SOCK_PACKET))
+    }
+
     /// Whether the kernel takes a socket filter on such an INET/INET6
     /// socket: not on MPTCP's (`mptcp_setsockopt` answers
     /// `SO_ATTACH_FILTER` with EOPNOTSUPP), which the rules therefore

@@ -582,6 +582,15 @@ pub fn handle(ctx: &Ctx, n: &SeccompNotif) -> (Result<Outcome>, bool, Seen) {
             let r = bind(&mut c);
             return (r, false, c.seen);
         }
+        // Only the source-route options reach the supervisor, and only
+        // with rules, to be refused and shown (nothing of the call is read).
+        libc::SYS_setsockopt => {
+            let r = match c.ctx.policy {
+                Some(_) => Err(Fail::Denied(rules::SOURCE_ROUTE)),
+                None => Ok(Outcome::Continue),
+            };
+            return (r, false, c.seen);
+        }
         libc::SYS_connect => connect(&mut c),
         libc::SYS_sendto => sendto(&mut c),
         libc::SYS_sendmsg => sendmsg(&mut c),
@@ -632,6 +641,17 @@ pub fn record(n: &SeccompNotif, seen: &Seen, why: Option<Why<'static>>) -> Optio
                 None => rec,
             }
         }
+        libc::SYS_setsockopt => Record::new(Call::setsockopt)
+            .fd(int(0))
+            .arg(
+                "opt",
+                Val::Opt {
+                    level: int(1),
+                    name: int(2),
+                    value: None,
+                },
+            )
+            .arg("len", Val::Int(int(4).into())),
         libc::SYS_sendmmsg => Record::new(Call::sendmmsg)
             .fd(int(0))
             .arg("vlen", Val::Int(i64::from(a(2) as u32)))
@@ -657,6 +677,11 @@ fn socket(c: &Caller) -> Result<Outcome> {
         ty,
         protocol,
     };
+    // Raw and packet sockets reach the supervisor only to be refused and
+    // shown (the filter refuses them itself otherwise).
+    if c.ctx.policy.is_some() && kind.raw_or_packet() {
+        return Err(Fail::Denied(rules::UNFILTERABLE));
+    }
     if c.ctx.policy.is_some() && !kind.placeable() {
         return Err(Fail::Denied(rules::UNPLACEABLE));
     }

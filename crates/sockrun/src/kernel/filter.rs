@@ -8,8 +8,8 @@
 //! | any, `arch` not `AUDIT_ARCH_X86_64` (`int 0x80`, i386's `socketcall`) | `KILL_PROCESS` |
 //! | any x32 call (`nr & __X32_SYSCALL_BIT`) | `ERRNO(ENOSYS)` |
 //! | `io_uring_setup` | `ERRNO(ENOSYS)` |
-//! | `socket(AF_INET/AF_INET6, SOCK_RAW or SOCK_PACKET)`, `socket(AF_PACKET)` | `ERRNO(EPERM)` with rules, else allowed |
-//! | `setsockopt` of `IP_OPTIONS`, `IPV6_RTHDR`, `IPV6_2292RTHDR`, `IPV6_2292PKTOPTIONS` (source routes) | `ERRNO(EPERM)` with rules, else allowed |
+//! | `socket(AF_INET/AF_INET6, SOCK_RAW or SOCK_PACKET)`, `socket(AF_PACKET)` | `ERRNO(EPERM)` with rules (notify, to be refused and shown, when traced or counted), else allowed |
+//! | `setsockopt` of `IP_OPTIONS`, `IPV6_RTHDR`, `IPV6_2292RTHDR`, `IPV6_2292PKTOPTIONS` (source routes) | the same |
 //! | `socket(AF_INET/AF_INET6, any other type)` | notify |
 //! | `connect`, `sendmsg`, `sendmmsg`; `sendto` with a non-NULL address of 1 to 128 bytes | notify |
 //! | `bind`, when an address rewrite is asked for | notify |
@@ -150,12 +150,29 @@ const MAX_NAME: u32 = 128;
 /// a routing header among them.
 const IPV6_2292PKTOPTIONS: u32 = 6;
 
-/// The seccomp program. `rules`: access rules are set, so raw and packet
-/// sockets (which no socket filter can hold) and source routes set as
-/// socket options are refused with EPERM. `bind`: an address rewrite at
-/// bind is asked for (LIBSOCK_BIND_ADDR, LIBSOCK_PORT_MAP), so `bind` goes
-/// to the supervisor too.
-pub fn program(rules: bool, bind: bool) -> Vec<SockFilter> {
+/// What the seccomp program is made for.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct Options {
+    /// Access rules are set: raw and packet sockets (which no socket
+    /// filter can hold) and source routes set as socket options are
+    /// refused.
+    pub rules: bool,
+    /// Those refusals are shown (traced, counted): they go to the
+    /// supervisor, which refuses them with the reason, rather than EPERM
+    /// here.
+    pub show_refusals: bool,
+    /// An address rewrite at bind is asked for (LIBSOCK_BIND_ADDR,
+    /// LIBSOCK_PORT_MAP): `bind` goes to the supervisor too.
+    pub bind: bool,
+}
+
+/// The seccomp program for `opts`.
+pub fn program(opts: Options) -> Vec<SockFilter> {
+    let Options {
+        rules,
+        show_refusals,
+        bind,
+    } = opts;
     let mut a = Asm::default();
     let (native_arch, kill, enosys, notify, allow, eperm_or_allow) = (
         a.label(),
@@ -272,7 +289,9 @@ pub fn program(rules: bool, bind: bool) -> Vec<SockFilter> {
     a.jump(BPF_JGT, MAX_NAME, allow, notify);
 
     a.here(eperm_or_allow);
-    if rules {
+    if rules && show_refusals {
+        a.ret(RET_USER_NOTIF);
+    } else if rules {
         a.ret(RET_ERRNO | libc::EPERM as u32);
     } else {
         a.ret(RET_ALLOW);
@@ -312,7 +331,10 @@ mod tests {
 
     #[test]
     fn decides_each_call() {
-        let p = program(true, false);
+        let p = program(Options {
+            rules: true,
+            ..Options::default()
+        });
         let inet = |domain: i32, ty: i32| [domain as u64, ty as u64, 0, 0, 0, 0];
         // Another ABI: killed; x32: ENOSYS; io_uring: ENOSYS.
         assert_eq!(
@@ -410,7 +432,7 @@ mod tests {
             );
             assert_eq!(
                 call(
-                    &program(false, false),
+                    &program(Options::default()),
                     libc::SYS_setsockopt,
                     [3, level, name, 0x1000, 8, 0]
                 ),
@@ -452,7 +474,7 @@ mod tests {
 
     #[test]
     fn without_rules_raw_sockets_are_the_kernels_to_refuse() {
-        let p = program(false, false);
+        let p = program(Options::default());
         assert_eq!(call(&p, libc::SYS_socket, [2, 3, 1, 0, 0, 0]), RET_ALLOW);
         assert_eq!(call(&p, libc::SYS_socket, [17, 3, 0, 0, 0, 0]), RET_ALLOW);
         assert_eq!(
@@ -463,14 +485,58 @@ mod tests {
     }
 
     #[test]
+    fn shown_refusals_go_to_the_supervisor() {
+        let p = program(Options {
+            rules: true,
+            show_refusals: true,
+            ..Options::default()
+        });
+        assert_eq!(
+            call(&p, libc::SYS_socket, [2, 3, 1, 0, 0, 0]),
+            RET_USER_NOTIF
+        );
+        assert_eq!(
+            call(&p, libc::SYS_socket, [17, 3, 0, 0, 0, 0]),
+            RET_USER_NOTIF
+        );
+        assert_eq!(
+            call(&p, libc::SYS_setsockopt, [3, 0, 4, 0x1000, 8, 0]),
+            RET_USER_NOTIF
+        );
+        // The rest as without.
+        assert_eq!(
+            call(&p, libc::SYS_setsockopt, [3, 1, 2, 0x1000, 4, 0]),
+            RET_ALLOW
+        );
+        assert_eq!(call(&p, libc::SYS_socket, [1, 1, 0, 0, 0, 0]), RET_ALLOW);
+        // Without rules nothing is refused, shown or not.
+        let p = program(Options {
+            show_refusals: true,
+            ..Options::default()
+        });
+        assert_eq!(call(&p, libc::SYS_socket, [2, 3, 1, 0, 0, 0]), RET_ALLOW);
+    }
+
+    #[test]
     fn bind_goes_to_the_supervisor_only_for_a_rewrite() {
         let args = [3, 0x1000, 16, 0, 0, 0];
         for rules in [false, true] {
             assert_eq!(
-                call(&program(rules, false), libc::SYS_bind, args),
+                call(
+                    &program(Options {
+                        rules,
+                        ..Options::default()
+                    }),
+                    libc::SYS_bind,
+                    args
+                ),
                 RET_ALLOW
             );
-            let p = program(rules, true);
+            let p = program(Options {
+                rules,
+                bind: true,
+                ..Options::default()
+            });
             assert_eq!(call(&p, libc::SYS_bind, args), RET_USER_NOTIF);
             // The rest decided as without.
             assert_eq!(call(&p, libc::SYS_listen, args), RET_ALLOW);

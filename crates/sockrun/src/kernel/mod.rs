@@ -191,7 +191,11 @@ pub fn run(
             eprintln!("sockrun: warning: --kernel: {warning}");
         }
     }
-    let prog = filter::program(policy.is_some(), config.rewrites_bind());
+    let prog = filter::program(filter::Options {
+        rules: policy.is_some(),
+        show_refusals: config.trace.is_some() || config.stats.is_some(),
+        bind: config.rewrites_bind(),
+    });
     let token = token();
     if token != 0 {
         command.env(
