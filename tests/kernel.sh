@@ -93,54 +93,28 @@ done
 
 # --- spellings ------------------------------------------------------------------
 
-# session NAME SUBCOMMAND [ARGS] -- SOCKRUN-OPTIONS...: a fresh native
-# receiver in $TMP/NAME, the static sender run under sockrun with the
-# options; leaves NAME.out, NAME.err and NAME.log (the receiver's).
+. c-tests/spelling/verdicts.sh
+
+# session NAME SUBCOMMAND [ARGS] -- SOCKRUN-OPTIONS...: the static sender
+# run under sockrun with the options, beside a fresh native receiver;
+# leaves NAME.out, NAME.err and NAME.log (the receiver's).
 session() {
-    local name=$1 dir=$TMP/$1 rpid
+    local name=$1 args=() opts=()
     shift
-    local args=() opts=()
     while [ $# -gt 0 ] && [ "$1" != -- ]; do args+=("$1"); shift; done
     [ $# -eq 0 ] || { shift; opts=("$@"); }
-    mkdir -p "$dir"
-    "$BUILD/spelling.native" receive "$dir" >"$TMP/$name.log" 2>&1 &
-    rpid=$!
-    local tries=100
-    while [ ! -s "$dir/ports" ] && [ $tries -gt 0 ]; do sleep 0.05; tries=$((tries - 1)); done
-    [ -s "$dir/ports" ] || { kill $rpid; die "the receiver did not start: $(cat "$TMP/$name.log")"; }
-    timeout 60 "$sockrun" "${opts[@]}" -- "$BUILD/spelling.static" "${args[0]}" "$dir" "${args[@]:1}" \
-        >"$TMP/$name.out" 2>"$TMP/$name.err"
-    sleep 0.3
-    kill -TERM $rpid
-    wait $rpid
+    with_receiver "$name" timeout 60 "$sockrun" "${opts[@]}" -- \
+        "$BUILD/spelling.static" "${args[0]}" "$TMP/$name" "${args[@]:1}"
 }
 
-arrived() { awk '$1 ~ /^(udp|udp6|udp3|tcp|tcp6)$/ { print $2 }' "$TMP/$1.log" | sort; }
-tags() { cut -d' ' -f1 "$TMP/$1.out" | sort; }
-
 session plain send -- --kernel
-n=$(wc -l <"$TMP/plain.out")
-if [ "$n" -ge 20 ] && ! grep -q 'ret=-1' "$TMP/plain.out" && diff <(tags plain) <(arrived plain) >"$TMP/d" &&
-    grep -qx 'synrecv 0' "$TMP/plain.log" && [ ! -s "$TMP/plain.err" ]; then
-    ok "static, --kernel, no rules: all $n spellings reach the receiver"
-else
-    bad "static, --kernel, no rules: not every spelling arrived" "$(cat "$TMP/plain.out" "$TMP/d" "$TMP/plain.err")"
-fi
+all_arrive plain "static, --kernel"
 
 for rules in --deny=127.0.0.1,::1 --allow=127.0.0.3; do
     name=rules-${rules%%=*}
     name=${name//-/}
     session "$name" send -- --kernel "$rules"
-    wrong=$(grep -v '^u4-allowed-peer ' "$TMP/$name.out" | grep -v 'ret=-1 errno=EPERM$')
-    n=$(grep -c 'ret=-1 errno=EPERM$' "$TMP/$name.out")
-    got=$(arrived "$name" | tr '\n' ' ')
-    if [ "$n" -ge 20 ] && [ -z "$wrong" ] && [ "$got" = "u4-allowed-peer " ] &&
-        grep -qx 'synrecv 0' "$TMP/$name.log" && [ ! -s "$TMP/$name.err" ]; then
-        ok "static, --kernel $rules: all $n spellings of the peer are EPERM, none arrived, no SYN sent; the allowed peer arrived"
-    else
-        bad "static, --kernel $rules: a spelling got through" "not EPERM: ${wrong:-none}" "arrived: ${got:-nothing}" \
-            "$(grep synrecv "$TMP/$name.log")" "$(head -3 "$TMP/$name.err")"
-    fi
+    all_refused "$name" "static, --kernel $rules"
 done
 
 # Control: without the kernel mode a static binary ignores the rules.
@@ -153,14 +127,7 @@ fi
 
 # --- race -----------------------------------------------------------------------
 session race race "$RACE_SECONDS" -- --kernel --deny=127.0.0.1
-read -r sent refused < <(sed -n 's/^race sent=\([0-9]*\) refused=\([0-9]*\)$/\1 \2/p' "$TMP/race.out")
-leaked=$(sed -n 's/^race udp //p' "$TMP/race.log")
-allowed=$(sed -n 's/^race udp3 //p' "$TMP/race.log")
-if [ "${sent:-0}" -gt 0 ] && [ "${refused:-0}" -gt 0 ] && [ "$leaked" = 0 ] && [ "${allowed:-0}" -gt 0 ]; then
-    ok "static race under --kernel, ${RACE_SECONDS}s: $sent calls sent, $refused refused, 0 datagrams at the denied peer ($allowed at the allowed one)"
-else
-    bad "static race under --kernel: ${leaked:-?} datagrams reached the denied peer" "$(cat "$TMP/race.out" "$TMP/race.err")"
-fi
+no_race_leak race "static race under --kernel, ${RACE_SECONDS}s"
 
 # --- calls ----------------------------------------------------------------------
 

@@ -124,6 +124,21 @@ impl Asm {
         ));
     }
 
+    /// Jumps to the label of the first case `A` equals, else to
+    /// `otherwise`: a chain of comparisons, each falling through to the
+    /// next.
+    fn cases(&mut self, cases: &[(u32, Label)], otherwise: Label) {
+        for (i, &(k, target)) in cases.iter().enumerate() {
+            if i + 1 == cases.len() {
+                self.jump(BPF_JEQ, k, target, otherwise);
+            } else {
+                let next = self.label();
+                self.jump(BPF_JEQ, k, target, next);
+                self.here(next);
+            }
+        }
+    }
+
     /// Resolves the labels: every jump goes forward, within 255.
     fn finish(self) -> Vec<SockFilter> {
         let at = |l: Label| self.labels[l.0].expect("label placed");
@@ -174,28 +189,17 @@ pub fn program(opts: Options) -> Vec<SockFilter> {
         bind,
     } = opts;
     let mut a = Asm::default();
-    let (native_arch, kill, enosys, notify, allow, eperm_or_allow) = (
-        a.label(),
-        a.label(),
-        a.label(),
-        a.label(),
-        a.label(),
-        a.label(),
-    );
-    let (not_x32, socket, sendto, inet, sendto_hi) =
-        (a.label(), a.label(), a.label(), a.label(), a.label());
-    let (sendto_len, sendto_long) = (a.label(), a.label());
-    let [l1, l2, l3, l4, l5, l6, l7, l8] = [(); 8].map(|()| a.label());
-    let (creds, l_bind) = (a.label(), a.label());
-    let (l_sso, setsockopt, level_ip, level_ip6, l9, l10, l11) = (
-        a.label(),
-        a.label(),
-        a.label(),
-        a.label(),
-        a.label(),
-        a.label(),
-        a.label(),
-    );
+    let [native_arch, kill, enosys, notify, allow, eperm_or_allow] = [(); 6].map(|()| a.label());
+    let [
+        not_x32,
+        socket,
+        sendto,
+        inet,
+        sendto_hi,
+        sendto_len,
+        sendto_long,
+    ] = [(); 7].map(|()| a.label());
+    let [setsockopt, level_ip, level_ip6] = [(); 3].map(|()| a.label());
 
     a.load(ARCH);
     a.jump(BPF_JEQ, AUDIT_ARCH_X86_64, native_arch, kill);
@@ -203,51 +207,44 @@ pub fn program(opts: Options) -> Vec<SockFilter> {
     a.load(NR);
     a.jump(BPF_JGE, X32_SYSCALL_BIT, enosys, not_x32);
     a.here(not_x32);
-    a.jump(BPF_JEQ, libc::SYS_io_uring_setup as u32, enosys, l1);
-    a.here(l1);
-    a.jump(BPF_JEQ, libc::SYS_socket as u32, socket, l2);
-    a.here(l2);
-    a.jump(BPF_JEQ, libc::SYS_connect as u32, notify, l3);
-    a.here(l3);
-    a.jump(BPF_JEQ, libc::SYS_sendto as u32, sendto, l4);
-    a.here(l4);
-    a.jump(BPF_JEQ, libc::SYS_sendmsg as u32, notify, l5);
-    a.here(l5);
-    a.jump(BPF_JEQ, libc::SYS_sendmmsg as u32, notify, l_sso);
-    a.here(l_sso);
-    a.jump(BPF_JEQ, libc::SYS_setsockopt as u32, setsockopt, l_bind);
-    a.here(l_bind);
-    let bind_to = if bind { notify } else { allow };
-    a.jump(BPF_JEQ, libc::SYS_bind as u32, bind_to, creds);
+    let nr = |n: libc::c_long| n as u32;
+    let mut calls = vec![
+        (nr(libc::SYS_io_uring_setup), enosys),
+        (nr(libc::SYS_socket), socket),
+        (nr(libc::SYS_connect), notify),
+        (nr(libc::SYS_sendto), sendto),
+        (nr(libc::SYS_sendmsg), notify),
+        (nr(libc::SYS_sendmmsg), notify),
+        (nr(libc::SYS_setsockopt), setsockopt),
+        (nr(libc::SYS_bind), if bind { notify } else { allow }),
+    ];
     // Calls that change credentials: told to the supervisor, which notes it
     // and lets them run (see CRED_CALLS).
-    a.here(creds);
-    for (i, nr) in CRED_CALLS.iter().enumerate() {
-        let next = if i + 1 == CRED_CALLS.len() {
-            allow
-        } else {
-            a.label()
-        };
-        a.jump(BPF_JEQ, *nr as u32, notify, next);
-        if i + 1 < CRED_CALLS.len() {
-            a.here(next);
-        }
-    }
+    calls.extend(CRED_CALLS.iter().map(|&n| (nr(n), notify)));
+    a.cases(&calls, allow);
 
     // socket(domain, type, protocol): `int` arguments, the low halves.
     a.here(socket);
     a.load(arg_lo(0));
-    a.jump(BPF_JEQ, libc::AF_INET as u32, inet, l6);
-    a.here(l6);
-    a.jump(BPF_JEQ, libc::AF_INET6 as u32, inet, l7);
-    a.here(l7);
-    a.jump(BPF_JEQ, libc::AF_PACKET as u32, eperm_or_allow, allow);
+    let packet = libc::AF_PACKET as u32;
+    a.cases(
+        &[
+            (libc::AF_INET as u32, inet),
+            (libc::AF_INET6 as u32, inet),
+            (packet, eperm_or_allow),
+        ],
+        allow,
+    );
     a.here(inet);
     a.load(arg_lo(1));
     a.op(BPF_ALU | BPF_AND | BPF_K, SOCK_TYPE_MASK);
-    a.jump(BPF_JEQ, libc::SOCK_RAW as u32, eperm_or_allow, l8);
-    a.here(l8);
-    a.jump(BPF_JEQ, SOCK_PACKET, eperm_or_allow, notify);
+    a.cases(
+        &[
+            (libc::SOCK_RAW as u32, eperm_or_allow),
+            (SOCK_PACKET, eperm_or_allow),
+        ],
+        notify,
+    );
 
     // setsockopt(fd, level, name, …): a source route (IP_OPTIONS) or an
     // IPv6 routing header (IPV6_RTHDR, and the RFC 2292 forms, which carry
@@ -256,19 +253,24 @@ pub fn program(opts: Options) -> Vec<SockFilter> {
     // carry it too: refused with rules (`int` arguments: the low halves).
     a.here(setsockopt);
     a.load(arg_lo(1));
-    a.jump(BPF_JEQ, libc::IPPROTO_IP as u32, level_ip, l9);
-    a.here(l9);
-    a.jump(BPF_JEQ, libc::IPPROTO_IPV6 as u32, level_ip6, allow);
+    a.cases(
+        &[
+            (libc::IPPROTO_IP as u32, level_ip),
+            (libc::IPPROTO_IPV6 as u32, level_ip6),
+        ],
+        allow,
+    );
     a.here(level_ip);
     a.load(arg_lo(2));
-    a.jump(BPF_JEQ, libc::IP_OPTIONS as u32, eperm_or_allow, allow);
+    a.cases(&[(libc::IP_OPTIONS as u32, eperm_or_allow)], allow);
     a.here(level_ip6);
     a.load(arg_lo(2));
-    a.jump(BPF_JEQ, libc::IPV6_RTHDR as u32, eperm_or_allow, l10);
-    a.here(l10);
-    a.jump(BPF_JEQ, libc::IPV6_2292RTHDR as u32, eperm_or_allow, l11);
-    a.here(l11);
-    a.jump(BPF_JEQ, IPV6_2292PKTOPTIONS, eperm_or_allow, allow);
+    let rthdr = [
+        libc::IPV6_RTHDR as u32,
+        libc::IPV6_2292RTHDR as u32,
+        IPV6_2292PKTOPTIONS,
+    ];
+    a.cases(&rthdr.map(|o| (o, eperm_or_allow)), allow);
 
     // sendto(fd, buf, len, flags, addr, addrlen): only with an address
     // (a pointer: both halves) of a length that can name a peer. An
