@@ -116,15 +116,17 @@ pub(crate) fn launch_command(launch: &Launch) -> i32 {
             .or_else(|| env::var(name).ok())
             .filter(|v| !v.is_empty())
     });
-    let kernel = match kernel_wanted(launch.kernel, &config, || elf::is_static(&program)) {
+    let nested = nested();
+    let wanted = kernel_wanted(launch.kernel, &config, || elf::is_static(&program));
+    let kernel = match wanted {
         None => None,
-        Some(asked) => match kernel_mode(&config, asked) {
+        Some(asked) => match kernel_mode(&config, asked, nested) {
             Err(status) => return status,
             Ok(mode) => mode,
         },
     };
     // Rules an outer sockrun's supervisor holds hold for a static target too.
-    let held = kernel.is_some() || held_by_outer(&config);
+    let held = kernel.is_some() || (nested && held_by_outer(&config));
     for warning in elf::interposition_warnings(&program, &lib_elf, held) {
         eprintln!("sockrun: warning: {warning}");
     }
@@ -144,7 +146,8 @@ pub(crate) fn launch_command(launch: &Launch) -> i32 {
         Ok(status) => status,
         Err(crate::kernel::StartError::Exec(err)) => exec_failure(name, &err),
         Err(crate::kernel::StartError::Setup(why)) => {
-            eprintln!("sockrun: --kernel: {why}; --no-kernel runs with preload only");
+            let mode = mode_name(wanted == Some(true));
+            eprintln!("sockrun: {mode}: {why}; --no-kernel runs with preload only");
             USAGE
         }
     }
@@ -179,14 +182,17 @@ fn kernel_wanted(
 /// supervised with the access rules in force (None: no rules), Ok(None) to
 /// run preloaded only (the kernel cannot, and no rules are set: a
 /// warning), Err(status) when rules are set and the kernel cannot.
-fn kernel_mode(config: &Config, asked: bool) -> Result<Option<Option<rules::Policy>>, i32> {
+fn kernel_mode(
+    config: &Config,
+    asked: bool,
+    nested: bool,
+) -> Result<Option<Option<rules::Policy>>, i32> {
     let has_rules = config.allow.is_some() || config.deny.is_some();
-    // Named as the user would look for it.
-    let mode = if asked { "--kernel" } else { "kernel mode" };
-    // Under another sockrun's kernel mode, whose supervisor holds its
-    // rules for this process and everything it starts: a filter chain has
-    // one listener, so there cannot be a second supervisor.
-    if nested() {
+    let mode = mode_name(asked);
+    // Under another sockrun's kernel mode (`nested`), whose supervisor
+    // holds its rules for this process and everything it starts: a filter
+    // chain has one listener, so there cannot be a second supervisor.
+    if nested {
         if has_rules && !held_by_outer(config) {
             eprintln!(
                 "sockrun: {mode}: already under another sockrun's kernel mode, whose \
@@ -244,14 +250,19 @@ fn kernel_mode(config: &Config, asked: bool) -> Result<Option<Option<rules::Poli
 }
 
 /// Whether the rules of `config` are those an outer sockrun's supervisor
-/// holds already (sockrun runs under its kernel mode, and its command's
-/// environment carries the same rules).
+/// holds already, when sockrun runs under its kernel mode: its command's
+/// environment carries the same rules.
 fn held_by_outer(config: &Config) -> bool {
     let env_rule = |name: &str| env::var(name).ok().filter(|v| !v.is_empty());
     (config.allow.is_some() || config.deny.is_some())
         && config.allow == env_rule(rules::ALLOW_VAR)
         && config.deny == env_rule(rules::DENY_VAR)
-        && nested()
+}
+
+/// The kernel mode as the user would look for it in a message: the option
+/// that asked for it, or its name when sockrun picked it.
+fn mode_name(asked: bool) -> &'static str {
+    if asked { "--kernel" } else { "kernel mode" }
 }
 
 /// Whether sockrun itself runs under another sockrun's kernel mode: that

@@ -35,76 +35,40 @@ pub struct Shown {
     pub bytes: u64,
 }
 
-/// The trace and the stats of the calls the supervisor answers.
-pub struct Report {
-    trace: Option<(Output, Format)>,
-    stats: Option<Output>,
-    /// Trace files by path (a `%p` path is one file per process).
+/// Where trace lines or stats tables go: stderr, or a file (one per
+/// process with `%p`), opened once and kept.
+struct Sink {
+    out: Output,
+    /// "trace" or "stats", for messages.
+    what: &'static str,
+    /// Open files by path: the one file, or the last [`OPEN_FILES`] of a
+    /// `%p` template, not one per process the supervisor ever saw.
     files: Mutex<HashMap<String, File>>,
-    /// Counters per process, per call.
-    counts: Mutex<BTreeMap<u32, Vec<Counts>>>,
-    /// The stats file, when it is one file (opened by [`Report::open`]).
-    stats_file: Option<File>,
 }
 
-/// The most per-process trace files (`%p`) kept open at once.
-const OPEN_TRACE_FILES: usize = 16;
+/// The most per-process files (`%p`) a sink keeps open at once.
+const OPEN_FILES: usize = 16;
 
-impl Report {
-    /// What `config` (LIBSOCK_TRACE, LIBSOCK_TRACE_FORMAT, LIBSOCK_STATS)
-    /// asks for.
-    pub fn new(config: &Config) -> Report {
-        Report {
-            trace: config.trace.clone().map(|out| (out, config.format)),
-            stats: config.stats.clone(),
+impl Sink {
+    fn new(out: Output, what: &'static str) -> Sink {
+        Sink {
+            out,
+            what,
             files: Mutex::new(HashMap::new()),
-            counts: Mutex::new(BTreeMap::new()),
-            stats_file: None,
         }
     }
 
-    /// Whether anything is shown at all (else calls are not even decoded).
-    pub fn active(&self) -> bool {
-        self.trace.is_some() || self.stats.is_some()
-    }
-
-    /// Opens the trace and stats files that are one file (no `%p`), in
-    /// sockrun before the supervisor is forked and leaves the terminal: a
-    /// problem is one line on sockrun's stderr (and that output is dropped),
-    /// and `/dev/tty` is still the terminal. For a `%p` path, whether its
-    /// directory can be written. Returns the descriptors the supervisor
-    /// must keep.
-    pub fn open(&mut self) -> Vec<RawFd> {
-        let mut keep = Vec::new();
-        if let Some((Output::File(template), _)) = &self.trace {
-            match self.open_one(template, "trace") {
-                Some(Some(file)) => {
-                    keep.push(file.as_raw_fd());
-                    self.files
-                        .get_mut()
-                        .unwrap_or_else(|e| e.into_inner())
-                        .insert(template.clone(), file);
-                }
-                Some(None) => {}
-                None => self.trace = None,
-            }
-        }
-        if let Some(Output::File(template)) = &self.stats {
-            match self.open_one(template, "stats") {
-                Some(Some(file)) => {
-                    keep.push(file.as_raw_fd());
-                    self.stats_file = Some(file);
-                }
-                Some(None) => {}
-                None => self.stats = None,
-            }
-        }
-        keep
-    }
-
-    /// `template` opened (Some(Some)), or a `%p` template whose directory
-    /// is writable (Some(None)); None, with a line on stderr, if neither.
-    fn open_one(&self, template: &str, what: &str) -> Option<Option<File>> {
+    /// Opens the file now if it is one file (no `%p`), in sockrun before
+    /// the supervisor is forked and leaves the terminal: a problem is one
+    /// line on sockrun's stderr, and `/dev/tty` is still the terminal. For
+    /// a `%p` template, whether its directory can be written. Ok(the
+    /// descriptor the supervisor must keep, if one was opened); Err(()) if
+    /// the output cannot be written (said on stderr).
+    fn open(&mut self) -> Result<Option<RawFd>, ()> {
+        let Output::File(template) = &self.out else {
+            return Ok(None);
+        };
+        let what = self.what;
         if template.contains("%p") {
             let dir = Path::new(template)
                 .parent()
@@ -114,32 +78,115 @@ impl Report {
                 // SAFETY: a NUL-terminated path.
                 .is_ok_and(|c| unsafe { libc::access(c.as_ptr(), libc::W_OK) } == 0);
             if writable {
-                return Some(None);
+                return Ok(None);
             }
             eprintln!(
                 "sockrun: cannot write the {what} files {template} (the directory {}): \
                  the supervised calls' {what} is dropped",
                 dir.display()
             );
-            return None;
+            return Err(());
         }
         match append(template) {
-            Ok(file) => Some(Some(file)),
+            Ok(file) => {
+                let fd = file.as_raw_fd();
+                let files = self.files.get_mut().unwrap_or_else(|e| e.into_inner());
+                files.insert(template.clone(), file);
+                Ok(Some(fd))
+            }
             Err(e) => {
                 eprintln!(
                     "sockrun: cannot open the {what} file {template}: {}; the supervised \
                      calls' {what} is dropped",
                     crate::exec::describe(&e)
                 );
-                None
+                Err(())
             }
         }
     }
 
+    /// Writes `bytes` (whole, with one write) for process `pid`.
+    fn write(&self, pid: u32, bytes: &[u8]) {
+        let Some(path) = self.out.path_for(pid) else {
+            let _ = std::io::stderr().lock().write_all(bytes);
+            return;
+        };
+        let mut files = self.files.lock().unwrap_or_else(|e| e.into_inner());
+        if !files.contains_key(&path) {
+            if files.len() >= OPEN_FILES {
+                files.clear();
+            }
+            match append(&path) {
+                Ok(f) => {
+                    files.insert(path.clone(), f);
+                }
+                Err(e) => {
+                    eprintln!(
+                        "sockrun: cannot open the {} file {path}: {}",
+                        self.what,
+                        crate::exec::describe(&e)
+                    );
+                    return;
+                }
+            }
+        }
+        if let Some(f) = files.get_mut(&path) {
+            let _ = f.write_all(bytes);
+        }
+    }
+}
+
+/// The trace and the stats of the calls the supervisor answers.
+pub struct Report {
+    trace: Option<(Sink, Format)>,
+    stats: Option<Sink>,
+    /// Counters per process, per call.
+    counts: Mutex<BTreeMap<u32, Vec<Counts>>>,
+}
+
+impl Report {
+    /// What `config` (LIBSOCK_TRACE, LIBSOCK_TRACE_FORMAT, LIBSOCK_STATS)
+    /// asks for.
+    pub fn new(config: &Config) -> Report {
+        Report {
+            trace: config
+                .trace
+                .clone()
+                .map(|out| (Sink::new(out, "trace"), config.format)),
+            stats: config.stats.clone().map(|out| Sink::new(out, "stats")),
+            counts: Mutex::new(BTreeMap::new()),
+        }
+    }
+
+    /// Whether anything is shown at all (else calls are not even decoded).
+    pub fn active(&self) -> bool {
+        self.trace.is_some() || self.stats.is_some()
+    }
+
+    /// Opens the trace and stats files that are one file ([`Sink::open`]);
+    /// an output that cannot be written is dropped. Returns the
+    /// descriptors the supervisor must keep.
+    pub fn open(&mut self) -> Vec<RawFd> {
+        let mut keep = Vec::new();
+        if let Some((sink, _)) = &mut self.trace {
+            match sink.open() {
+                Ok(fd) => keep.extend(fd),
+                Err(()) => self.trace = None,
+            }
+        }
+        if let Some(sink) = &mut self.stats {
+            match sink.open() {
+                Ok(fd) => keep.extend(fd),
+                Err(()) => self.stats = None,
+            }
+        }
+        keep
+    }
+
     /// Whether trace lines or stats go to stderr.
     pub fn writes_stderr(&self) -> bool {
-        matches!(self.trace, Some((Output::Stderr, _)))
-            || matches!(self.stats, Some(Output::Stderr))
+        matches!(&self.trace, Some((sink, _)) if sink.out == Output::Stderr)
+            || matches!(&self.stats, Some(sink) if sink.out == Output::Stderr)
     }
 
     /// Shows one call.
@@ -155,7 +202,7 @@ impl Report {
             c.denied += u64::from(shown.denied);
             c.bytes_out += shown.bytes;
         }
-        if let Some((out, format)) = &self.trace {
+        if let Some((sink, format)) = &self.trace {
             let mut line = LineBuf::new();
             let written = match format {
                 Format::Text => trace::text(&mut line, shown.ids, &shown.record, &shown.outcome),
@@ -164,72 +211,20 @@ impl Report {
                 }
             };
             if written.is_ok() {
-                self.write(out, shown.ids.0, line.finish_line());
-            }
-        }
-    }
-
-    /// Writes one line (whole, with one write) to `out` for process `pid`.
-    fn write(&self, out: &Output, pid: u32, bytes: &[u8]) {
-        match out.path_for(pid) {
-            None => {
-                let _ = std::io::stderr().lock().write_all(bytes);
-            }
-            Some(path) => {
-                let mut files = self.files.lock().unwrap_or_else(|e| e.into_inner());
-                if !files.contains_key(&path) {
-                    // One file per process (`%p`): a few kept open, not
-                    // one per process the supervisor ever saw.
-                    if files.len() >= OPEN_TRACE_FILES {
-                        files.clear();
-                    }
-                    match append(&path) {
-                        Ok(f) => {
-                            files.insert(path.clone(), f);
-                        }
-                        Err(e) => {
-                            eprintln!(
-                                "sockrun: cannot open the trace file {path}: {}",
-                                crate::exec::describe(&e)
-                            );
-                            return;
-                        }
-                    }
-                }
-                if let Some(f) = files.get_mut(&path) {
-                    let _ = f.write_all(bytes);
-                }
+                sink.write(shown.ids.0, line.finish_line());
             }
         }
     }
 
     /// Writes the stats table of every process whose calls were answered
-    /// (at sockrun's end).
+    /// (when the last process under the filter is gone).
     pub fn finish(&self) {
-        let Some(out) = &self.stats else { return };
+        let Some(sink) = &self.stats else { return };
         let counts = self.counts.lock().unwrap_or_else(|e| e.into_inner());
         for (pid, per_call) in counts.iter() {
             let title = format!("libsock stats for pid {pid} (calls answered by sockrun --kernel)");
-            let Some(table) = stats::table(&title, |call| per_call[call.index()]) else {
-                continue;
-            };
-            if let Some(mut file) = self.stats_file.as_ref() {
-                let _ = file.write_all(table.as_bytes());
-                continue;
-            }
-            match out.path_for(*pid) {
-                None => {
-                    let _ = std::io::stderr().lock().write_all(table.as_bytes());
-                }
-                Some(path) => match append(&path) {
-                    Ok(mut f) => {
-                        let _ = f.write_all(table.as_bytes());
-                    }
-                    Err(e) => eprintln!(
-                        "sockrun: cannot open the stats file {path}: {}",
-                        crate::exec::describe(&e)
-                    ),
-                },
+            if let Some(table) = stats::table(&title, |call| per_call[call.index()]) {
+                sink.write(*pid, table.as_bytes());
             }
         }
     }
