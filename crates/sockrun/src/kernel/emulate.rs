@@ -292,14 +292,7 @@ fn forget_pidfd(tid: libc::pid_t) {
 
 /// Whether thread `tid` has a handler for `sig` (`SigCgt:` in its status).
 fn catches(tid: libc::pid_t, sig: i32) -> bool {
-    let Ok(status) = fs::read_to_string(format!("/proc/{tid}/status")) else {
-        return false;
-    };
-    status
-        .lines()
-        .find_map(|l| l.strip_prefix("SigCgt:"))
-        .and_then(|v| u64::from_str_radix(v.trim(), 16).ok())
-        .is_some_and(|mask| mask & (1 << (sig - 1)) != 0)
+    super::signals::state(tid).is_some_and(|s| s.caught & (1 << (sig - 1)) != 0)
 }
 
 /// Raises SIGPIPE in thread `tid` (after its call was answered).

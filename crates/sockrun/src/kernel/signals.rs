@@ -141,13 +141,17 @@ pub fn deliverable(s: &SigState) -> u64 {
     (s.thread | shared) & !s.blocked & s.caught
 }
 
-/// Whether thread `tid` has a [`deliverable`] signal (false if its status
-/// cannot be read: it is gone).
-fn pending_for(tid: libc::pid_t) -> bool {
+/// Thread `tid`'s signal lines (None if its status cannot be read: it is
+/// gone).
+pub fn state(tid: libc::pid_t) -> Option<SigState> {
     std::fs::read_to_string(format!("/proc/{tid}/status"))
         .ok()
         .and_then(|s| parse_status(&s))
-        .is_some_and(|s| deliverable(&s) != 0)
+}
+
+/// Whether thread `tid` has a [`deliverable`] signal.
+fn pending_for(tid: libc::pid_t) -> bool {
+    state(tid).is_some_and(|s| deliverable(&s) != 0)
 }
 
 /// What to do with a call that returned EINTR because sockrun interrupted it.
